@@ -1,0 +1,83 @@
+"""The layered decision (分层相似图片检测): each pair is decided by the cheapest layer that can.
+
+Layers, cheapest first; a layer runs only when its methods were computed:
+
+1. **identical**: every fingerprint equal (Hamming 0) and SSIM / colour at their identical
+   thresholds;
+2. **hash**: the primary hash (pHash, else dHash, wHash, aHash) says similar (d <= 5 of 64)
+   -> similar;
+3. **colour + content + SSIM**: for hash distances in the uncertain band (6-10 bits),
+   SSIM similar, or colour and the content fingerprint both similar -> similar;
+4. **local features**: ORB/SIFT keypoints verified by RANSAC decide what the global
+   fingerprints cannot: crops, rotations, mirror images, pasted copies.
+
+Whatever no layer calls similar is different; ``decided_by`` names the last layer's method
+that spoke, so every reported pair says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+OverallVerdict = Literal["identical", "similar", "different"]
+
+HASH_ORDER = ("phash", "dhash", "whash", "ahash")
+LOCAL_ORDER = ("orb", "sift")
+
+
+@dataclass(frozen=True)
+class Score:
+    """One method's result for one pair."""
+
+    method: str
+    distance: float
+    similarity: float
+    verdict: str
+
+    def to_dict(self) -> dict[str, object]:
+        d = self.distance
+        return {
+            "distance": int(d) if float(d).is_integer() else round(float(d), 6),
+            "similarity": round(float(self.similarity), 6),
+            "verdict": self.verdict,
+        }
+
+
+def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
+    """The overall verdict of one pair and the method that decided it."""
+    if not scores:
+        raise ValueError("no scores to decide from")
+    if all(s.verdict == "identical" for s in scores.values() if s.method not in LOCAL_ORDER):
+        global_ = [s for s in scores.values() if s.method not in LOCAL_ORDER]
+        if global_:
+            return "identical", next((n for n in HASH_ORDER if n in scores), global_[0].method)
+    primary = next((scores[n] for n in HASH_ORDER if n in scores), None)
+    if primary is not None and primary.verdict in ("identical", "similar"):
+        return "similar", primary.method
+    if primary is None or primary.verdict == "uncertain":
+        ssim = scores.get("ssim")
+        if ssim is not None and ssim.verdict in ("identical", "similar"):
+            return "similar", "ssim"
+        color, content = scores.get("color"), scores.get("content")
+        if (
+            color is not None
+            and content is not None
+            and color.verdict in ("identical", "similar")
+            and content.verdict in ("identical", "similar")
+        ):
+            return "similar", "content"
+    for name in LOCAL_ORDER:
+        local = scores.get(name)
+        if local is not None:
+            verdict: OverallVerdict = (
+                "similar" if local.verdict in ("identical", "similar") else "different"
+            )
+            return verdict, name
+    if primary is None:
+        # Only non-hash global methods: majority of their own verdicts.
+        similar = [s for s in scores.values() if s.verdict in ("identical", "similar")]
+        best = max(scores.values(), key=lambda s: s.similarity)
+        return ("similar" if len(similar) * 2 > len(scores) else "different"), best.method
+    return "different", primary.method

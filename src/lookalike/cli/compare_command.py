@@ -1,0 +1,52 @@
+"""``lookalike compare A B``: every method's distance, similarity and verdict."""
+
+from __future__ import annotations
+
+import argparse
+
+from lookalike.cli.output import print_json, table
+from lookalike.compare import compare
+from lookalike.methods import DEFAULT_METHODS, METHODS
+
+VERDICT_ZH = {"identical": "相同", "similar": "相似", "uncertain": "不确定", "different": "不同"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare two images with every method / 比较两张图片",
+        description="Compare two images: each method's distance, similarity and verdict, "
+        "and an overall verdict (identical, similar or different).",
+    )
+    p.add_argument("a", help="first image (path)")
+    p.add_argument("b", help="second image (path)")
+    p.add_argument(
+        "--method",
+        "-m",
+        action="append",
+        choices=METHODS,
+        metavar="M",
+        help=f"method to run (repeatable; default: {' '.join(DEFAULT_METHODS)}); "
+        f"choices: {', '.join(METHODS)}",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compare(args.a, args.b, methods=args.method)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    rows = []
+    for name, s in result.scores.items():
+        d = s.distance
+        dist = str(int(d)) if float(d).is_integer() else f"{d:.3f}"
+        rows.append([name, dist, f"{s.similarity:.1%}", f"{s.verdict} {VERDICT_ZH[s.verdict]}"])
+    print(f"{result.a}\n{result.b}\n")
+    print(table(["method", "distance", "similarity", "verdict"], rows))
+    print(
+        f"\nverdict 结论: {result.verdict} {VERDICT_ZH[result.verdict]} "
+        f"({result.similarity:.1%}, decided by {result.decided_by})"
+    )
+    return 0

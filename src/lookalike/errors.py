@@ -1,0 +1,60 @@
+"""The exception tree: every error names the file (or source) and the reason.
+
+Callers catch :class:`LookalikeError` for anything the library raises on purpose.
+A bad file in a batch never raises: it becomes a record with its reason instead.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class LookalikeError(Exception):
+    """Base of every error lookalike raises on purpose.
+
+    ``source`` names the file, URL or member the error is about (or ``None``);
+    ``reason`` is the human-readable cause, without the source.
+    """
+
+    def __init__(self, source: str | PathLike[str] | None, reason: str) -> None:
+        self.source = None if source is None else str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}" if self.source else reason)
+
+
+class DecodeError(LookalikeError):
+    """An image could not be read: empty, truncated, not an image, too large, ..."""
+
+
+class UnsupportedFormatError(DecodeError):
+    """Recognised content that no installed decoder reads (HEIC without pillow-heif)."""
+
+
+class DocumentError(LookalikeError):
+    """A document could not be opened or read: encrypted, corrupt, hostile, unknown type."""
+
+
+class CollectionError(LookalikeError):
+    """A collection / index is missing, corrupt or incompatible."""
+
+
+class MissingDependencyError(LookalikeError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            None,
+            f"this feature needs the '{module}' package: pip install 'lookalike[{extra}]'",
+        )
+        self.module = module
+        self.extra = extra
+
+
+def require(module: str, extra: str):  # returns a module
+    """Import an optional module, or raise MissingDependencyError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError(module, extra) from exc

@@ -1,0 +1,138 @@
+"""Files in, feature arrays out: decode each file once, feed every method, in parallel.
+
+The loader decodes each file at the smallest size any requested method needs (JPEG draft
+scaling), in greyscale when no method needs colour. Work is cut into chunks; each chunk is
+decoded and prepared in a worker process (I/O and decoding dominate), and each method's
+``compute`` runs vectorized over the chunk. A file that fails becomes a :class:`Failure`
+with its reason; the others go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lookalike.decode import ImageSource, load, load_raw, source_name
+from lookalike.errors import LookalikeError
+from lookalike.methods.base import Method
+
+CHUNK = 16
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source that could not be processed, and why."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class FeatureSet:
+    """Features of the sources that decoded, aligned by row, plus the failures."""
+
+    paths: list[str] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def decode_plan(methods: Sequence[Method], exact: bool = False) -> dict[str, Any]:
+    """The loader's arguments that satisfy every method: mode and draft size."""
+    return {
+        "mode": "L" if all(m.grey for m in methods) else "RGB",
+        "min_size": max((m.min_size for m in methods), default=64),
+        "exact": exact,
+    }
+
+
+def _concat(parts: list[Any]) -> Any:
+    if not parts:
+        return []
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return [x for p in parts for x in p]
+
+
+def _run_chunk(
+    sources: Sequence[ImageSource], methods: Sequence[Method], plan: dict[str, Any]
+) -> tuple[list[int], dict[str, Any], list[Failure]]:
+    """Decode and prepare one chunk; compute each method on the chunk (in a worker)."""
+    ok: list[int] = []
+    prepared: dict[str, list[Any]] = {m.name: [] for m in methods}
+    failures: list[Failure] = []
+    for i, src in enumerate(sources):
+        try:
+            if plan["exact"]:
+                im = load_raw(src)
+            else:
+                im = load(src, mode=plan["mode"], min_size=plan["min_size"])
+            rows = {m.name: m.prepare(im) for m in methods}
+        except LookalikeError as exc:
+            failures.append(Failure(source_name(src), exc.reason))
+            continue
+        except Exception as exc:  # a method choking on odd pixels is this file's problem
+            failures.append(Failure(source_name(src), f"{type(exc).__name__}: {exc}"))
+            continue
+        ok.append(i)
+        for name, row in rows.items():
+            prepared[name].append(row)
+    features = {m.name: m.compute(prepared[m.name]) if ok else [] for m in methods}
+    return ok, features, failures
+
+
+def extract_features(
+    sources: Sequence[ImageSource],
+    methods: Sequence[Method],
+    *,
+    jobs: int = 1,
+    exact: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> FeatureSet:
+    """Features of every method for every source, in the sources' order.
+
+    ``jobs``: worker processes (0 = one per CPU). ``exact``: decode as imagehash does
+    (full size, no EXIF rotation). ``progress(n)`` is called with the number of sources
+    finished after each chunk.
+    """
+    plan = decode_plan(methods, exact)
+    chunks = [list(range(i, min(i + CHUNK, len(sources)))) for i in range(0, len(sources), CHUNK)]
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
+    results: list[tuple[list[int], dict[str, Any], list[Failure]]]
+    if jobs <= 1 or len(chunks) <= 1:
+        results = []
+        for c in chunks:
+            results.append(_run_chunk([sources[i] for i in c], methods, plan))
+            if progress:
+                progress(len(c))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [
+                pool.submit(_run_chunk, [sources[i] for i in c], methods, plan) for c in chunks
+            ]
+            results = []
+            for c, fut in zip(chunks, futures, strict=True):
+                results.append(fut.result())
+                if progress:
+                    progress(len(c))
+    out = FeatureSet()
+    parts: dict[str, list[Any]] = {m.name: [] for m in methods}
+    for c, (ok, feats, failures) in zip(chunks, results, strict=True):
+        out.paths.extend(source_name(sources[c[i]]) for i in ok)
+        out.failures.extend(failures)
+        if ok:
+            for name, f in feats.items():
+                parts[name].append(f)
+    out.features = {name: _concat(p) for name, p in parts.items()}
+    return out

@@ -1,0 +1,90 @@
+"""What a duplicate search returns: verified pairs, groups with a suggested keeper, failures.
+
+These plain records are the one shape every face uses: the terminal table, the JSON on
+stdout, the HTML / xlsx / csv reports and the web page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lookalike.features import Failure
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two images the cascade called alike; ``method`` is the layer that decided."""
+
+    a: str
+    b: str
+    similarity: float
+    method: str
+    verdict: str = "similar"  # "identical" or "similar"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "similarity": round(self.similarity, 4),
+            "method": self.method,
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class Member:
+    """One image of a group: its similarity to the keeper and the deciding method."""
+
+    path: str
+    similarity: float
+    method: str
+    width: int = 0
+    height: int = 0
+    bytes: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "similarity": round(self.similarity, 4),
+            "method": self.method,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass
+class Group:
+    """Images that are copies of each other; ``keep`` is the suggested keeper."""
+
+    keep: str
+    reason: str
+    members: list[Member] = field(default_factory=list)  # the keeper first, similarity 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "keep": self.keep,
+            "reason": self.reason,
+            "members": [m.to_dict() for m in self.members],
+        }
+
+
+@dataclass
+class DuplicateReport:
+    """The result of a duplicate search over a collection."""
+
+    groups: list[Group] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    errors: list[Failure] = field(default_factory=list)
+    scanned: int = 0
+    stats: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of ``lookalike dupes --json``."""
+        return {
+            "groups": [g.to_dict() for g in self.groups],
+            "pairs": [p.to_dict() for p in self.pairs],
+            "errors": [e.to_dict() for e in self.errors],
+            "scanned": self.scanned,
+            "stats": self.stats,
+        }

@@ -1,0 +1,75 @@
+"""The registry of similarity methods: one line per method.
+
+``get_method("phash")`` builds a method by name; ``METHODS`` lists the names in the
+order of the cascade (cheapest first). See :mod:`lookalike.methods.base` for the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lookalike.methods.base import CodeMethod, Method, Thresholds, Verdict, hamming
+from lookalike.methods.color import ColorHistogram
+from lookalike.methods.content import ContentFingerprint
+from lookalike.methods.geometry import AspectRatio
+from lookalike.methods.hashes import AHash, DHash, Hash, PHash, WHash
+from lookalike.methods.ssim import SSIM
+
+
+def _local(**kw: object) -> Method:
+    from lookalike.methods.local import LocalMethod
+
+    return LocalMethod(**kw)  # type: ignore[arg-type]
+
+
+#: name -> factory; keyword arguments pass through (hash_size=16, exact=True, metric=...)
+REGISTRY: dict[str, Callable[..., Method]] = {
+    "aspect": AspectRatio,
+    "ahash": AHash,
+    "dhash": DHash,
+    "phash": PHash,
+    "whash": WHash,
+    "color": ColorHistogram,
+    "content": ContentFingerprint,
+    "ssim": SSIM,
+    "orb": lambda **kw: _local(detector="orb", **kw),
+    "sift": lambda **kw: _local(detector="sift", **kw),
+}
+#: All names, cheapest first.
+METHODS: tuple[str, ...] = tuple(REGISTRY)
+#: The methods `compare` runs when none are named.
+DEFAULT_METHODS: tuple[str, ...] = (
+    "aspect",
+    "ahash",
+    "dhash",
+    "phash",
+    "whash",
+    "color",
+    "content",
+    "ssim",
+    "orb",
+)
+HASHES: tuple[str, ...] = ("ahash", "dhash", "phash", "whash")
+
+
+def get_method(name: str, **options: object) -> Method:
+    """Build the method called ``name`` (case-insensitive) with its options."""
+    key = name.strip().lower()
+    if key not in REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+    return REGISTRY[key](**options)
+
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "HASHES",
+    "METHODS",
+    "REGISTRY",
+    "CodeMethod",
+    "Hash",
+    "Method",
+    "Thresholds",
+    "Verdict",
+    "get_method",
+    "hamming",
+]
