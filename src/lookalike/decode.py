@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from typing import IO, Literal
@@ -120,7 +121,13 @@ def _open(source: ImageSource, name: str) -> Image.Image:
     except PermissionError:
         raise DecodeError(name, "permission denied") from None
     except Image.DecompressionBombError as exc:
-        raise DecodeError(name, f"too large (decompression bomb guard): {exc}") from None
+        numbers = [int(n) for n in re.findall(r"\d+", str(exc))]
+        detail = (
+            f"{numbers[0] / 1e6:.0f} MP exceeds the limit of {numbers[1] / 1e6:.0f} MP"
+            if len(numbers) >= 2
+            else str(exc)
+        )
+        raise DecodeError(name, f"too large: {detail} (decompression bomb guard)") from None
     except UnidentifiedImageError:
         head = _read_head(source)
         reason = _sniff_reason(head)

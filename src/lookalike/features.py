@@ -21,7 +21,8 @@ from lookalike.decode import ImageSource, load, load_raw, source_name
 from lookalike.errors import LookalikeError
 from lookalike.methods.base import Method
 
-CHUNK = 16
+#: Most sources one worker decodes before its features are computed and sent back.
+CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,11 @@ def extract_features(
     finished after each chunk.
     """
     plan = decode_plan(methods, exact)
-    chunks = [list(range(i, min(i + CHUNK, len(sources)))) for i in range(0, len(sources), CHUNK)]
     if jobs == 0:
         jobs = os.cpu_count() or 1
+    # Small chunks when there are few sources, so every worker gets a fair share.
+    size = max(1, min(CHUNK, -(-len(sources) // (4 * jobs))))
+    chunks = [list(range(i, min(i + size, len(sources)))) for i in range(0, len(sources), size)]
     results: list[tuple[list[int], dict[str, Any], list[Failure]]]
     if jobs <= 1 or len(chunks) <= 1:
         results = []

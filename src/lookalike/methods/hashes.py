@@ -123,7 +123,7 @@ class PHash(_HashMethod):
     def __init__(self, hash_size: int = 8, *, highfreq_factor: int = 4, exact: bool = False):
         super().__init__(hash_size, exact=exact)
         self.highfreq_factor = highfreq_factor
-        self.min_size = max(64, 2 * hash_size * highfreq_factor)
+        self.min_size = max(128, 4 * hash_size * highfreq_factor)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         n = self.hash_size * self.highfreq_factor
