@@ -4,9 +4,9 @@ Layers, cheapest first; a layer runs only when its methods were computed:
 
 1. **identical**: every fingerprint equal (Hamming 0) and SSIM / colour at their identical
    thresholds;
-2. **hash**: the primary hash (pHash, else dHash, wHash, aHash) says similar (d <= 5 of 64)
-   -> similar;
-3. **colour + content + SSIM**: for hash distances in the uncertain band (6-10 bits),
+2. **hash**: pHash, or the rotation/mirror-invariant pHash (phash8), says similar
+   (d <= 5 of 64) -> similar; without them the first of dHash, wHash, aHash decides;
+3. **colour + content + SSIM**: when a hash distance is in the uncertain band (6-10 bits),
    SSIM similar, or colour and the content fingerprint both similar -> similar;
 4. **local features**: ORB/SIFT keypoints verified by RANSAC decide what the global
    fingerprints cannot: crops, rotations, mirror images, pasted copies.
@@ -23,7 +23,9 @@ from typing import Literal
 
 OverallVerdict = Literal["identical", "similar", "different"]
 
-HASH_ORDER = ("phash", "dhash", "whash", "ahash")
+HASH_ORDER = ("phash", "phash8", "dhash", "whash", "ahash")
+#: Hashes whose "similar" is trusted on its own (aHash and dHash only as the primary).
+TRUSTED = ("phash", "phash8")
 LOCAL_ORDER = ("orb", "sift")
 
 
@@ -53,10 +55,12 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
         global_ = [s for s in scores.values() if s.method not in LOCAL_ORDER]
         if global_:
             return "identical", next((n for n in HASH_ORDER if n in scores), global_[0].method)
-    primary = next((scores[n] for n in HASH_ORDER if n in scores), None)
-    if primary is not None and primary.verdict in ("identical", "similar"):
-        return "similar", primary.method
-    if primary is None or primary.verdict == "uncertain":
+    hashes = [scores[n] for n in HASH_ORDER if n in scores]
+    primary = hashes[0] if hashes else None
+    for h in hashes:
+        if (h is primary or h.method in TRUSTED) and h.verdict in ("identical", "similar"):
+            return "similar", h.method
+    if primary is None or any(h.verdict == "uncertain" for h in hashes):
         ssim = scores.get("ssim")
         if ssim is not None and ssim.verdict in ("identical", "similar"):
             return "similar", "ssim"

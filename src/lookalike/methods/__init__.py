@@ -12,7 +12,7 @@ from lookalike.methods.base import CodeMethod, Method, Thresholds, Verdict, hamm
 from lookalike.methods.color import ColorHistogram
 from lookalike.methods.content import ContentFingerprint
 from lookalike.methods.geometry import AspectRatio
-from lookalike.methods.hashes import AHash, DHash, Hash, PHash, WHash
+from lookalike.methods.hashes import AHash, DHash, DihedralPHash, Hash, PHash, WHash
 from lookalike.methods.ssim import SSIM
 
 
@@ -29,6 +29,7 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "dhash": DHash,
     "phash": PHash,
     "whash": WHash,
+    "phash8": DihedralPHash,
     "color": ColorHistogram,
     "content": ContentFingerprint,
     "ssim": SSIM,
@@ -43,6 +44,7 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "ahash",
     "dhash",
     "phash",
+    "phash8",
     "whash",
     "color",
     "content",

@@ -143,6 +143,42 @@ class PHash(_HashMethod):
         return pack_bits(dct > med)
 
 
+class DihedralPHash(PHash):
+    """pHash of the image and of its 7 rotations / mirror images (the dihedral group D4).
+
+    The feature row holds 8 codes: identity, rot90, rot180, rot270, mirror, and the mirror
+    rotated. ``similarity(a, b)`` is the best match of any of ``b``'s 8 codes against ``a``'s
+    identity code, so a copy rotated by a multiple of 90 degrees or mirrored scores as
+    high as a plain copy. Costs 8 DCTs of a 32x32 thumbnail: microseconds.
+    """
+
+    name = "phash8"
+    reference = "pHash (Zauner 2010) over the dihedral group D4 of the thumbnail"
+
+    def compute(self, prepared: Sequence[np.ndarray]) -> np.ndarray:
+        variants = [
+            np.rot90(px, k) if not flip else np.rot90(px[:, ::-1], k)
+            for px in prepared
+            for flip in (False, True)
+            for k in range(4)
+        ]
+        codes = super().compute(variants)  # (8n, nbytes)
+        return codes.reshape(len(prepared), -1)
+
+    def codes(self, features: np.ndarray) -> np.ndarray:
+        """(n, 8 * nbytes) rows -> (n, 8, nbytes) codes, identity first."""
+        f = np.asarray(features, dtype=np.uint8)
+        return f.reshape(*f.shape[:-1], 8, -1)
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The least Hamming distance between ``a``'s identity code and any code of ``b``."""
+        ident = self.codes(a)[..., :1, :]
+        return hamming(ident, self.codes(b)).min(axis=-1)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return 1.0 - self.distance(a, b) / self.bits
+
+
 class WHash(_HashMethod):
     """Wavelet hash: Haar LL band of the grey image without its mean, bit = LL > median."""
 
@@ -281,6 +317,7 @@ __all__ = [
     "HASH_THRESHOLDS",
     "AHash",
     "DHash",
+    "DihedralPHash",
     "Hash",
     "PHash",
     "WHash",

@@ -1,0 +1,364 @@
+"""Excel workbooks: the duplicate report, and the document checker's similar-images workbook.
+
+People filter and sort these in Excel or WPS, so every sheet has a frozen header row and
+an autofilter, similarities are real numbers shown as percentages (they sort), and each
+row carries thumbnails anchored in its cells (the row height fits them). Strings are
+written as text even when they start with "=" (a file name is never run as a formula).
+Needs openpyxl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from typing import Any
+
+from lookalike.decode import ImageSource
+from lookalike.errors import require
+from lookalike.groups import DuplicateReport
+from lookalike.reports.tables import check_lang, file_name, label, member_rows
+from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
+
+#: Longest side of the thumbnails in a row, in pixels.
+THUMB_SIDE = 96
+_PAD = 4  # pixels around a thumbnail inside its cell
+_HEADER_FILL = "E8EEF4"
+_BAND_FILL = "F5F7FA"
+_KEEP_FILL = "DAFBE1"
+
+
+@dataclass(frozen=True)
+class ImagePairRow:
+    """Two similar images from Office documents; ``document2`` is None in the same document.
+
+    ``similarity`` is 0..1; ``thumb1`` / ``thumb2`` are the images (bytes or a path) to
+    show, or None for no thumbnail.
+    """
+
+    document: str
+    image1: str
+    image2: str
+    document2: str | None
+    similarity: float
+    method: str
+    thumb1: bytes | str | os.PathLike[str] | None = None
+    thumb2: bytes | str | os.PathLike[str] | None = None
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One checked document: images compared, small images skipped, and its status."""
+
+    document: str
+    images: int
+    skipped_small: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """A document (or one of its images) that could not be checked, and why."""
+
+    document: str
+    reason: str
+
+
+#: Sheet names and headers of the document workbook, by language.
+DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "pairs": "图片相似度",
+        "pair_headers": [
+            "文档名",
+            "图片名1",
+            "图片名2",
+            "文档名2",
+            "图片相似度",
+            "判定方法",
+            "缩略图1",
+            "缩略图2",
+        ],
+        "documents": "文档",
+        "document_headers": ["文档", "图片数", "跳过的小图", "状态"],
+        "errors": "错误",
+        "error_headers": ["文档", "原因"],
+    },
+    "en": {
+        "pairs": "Similar images",
+        "pair_headers": [
+            "Document",
+            "Image 1",
+            "Image 2",
+            "Document 2",
+            "Similarity",
+            "Method",
+            "Thumbnail 1",
+            "Thumbnail 2",
+        ],
+        "documents": "Documents",
+        "document_headers": ["Document", "Images", "Skipped small", "Status"],
+        "errors": "Errors",
+        "error_headers": ["Document", "Reason"],
+    },
+}
+
+
+def document_workbook_name(date: Date | None = None, lang: str = "zh") -> str:
+    """The default file name: ``图片相似度YYYYMMDD.xlsx`` or ``image-similarity-YYYYMMDD.xlsx``."""
+    check_lang(lang, ("zh", "en"))
+    stamp = (date or Date.today()).strftime("%Y%m%d")
+    return f"图片相似度{stamp}.xlsx" if lang == "zh" else f"image-similarity-{stamp}.xlsx"
+
+
+def _text(value: object) -> object:
+    """Cell-safe value: strings lose the control characters XML cannot hold."""
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return value
+
+
+def _put(ws: Any, row: int, col: int, value: object, fmt: str | None = None) -> Any:
+    """Write one cell; a string stays a string even if it looks like a formula."""
+    cell = ws.cell(row=row, column=col, value=_text(value))
+    if isinstance(value, str):
+        cell.data_type = "s"
+    if fmt:
+        cell.number_format = fmt
+    return cell
+
+
+def _header(ws: Any, headers: Sequence[str], widths: Sequence[float]) -> None:
+    """Bold filled header row, column widths, header frozen."""
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    fill = PatternFill("solid", fgColor=_HEADER_FILL)
+    border = Border(bottom=Side(style="thin", color="9AA5B1"))
+    for col, (text, w) in enumerate(zip(headers, widths, strict=True), 1):
+        cell = _put(ws, 1, col, text)
+        cell.font, cell.fill, cell.border = Font(bold=True), fill, border
+        cell.alignment = Alignment(vertical="center")
+        ws.column_dimensions[get_column_letter(col)].width = w
+    ws.row_dimensions[1].height = 20
+    ws.freeze_panes = "A2"
+
+
+def _finish(ws: Any, ncols: int) -> None:
+    """Autofilter over the header and every row."""
+    from openpyxl.utils import get_column_letter
+
+    ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(1, ws.max_row)}"
+
+
+def _thumb_col_width(side: int) -> float:
+    """Excel column width (characters) that holds ``side`` pixels plus padding."""
+    return round((side + 2 * _PAD + 2) / 7 + 0.5, 1)
+
+
+def _place(ws: Any, thumb: Thumbnail, row: int, col: int, side: int) -> None:
+    """Anchor ``thumb`` in the cell (row, col), centred in a column sized for ``side``."""
+    from openpyxl.drawing.image import Image as XLImage
+    from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, OneCellAnchor
+    from openpyxl.drawing.xdr import XDRPositiveSize2D
+    from openpyxl.utils.units import pixels_to_EMU
+
+    img = XLImage(io.BytesIO(thumb.data))
+    img.width, img.height = thumb.width, thumb.height
+    x = _PAD + (side - thumb.width) // 2
+    y = _PAD + (side - thumb.height) // 2
+    marker = AnchorMarker(
+        col=col - 1, colOff=pixels_to_EMU(x), row=row - 1, rowOff=pixels_to_EMU(y)
+    )
+    size = XDRPositiveSize2D(pixels_to_EMU(thumb.width), pixels_to_EMU(thumb.height))
+    img.anchor = OneCellAnchor(_from=marker, ext=size)
+    ws.add_image(img)
+
+
+def _row_height(side: int) -> float:
+    """Row height in points for a row holding thumbnails of ``side`` pixels."""
+    return (side + 2 * _PAD) * 0.75
+
+
+def _workbook() -> Any:
+    openpyxl = require("openpyxl", "docs")
+    return openpyxl.Workbook()
+
+
+def write_xlsx(
+    report: DuplicateReport,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "both",
+    thumb_side: int = THUMB_SIDE,
+) -> None:
+    """Write the duplicate report as an Excel workbook: one row per member, then errors.
+
+    Sheet 1: group, thumbnail (anchored in the row), file name, path, keep (yes/no),
+    similarity (a percentage cell), method, width, height, bytes, the keeper's reason; the
+    keeper comes first in its group and groups are banded. Sheet 2: every error (path,
+    reason). Both have a frozen header and an autofilter. ``lang``: "en", "zh" or "both".
+    """
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    check_lang(lang)
+    wb = _workbook()
+    ws = wb.active
+    ws.title = {"en": "Duplicates", "zh": "重复图片"}.get(lang, "Duplicates 重复图片")
+    keys = [
+        "group",
+        "thumbnail",
+        "name",
+        "path",
+        "keep",
+        "similarity",
+        "method",
+        "width",
+        "height",
+        "bytes",
+        "reason",
+    ]
+    widths = [9, _thumb_col_width(thumb_side), 24, 60, 9, 12, 11, 9, 9, 12, 30]
+    _header(ws, [label(k, lang) for k in keys], widths)
+
+    members = member_rows(report)
+    thumbs = make_thumbnails([r.member.path for r in members], thumb_side)
+    band = PatternFill("solid", fgColor=_BAND_FILL)
+    keep_fill = PatternFill("solid", fgColor=_KEEP_FILL)
+    middle = Alignment(vertical="center")
+    wrap = Alignment(vertical="center", wrap_text=True)
+    for row, ((n, group, m, _, keeper), thumb) in enumerate(zip(members, thumbs, strict=True), 2):
+        values: list[tuple[object, str | None]] = [
+            (n, None),
+            (None, None),
+            (file_name(m.path), None),
+            (m.path, None),
+            (label("yes" if keeper else "no", lang), None),
+            (m.similarity, "0.0%"),
+            (m.method, None),
+            (m.width or None, "0"),
+            (m.height or None, "0"),
+            (m.bytes or None, "#,##0"),
+            (group.reason if keeper else None, None),
+        ]
+        for col, (value, fmt) in enumerate(values, 1):
+            cell = _put(ws, row, col, value, fmt)
+            cell.alignment = wrap if col in (3, 4, 11) else middle
+            if n % 2 == 0:
+                cell.fill = band
+        if keeper:
+            ws.cell(row=row, column=5).fill = keep_fill
+            ws.cell(row=row, column=5).font = Font(bold=True, color="1A7F37")
+            ws.cell(row=row, column=3).font = Font(bold=True)
+        if thumb:
+            _place(ws, thumb, row, 2, thumb_side)
+        ws.row_dimensions[row].height = _row_height(thumb_side)
+    _finish(ws, len(keys))
+
+    errors = wb.create_sheet({"en": "Errors", "zh": "错误"}.get(lang, "Errors 错误"))
+    _header(errors, [label("path", lang), label("reason", lang)], [80, 60])
+    for row, e in enumerate(report.errors, 2):
+        _put(errors, row, 1, e.path)
+        _put(errors, row, 2, e.reason)
+    _finish(errors, 2)
+    wb.save(os.fspath(path))
+
+
+def _thumb_key(source: bytes | str | os.PathLike[str] | None) -> object:
+    """A dictionary key for a thumbnail source (bytes by content, paths by name)."""
+    if source is None:
+        return None
+    if isinstance(source, bytes | bytearray | memoryview):
+        return hashlib.sha1(bytes(source)).digest()
+    return os.fspath(source)
+
+
+def write_document_workbook(
+    rows: Sequence[ImagePairRow],
+    documents: Sequence[DocumentRow],
+    errors: Sequence[ErrorRow],
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "zh",
+    thumb_side: int = THUMB_SIDE,
+) -> None:
+    """Write the document checker's workbook (the 图片相似度分析工具 layout).
+
+    Sheet 1 (图片相似度 / Similar images): document, image 1, image 2, document 2 (only
+    when some pair spans two documents; empty when the pair is in one), similarity (a
+    percentage), method, then both thumbnails; sorted by similarity, highest first.
+    Sheet 2 (文档 / Documents): every document, its image count, small images skipped and
+    status. Sheet 3 (错误 / Errors): every error. ``lang``: "zh" or "en" headers.
+    """
+    from openpyxl.styles import Alignment
+
+    check_lang(lang, ("zh", "en"))
+    names = DOCUMENT_SHEETS[lang]
+    wb = _workbook()
+    ws = wb.active
+    ws.title = names["pairs"]
+
+    cross = any(r.document2 is not None and r.document2 != r.document for r in rows)
+    headers: list[str] = list(names["pair_headers"])
+    widths: list[float] = [
+        36,
+        24,
+        24,
+        36,
+        12,
+        12,
+        _thumb_col_width(thumb_side),
+        _thumb_col_width(thumb_side),
+    ]
+    if not cross:
+        del headers[3], widths[3]
+    _header(ws, headers, widths)
+
+    ordered = sorted(rows, key=lambda r: r.similarity, reverse=True)
+    keys = [_thumb_key(s) for r in ordered for s in (r.thumb1, r.thumb2)]
+    unique: dict[object, ImageSource | None] = {}
+    for r in ordered:
+        for s in (r.thumb1, r.thumb2):
+            k = _thumb_key(s)
+            if k is not None and k not in unique:
+                unique[k] = bytes(s) if isinstance(s, bytearray | memoryview) else s
+    made = make_thumbnails(list(unique.values()), thumb_side)
+    thumb_of = dict(zip(unique, made, strict=True))
+
+    middle = Alignment(vertical="center", wrap_text=True)
+    pct_col = 5 if cross else 4
+    for row, r in enumerate(ordered, 2):
+        second = r.document2 if r.document2 not in (None, r.document) else None
+        values: list[object] = [r.document, r.image1, r.image2]
+        if cross:
+            values.append(second)
+        values += [r.similarity, r.method]
+        for col, value in enumerate(values, 1):
+            cell = _put(ws, row, col, value, "0.00%" if col == pct_col else None)
+            cell.alignment = middle
+        t1, t2 = (thumb_of.get(k) for k in keys[2 * (row - 2) : 2 * (row - 1)])
+        first_thumb_col = len(values) + 1
+        for offset, thumb in enumerate((t1, t2)):
+            if thumb:
+                _place(ws, thumb, row, first_thumb_col + offset, thumb_side)
+        ws.row_dimensions[row].height = _row_height(thumb_side)
+    _finish(ws, len(headers))
+
+    docs = wb.create_sheet(names["documents"])
+    _header(docs, names["document_headers"], [48, 10, 12, 24])
+    for row, d in enumerate(documents, 2):
+        for col, value in enumerate((d.document, d.images, d.skipped_small, d.status), 1):
+            _put(docs, row, col, value)
+    _finish(docs, 4)
+
+    errs = wb.create_sheet(names["errors"])
+    _header(errs, names["error_headers"], [48, 80])
+    for row, e in enumerate(errors, 2):
+        _put(errs, row, 1, e.document)
+        _put(errs, row, 2, e.reason)
+    _finish(errs, 2)
+    wb.save(os.fspath(path))
