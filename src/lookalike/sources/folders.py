@@ -1,0 +1,365 @@
+"""Walk folders (and the zip archives in them) and yield every image file, found by content.
+
+Why by content: photos copied off phones and chat apps often have no extension or a wrong
+one, and a file named ``.jpg`` may be a web page that a browser saved. So every regular
+file's first bytes are read and matched against the magic numbers of image formats
+(:func:`sniff`); the extension is used only to decide what to *report*:
+
+* a file whose content is an image is yielded as an :class:`Entry`, whatever its name;
+* a file named like an image (``.jpg``, ``.png``, ...) whose content is not one is yielded
+  as a :class:`~lookalike.features.Failure` with the reason (text, PDF, empty, ...);
+* any other file (``.txt``, ``.py``, a video, ...) is silently ignored;
+* a zip archive (by content; Office / OpenDocument / EPUB packages excluded, they belong to
+  :mod:`lookalike.sources.documents`) is opened and its image members yielded. Archives
+  inside archives are not opened (not needed for photo collections; a nested zip member is
+  ignored like any other non-image member).
+
+Archive members are named ``ARCHIVE!/MEMBER``: the archive's path, ``!/``, then the member
+name as stored in the zip (forward slashes), e.g. ``/photos/2019.zip!/trip/IMG_0001.jpg``
+(the convention of Java's ``jar:`` URLs). :attr:`Entry.archive` and :attr:`Entry.member`
+hold the two parts, so nobody has to split the string. A member's ``mtime_ns`` is that of
+its archive: when the archive changes, every member counts as changed (zip timestamps
+have a two-second resolution and local time, too weak for a cache key).
+
+Robustness: paths are absolute (not resolved: links keep their names); symbolic links are
+followed by default, every directory is entered at most once (visited ``(st_dev, st_ino)``,
+so a link to a parent folder cannot loop), and a file reached twice (through a link or a
+hard link) is yielded once, under its first name in sorted order. An unreadable folder or
+file becomes a Failure and the scan goes on. Order is deterministic: depth first, names
+sorted by code point.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from lookalike.errors import LookalikeError
+from lookalike.features import Failure
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_MEMBER_BYTES",
+    "MAX_RATIO",
+    "MEMBER_SEP",
+    "Entry",
+    "scan",
+    "sniff",
+]
+
+#: Separator between an archive's path and a member's name in :attr:`Entry.path`.
+MEMBER_SEP = "!/"
+#: A zip member larger than this (uncompressed) is refused (zip bomb guard).
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+#: A zip member that expands more than this many times is refused (zip bomb guard);
+#: ratios are only checked above 1 MiB, where bombs matter.
+MAX_RATIO = 100
+_RATIO_FLOOR = 1024 * 1024
+#: Bytes read from each file to recognise its format.
+HEAD_BYTES = 64
+
+#: Names that promise an image: a file named so whose content is not one is reported.
+# fmt: off
+IMAGE_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".pjpeg", ".png", ".apng", ".gif", ".bmp",
+    ".dib", ".tif", ".tiff", ".webp", ".ico", ".cur", ".heic", ".heif", ".hif", ".avif",
+    ".jp2", ".j2k", ".jpf", ".jpx", ".jxl", ".psd", ".ppm", ".pgm", ".pbm", ".pnm", ".qoi",
+    ".dds", ".icns", ".tga", ".pcx",
+})
+# fmt: on
+#: Formats without a magic number: trusted by extension, the decoder has the last word.
+_MAGICLESS = frozenset({".tga", ".pcx"})
+
+_FTYP_IMAGE_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image found by :func:`scan`: where it is, its size and time, how to read it.
+
+    ``path`` is absolute; for a zip member it is ``ARCHIVE!/MEMBER`` (see the module doc)
+    and ``archive`` / ``member`` hold the parts. ``mtime_ns`` is the file's (for a member:
+    the archive's) modification time in nanoseconds. ``kind`` is the sniffed format.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    kind: str = ""
+    archive: str | None = None
+    member: str | None = None
+
+    def read(self) -> bytes:
+        """The file's bytes; a member's are read from its archive within the bomb limits.
+
+        Raises OSError when the file cannot be read, LookalikeError when a member is
+        refused (too large, encrypted, corrupt archive).
+        """
+        if self.archive is None:
+            with open(self.path, "rb") as f:
+                return f.read()
+        assert self.member is not None
+        try:
+            with zipfile.ZipFile(self.archive) as zf:
+                info = zf.getinfo(self.member)
+                _check_member(info)
+                with zf.open(info) as f:
+                    data = f.read(MAX_MEMBER_BYTES + 1)
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            KeyError,
+            RuntimeError,
+            NotImplementedError,
+            EOFError,
+        ) as exc:
+            raise LookalikeError(self.path, f"cannot read archive member: {exc}") from None
+        if len(data) > MAX_MEMBER_BYTES:  # the header lied about the size
+            raise LookalikeError(self.path, "archive member larger than declared (zip bomb?)")
+        return data
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format the first bytes of a file announce, ``"zip"``, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:2] == b"BM" and len(head) >= 18 and head[14] in (12, 40, 52, 56, 64, 108, 124):
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and len(head) >= 6 and head[4]:
+        return "ico"
+    if head[4:8] == b"ftyp":
+        box = int.from_bytes(head[:4], "big")
+        brands = {head[i : i + 4] for i in range(8, min(box, len(head)) - 3, 4)}
+        if brands & _FTYP_IMAGE_BRANDS:
+            return "avif" if b"avif" in brands or b"avis" in brands else "heic"
+        return None
+    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "jpeg2000"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
+        return "jxl"
+    if head[:4] == b"8BPS":
+        return "psd"
+    if head[:4] == b"qoif":
+        return "qoi"
+    if head[:4] == b"DDS ":
+        return "dds"
+    if head[:4] == b"icns":
+        return "icns"
+    if len(head) >= 3 and head[0:1] == b"P" and head[1:2] in b"1234567" and head[2:3] in b" \t\r\n":
+        return "pnm"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    return None
+
+
+def _describe(head: bytes) -> str:
+    """What a file named like an image holds instead, for the failure reason."""
+    if not head:
+        return "empty file (0 bytes)"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "a zip archive or Office document"
+    if head[4:8] == b"ftyp":
+        return "a video or other ISO media file"
+    if head.lstrip()[:1] == b"<":
+        return "HTML or XML text"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # a multi-byte character cut at the end is still text
+            return "unrecognised content"
+    return "text"
+
+
+def _not_image(path: str, head: bytes) -> Failure:
+    return Failure(path, f"named like an image but not one: the content is {_describe(head)}")
+
+
+def _check_member(info: zipfile.ZipInfo) -> None:
+    """Refuse members whose declared size or ratio says zip bomb, and encrypted ones."""
+    if info.flag_bits & 0x1:
+        raise LookalikeError(None, "encrypted archive member")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise LookalikeError(
+            None,
+            f"archive member too large: {info.file_size} bytes exceeds "
+            f"{MAX_MEMBER_BYTES} (zip bomb guard)",
+        )
+    if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise LookalikeError(
+            None,
+            f"archive member expands {info.file_size / max(info.compress_size, 1):.0f}x, "
+            f"more than {MAX_RATIO}x (zip bomb guard)",
+        )
+
+
+def _is_document_package(zf: zipfile.ZipFile) -> bool:
+    """OOXML, OpenDocument and EPUB files are zips too, but documents, not photo archives."""
+    names = zf.namelist()
+    return "[Content_Types].xml" in names or (bool(names) and names[0] == "mimetype")
+
+
+def _members(archive: str, mtime_ns: int) -> Iterator[Entry | Failure]:
+    """Image members of one zip archive, sorted by name; refused members as failures."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            if _is_document_package(zf):
+                return
+            infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
+            for info in infos:
+                path = archive + MEMBER_SEP + info.filename
+                ext = os.path.splitext(info.filename)[1].lower()
+                try:
+                    _check_member(info)
+                    with zf.open(info) as f:
+                        head = f.read(HEAD_BYTES)
+                except LookalikeError as exc:
+                    yield Failure(path, exc.reason)
+                    continue
+                except (
+                    zipfile.BadZipFile,
+                    RuntimeError,
+                    NotImplementedError,
+                    OSError,
+                    EOFError,
+                ) as exc:
+                    yield Failure(path, f"cannot read archive member: {exc}")
+                    continue
+                kind = sniff(head)
+                if kind == "zip":
+                    continue  # nested archives are not opened
+                if kind is None and ext in _MAGICLESS:
+                    kind = ext[1:]
+                if kind is not None:
+                    yield Entry(path, info.file_size, mtime_ns, kind, archive, info.filename)
+                elif ext in IMAGE_EXTENSIONS:
+                    yield _not_image(path, head)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        yield Failure(archive, f"cannot open zip archive: {exc}")
+
+
+class _Walker:
+    """One scan's state: the directories and files already seen."""
+
+    def __init__(self, recursive: bool, include_archives: bool, follow_symlinks: bool):
+        self.recursive = recursive
+        self.include_archives = include_archives
+        self.follow_symlinks = follow_symlinks
+        self.dirs: set[tuple[int, int]] = set()
+        self.files: set[tuple[int, int]] = set()
+
+    def file(self, path: str, st: os.stat_result, explicit: bool) -> Iterator[Entry | Failure]:
+        """Sniff one regular file; yield its entry (or members), a failure, or nothing."""
+        ident = (st.st_dev, st.st_ino)
+        if ident in self.files:
+            return
+        self.files.add(ident)
+        ext = os.path.splitext(path)[1].lower()
+        try:
+            with open(path, "rb") as f:
+                head = f.read(HEAD_BYTES)
+        except OSError as exc:
+            yield Failure(path, f"cannot read: {exc.strerror or exc}")
+            return
+        kind = sniff(head)
+        if kind == "zip":
+            if self.include_archives:
+                yield from _members(path, st.st_mtime_ns)
+            return
+        if kind is None and ext in _MAGICLESS:
+            kind = ext[1:]
+        if kind is not None:
+            yield Entry(path, st.st_size, st.st_mtime_ns, kind)
+        elif explicit or ext in IMAGE_EXTENSIONS:
+            yield (
+                _not_image(path, head)
+                if ext in IMAGE_EXTENSIONS
+                else Failure(path, f"not an image: the content is {_describe(head)}")
+            )
+
+    def directory(self, path: str, st: os.stat_result) -> Iterator[Entry | Failure]:
+        """Walk one directory, entering each (device, inode) once."""
+        ident = (st.st_dev, st.st_ino)
+        if ident in self.dirs:
+            return  # a link back to a folder already walked: a loop or a second name
+        self.dirs.add(ident)
+        try:
+            with os.scandir(path) as it:
+                names = sorted(e.name for e in it)
+        except OSError as exc:
+            yield Failure(path, f"cannot list folder: {exc.strerror or exc}")
+            return
+        for name in names:
+            child = os.path.join(path, name)
+            try:
+                lst = os.lstat(child)
+                if stat.S_ISLNK(lst.st_mode):
+                    if not self.follow_symlinks:
+                        continue
+                    try:
+                        cst = os.stat(child)
+                    except OSError:
+                        if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                            yield Failure(child, "broken symbolic link")
+                        continue
+                else:
+                    cst = lst
+            except OSError as exc:
+                yield Failure(child, f"cannot stat: {exc.strerror or exc}")
+                continue
+            if stat.S_ISDIR(cst.st_mode):
+                if self.recursive:
+                    yield from self.directory(child, cst)
+            elif stat.S_ISREG(cst.st_mode):
+                yield from self.file(child, cst, explicit=False)
+            # sockets, fifos, devices: never opened (a fifo would block)
+
+
+def scan(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    recursive: bool = True,
+    include_archives: bool = True,
+    follow_symlinks: bool = True,
+) -> Iterator[Entry | Failure]:
+    """Every image under ``paths`` (folders, files, zip archives), as Entry or Failure.
+
+    Paths given explicitly are always followed when they are links; a file given
+    explicitly that is not an image is reported whatever its name. ``recursive=False``
+    lists only the files directly in each folder; ``include_archives=False`` skips zip
+    archives; ``follow_symlinks=False`` skips every symbolic link met inside folders.
+    See the module docstring for what is yielded, ignored or reported.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    walker = _Walker(recursive, include_archives, follow_symlinks)
+    for p in paths:
+        path = os.path.abspath(os.fspath(p))
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            yield Failure(path, "no such file or folder")
+            continue
+        except OSError as exc:
+            yield Failure(path, f"cannot stat: {exc.strerror or exc}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from walker.directory(path, st)
+        elif stat.S_ISREG(st.st_mode):
+            yield from walker.file(path, st, explicit=True)
+        else:
+            yield Failure(path, "not a regular file or folder")

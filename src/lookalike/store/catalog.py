@@ -1,0 +1,614 @@
+"""The feature cache: one SQLite file remembering, per image file, what was computed from it.
+
+Why: decoding dominates the cost of fingerprinting a collection, and collections change
+little between runs. The catalog keys every file by ``(path, size, mtime_ns)``; a second
+run over an unchanged folder decodes nothing, a changed file (other size or time) is
+recomputed, a removed one can be purged (:meth:`Catalog.purge`).
+
+Per file it holds the size, modification time, width and height as stored in the header
+(before EXIF rotation; None when unknown), a BLAKE2b-128 digest of the bytes (exact byte
+duplicates are found from it before any pixel is compared), and per *method key* (the
+method's name, options and decoding, see :func:`method_key`) either the feature -- a numpy row
+(dtype and shape kept) or a ``pair`` method's object (``to_bytes()``, restored with the
+class's ``from_bytes()``) -- or the reason the file failed, so a corrupt file is not
+decoded again on every run until it changes. Read errors (permission denied, a vanished
+file) are not cached: they are about the moment, not the file.
+
+Where: ``$LOOKALIKE_CACHE/catalog.sqlite`` when that variable is set (it names the cache
+*folder*), else the per-user cache folder (``$XDG_CACHE_HOME/lookalike`` or
+``~/.cache/lookalike``; ``~/Library/Caches/lookalike`` on macOS, ``%LOCALAPPDATA%`` on
+Windows), else any path given to :class:`Catalog`.
+
+Safety: WAL journal, one transaction per chunk of files (:func:`cached_features`), so an
+interrupted run (Ctrl-C, ``kill -9``) loses at most the chunk in flight and the next run
+resumes. Only the parent process writes; workers only decode. Several processes may share
+one catalog (SQLite locking, a 30 s busy timeout). A ``meta`` table records the schema
+version: an older catalog is rebuilt (it is only a cache), a newer or foreign one is
+refused with :class:`~lookalike.errors.CollectionError`, as is an unreadable file unless
+``rebuild=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lookalike.decode import probe
+from lookalike.errors import CollectionError, LookalikeError
+from lookalike.features import Failure, FeatureSet, decode_plan, extract_features
+from lookalike.methods.base import Method
+from lookalike.sources.folders import Entry
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CacheStats",
+    "Catalog",
+    "Record",
+    "cached_features",
+    "default_path",
+    "method_key",
+]
+
+SCHEMA_VERSION = 1
+_APP = "lookalike-catalog"
+#: Files per transaction in :func:`cached_features` (at least; more with many workers).
+CHUNK_FILES = 64
+#: Bytes of file content held in memory per chunk, at most (roughly).
+CHUNK_BYTES = 256 * 1024 * 1024
+_BATCH = 500  # SQL parameters per IN (...) query
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,      -- UTF-8 with surrogateescape: any file name round-trips
+    archive BLOB,                   -- the zip's path for an archive member, else NULL
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    digest BLOB,                    -- BLAKE2b-128 of the bytes
+    updated_ns INTEGER NOT NULL
+);
+CREATE INDEX files_digest ON files (digest);
+CREATE INDEX files_archive ON files (archive);
+CREATE TABLE features (
+    file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    method TEXT NOT NULL,           -- method key, e.g. 'phash:exact=False,...@L/64'
+    codec TEXT,                     -- 'nd:<dtype>:<shape>' or 'obj:<module>:<class>'
+    data BLOB,
+    error TEXT,                     -- the failure reason when the file failed
+    PRIMARY KEY (file_id, method)
+) WITHOUT ROWID;
+"""
+
+
+def default_path() -> Path:
+    """Where the catalog lives unless told otherwise (see the module docstring)."""
+    env = os.environ.get("LOOKALIKE_CACHE")
+    if env:
+        return Path(env).expanduser() / "catalog.sqlite"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        base = Path(xdg)
+    elif sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        base = Path(os.environ["LOCALAPPDATA"])
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path.home() / ".cache"
+    return base / "lookalike" / "catalog.sqlite"
+
+
+def method_key(method: Method, *, exact: bool = False, plan: dict[str, Any] | None = None) -> str:
+    """The string that names what a method computes: its name, options and decoding.
+
+    A method may set ``cache_key`` (a str) to name itself; otherwise the key is the name
+    followed by its scalar instance attributes, sorted, and the class attribute ``version``
+    when it has one (bump it when the algorithm changes, to invalidate cached rows).
+    ``exact`` (imagehash-compatible decoding, see :func:`extract_features`) adds ``:raw``;
+    otherwise ``plan`` (:func:`~lookalike.features.decode_plan` of the methods computed
+    together) adds ``@MODE/MIN_SIZE``: the decoded pixels, hence the features, depend on
+    the colour mode and draft size the *whole* method set asked for.
+    """
+    explicit = getattr(method, "cache_key", None)
+    if isinstance(explicit, str):
+        key = explicit
+    else:
+        opts = {
+            k: v
+            for k, v in vars(method).items()
+            if not k.startswith("_") and isinstance(v, bool | int | float | str)
+        }
+        version = getattr(type(method), "version", None)
+        if version is not None:
+            opts["version"] = version
+        key = method.name
+        if opts:
+            key += ":" + ",".join(f"{k}={v}" for k, v in sorted(opts.items()))
+    if exact:
+        return key + ":raw"
+    if plan is not None:
+        key += f"@{plan['mode']}/{plan['min_size']}"
+    return key
+
+
+def _key(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _unkey(raw: bytes) -> str:
+    return bytes(raw).decode("utf-8", "surrogateescape")
+
+
+def _encode(value: Any) -> tuple[str | None, bytes | None, str | None]:
+    """A feature or Failure as (codec, data, error) columns."""
+    if isinstance(value, Failure):
+        return None, None, value.reason
+    if hasattr(value, "to_bytes") and not isinstance(value, np.ndarray | np.generic):
+        cls = type(value)
+        return f"obj:{cls.__module__}:{cls.__qualname__}", bytes(value.to_bytes()), None
+    arr = np.ascontiguousarray(value)
+    if arr.dtype.hasobject:
+        raise TypeError(f"cannot cache a feature of dtype object ({type(value).__name__})")
+    shape = ",".join(str(n) for n in arr.shape)
+    return f"nd:{arr.dtype.str}:{shape}", arr.tobytes(), None
+
+
+def _decode(codec: str, data: bytes) -> Any:
+    """Inverse of :func:`_encode`; raises ValueError / LookalikeError on a blob it distrusts."""
+    kind, _, rest = codec.partition(":")
+    if kind == "nd":
+        dtype, _, shape = rest.rpartition(":")
+        dims = tuple(int(n) for n in shape.split(",")) if shape else ()
+        return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(dims)
+    if kind == "obj":
+        module, _, qualname = rest.partition(":")
+        if module != "lookalike" and not module.startswith("lookalike."):
+            raise ValueError(f"refusing to load a feature class from {module!r}")
+        cls: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        return cls.from_bytes(bytes(data))
+    raise ValueError(f"unknown codec {codec!r}")
+
+
+@dataclass
+class Record:
+    """What :meth:`Catalog.store` writes for one file: its facts and its features by key."""
+
+    entry: Entry
+    features: dict[str, Any]  # method key -> feature row / object / Failure
+    digest: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class CacheStats:
+    """What a :func:`cached_features` run did: files served from the catalog, decoded, failed."""
+
+    total: int = 0
+    cached: int = 0
+    computed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    chunks: int = 0
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class Catalog:
+    """A SQLite feature cache (see the module docstring). Use as a context manager.
+
+    ``path``: the catalog file (default :func:`default_path`). ``rebuild``: discard a file
+    that cannot be used as a catalog (corrupt, not SQLite) instead of raising
+    CollectionError; an SQLite database holding other tables is never discarded.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, rebuild: bool = False):
+        self.path = Path(path) if path is not None else default_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CollectionError(
+                str(self.path), f"cannot create the cache folder: {exc}"
+            ) from None
+        try:
+            self._db = self._open()
+        except _Foreign:
+            raise
+        except CollectionError:
+            if not rebuild:
+                raise
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self._db = self._open()
+
+    def _fail(self, reason: str) -> CollectionError:
+        return CollectionError(str(self.path), reason)
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise self._fail(f"cannot open the catalog: {exc}") from None
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables:
+                self._check(db, tables)  # before any write: a foreign file stays untouched
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            if not tables:
+                self._create(db)
+            return db
+        except CollectionError:
+            db.close()
+            raise
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            db.close()
+            raise self._fail(
+                f"unreadable catalog ({exc}); delete the file to start afresh, "
+                "or open it with rebuild=True"
+            ) from None
+
+    def _check(self, db: sqlite3.Connection, tables: set[str]) -> None:
+        """Refuse foreign and newer catalogs; empty an older one (it is only a cache)."""
+        if "meta" not in tables or "files" not in tables:
+            raise _Foreign(
+                str(self.path),
+                "not a lookalike catalog (an SQLite database with other tables); "
+                "choose another catalog file",
+            )
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("app") != _APP:
+            raise _Foreign(str(self.path), "not a lookalike catalog (foreign meta table)")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise self._fail(
+                f"catalog schema {version} was written by a newer lookalike (this one reads "
+                f"{SCHEMA_VERSION}); upgrade, or use another cache (LOOKALIKE_CACHE)"
+            )
+        if version < SCHEMA_VERSION:  # cheaper to recompute than to migrate
+            with db:
+                for table in ("features", "files", "meta"):
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+            tables.clear()
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        with db:
+            db.executescript(_SCHEMA)
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("app", _APP), ("schema_version", str(SCHEMA_VERSION))],
+            )
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed into the main file)."""
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM files")[0][0])
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(f"catalog query failed: {exc}") from None
+
+    def _current(self, entries: Sequence[Entry]) -> dict[str, int]:
+        """path -> file id, for the entries whose stored size and mtime still match."""
+        out: dict[str, int] = {}
+        for i in range(0, len(entries), _BATCH):
+            part = {_key(e.path): e for e in entries[i : i + _BATCH]}
+            marks = ",".join("?" * len(part))
+            rows = self._query(
+                f"SELECT id, path, size, mtime_ns FROM files WHERE path IN ({marks})", list(part)
+            )
+            for fid, raw, size, mtime in rows:
+                e = part[bytes(raw)]
+                if e.size == size and e.mtime_ns == mtime:
+                    out[e.path] = fid
+        return out
+
+    def lookup(
+        self, entries: Sequence[Entry], method_keys: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any]], list[Entry]]:
+        """Split entries into cached and missing.
+
+        ``cached`` maps the path of each unchanged file holding every key to
+        ``{method key: feature | Failure}``; ``missing`` lists, in order, the entries to
+        compute (new, changed, a key lacking, or a blob that no longer decodes).
+        """
+        current = self._current(entries)
+        found: dict[int, dict[str, Any]] = {}
+        ids = list(current.values())
+        kmarks = ",".join("?" * len(method_keys))
+        for i in range(0, len(ids), _BATCH):
+            part = ids[i : i + _BATCH]
+            rows = self._query(
+                f"SELECT file_id, method, codec, data, error FROM features "
+                f"WHERE file_id IN ({','.join('?' * len(part))}) AND method IN ({kmarks})",
+                [*part, *method_keys],
+            )
+            for fid, method, codec, data, error in rows:
+                found.setdefault(fid, {})[method] = (codec, data, error)
+        cached: dict[str, dict[str, Any]] = {}
+        missing: list[Entry] = []
+        for e in entries:
+            stored = found.get(current.get(e.path, -1), {})
+            if len(stored) < len(method_keys):
+                missing.append(e)
+                continue
+            try:
+                cached[e.path] = {
+                    k: Failure(e.path, error) if error is not None else _decode(codec, data)
+                    for k, (codec, data, error) in stored.items()
+                }
+            except (ValueError, TypeError, AttributeError, ImportError, LookalikeError):
+                missing.append(e)  # a blob this version cannot read: compute it again
+        return cached, missing
+
+    def store(self, records: Iterable[Record]) -> int:
+        """Write the records in one transaction (committed on return); the number written.
+
+        A file whose size or mtime changed loses its old features first.
+        """
+        now = time.time_ns()
+        n = 0
+        try:
+            with self._db:
+                for rec in records:
+                    e = rec.entry
+                    key = _key(e.path)
+                    row = self._db.execute(
+                        "SELECT id, size, mtime_ns FROM files WHERE path = ?", (key,)
+                    ).fetchone()
+                    if row is None:
+                        fid = self._db.execute(
+                            "INSERT INTO files (path, archive, size, mtime_ns, width, height, "
+                            "digest, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (
+                                key,
+                                None if e.archive is None else _key(e.archive),
+                                e.size,
+                                e.mtime_ns,
+                                rec.width,
+                                rec.height,
+                                rec.digest,
+                                now,
+                            ),
+                        ).lastrowid
+                    else:
+                        fid = row[0]
+                        changed = (row[1], row[2]) != (e.size, e.mtime_ns)
+                        if changed:
+                            self._db.execute("DELETE FROM features WHERE file_id = ?", (fid,))
+                        self._db.execute(
+                            "UPDATE files SET size = ?, mtime_ns = ?, updated_ns = ?, "
+                            "width = CASE WHEN ? THEN ? ELSE COALESCE(?, width) END, "
+                            "height = CASE WHEN ? THEN ? ELSE COALESCE(?, height) END, "
+                            "digest = CASE WHEN ? THEN ? ELSE COALESCE(?, digest) END "
+                            "WHERE id = ?",
+                            (
+                                e.size,
+                                e.mtime_ns,
+                                now,
+                                changed,
+                                rec.width,
+                                rec.width,
+                                changed,
+                                rec.height,
+                                rec.height,
+                                changed,
+                                rec.digest,
+                                rec.digest,
+                                fid,
+                            ),
+                        )
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO features (file_id, method, codec, data, error) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [(fid, k, *_encode(v)) for k, v in rec.features.items()],
+                    )
+                    n += 1
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(f"cannot write to the catalog: {exc}") from None
+        return n
+
+    def digests(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> hex BLAKE2b-128 of the bytes, for the paths the catalog knows."""
+        keys = [_key(p) for p in paths]
+        out: dict[str, str] = {}
+        for i in range(0, len(keys), _BATCH):
+            part = keys[i : i + _BATCH]
+            rows = self._query(
+                f"SELECT path, digest FROM files WHERE digest IS NOT NULL "
+                f"AND path IN ({','.join('?' * len(part))})",
+                part,
+            )
+            out.update((_unkey(p), bytes(d).hex()) for p, d in rows)
+        return out
+
+    def forget(self, paths: Iterable[str]) -> int:
+        """Remove these files (and their features); the number removed."""
+        keys = [(_key(p),) for p in paths]
+        try:
+            with self._db:
+                return self._db.executemany("DELETE FROM files WHERE path = ?", keys).rowcount
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(f"cannot write to the catalog: {exc}") from None
+
+    def purge(self, under: str | os.PathLike[str] | None = None) -> int:
+        """Forget files that are gone or changed on disk (optionally only below ``under``).
+
+        A plain file is stat-ed; an archive member counts as gone when its archive is gone
+        or was modified. Returns the number of files forgotten.
+        """
+        sql = "SELECT path, archive, size, mtime_ns FROM files"
+        params: list[Any] = []
+        if under is not None:
+            root = os.path.abspath(os.fspath(under))
+            prefix = _key(root.rstrip(os.sep) + os.sep)
+            sql += " WHERE path = ? OR substr(path, 1, ?) = ?"
+            params = [_key(root), len(prefix), prefix]
+        stale: list[str] = []
+        for raw, archive, size, mtime in self._query(sql, params):
+            path = _unkey(raw)
+            try:
+                if archive is None:
+                    st = os.stat(path)
+                    gone = (st.st_size, st.st_mtime_ns) != (size, mtime)
+                else:
+                    gone = os.stat(_unkey(archive)).st_mtime_ns != mtime
+            except OSError:
+                gone = True
+            if gone:
+                stale.append(path)
+        return self.forget(stale)
+
+
+class _Foreign(CollectionError):
+    """Someone else's database: never discarded, even with rebuild=True."""
+
+
+def _chunks(
+    entries: Sequence[Entry], size: int, failures: dict[str, Failure]
+) -> Iterator[list[tuple[Entry, bytes]]]:
+    """Read entries in the parent, grouped by count and bytes; read errors go to failures."""
+    chunk: list[tuple[Entry, bytes]] = []
+    held = 0
+    for e in entries:
+        try:
+            data = e.read()
+        except OSError as exc:
+            failures[e.path] = Failure(e.path, f"cannot read: {exc.strerror or exc}")
+            continue
+        except LookalikeError as exc:
+            failures[e.path] = Failure(e.path, exc.reason)
+            continue
+        chunk.append((e, data))
+        held += len(data)
+        if len(chunk) >= size or held >= CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
+def _dims(data: bytes) -> tuple[int | None, int | None]:
+    try:
+        info = probe(data)
+        return info.width, info.height
+    except Exception:  # unknown size is fine: the decoder will say what is wrong
+        return None, None
+
+
+def _assemble(rows: list[Any]) -> Any:
+    """Rows of one method back into extract_features' shape: an ndarray, or a list."""
+    if not rows:
+        return []
+    if all(isinstance(r, np.ndarray) for r in rows):
+        return np.stack(rows)
+    return rows
+
+
+def cached_features(
+    entries: Sequence[Entry],
+    methods: Sequence[Method],
+    catalog: Catalog,
+    *,
+    jobs: int = 1,
+    exact: bool = False,
+    progress: Callable[[int], None] | None = None,
+    chunk: int | None = None,
+) -> tuple[FeatureSet, CacheStats]:
+    """Features of every entry for every method: from the catalog, else computed and stored.
+
+    The result is what :func:`~lookalike.features.extract_features` would return for the
+    entries' paths, in the entries' order (a path given twice counts once). Missing files
+    are read here (once: the bytes are hashed, their header probed, then decoded by
+    ``jobs`` workers) and stored in chunks of ``chunk`` files (default: at least
+    :data:`CHUNK_FILES`, 32 per worker), each committed before the next starts.
+    ``progress(n)`` is called with the number of files finished, cached ones first.
+    """
+    t0 = time.perf_counter()
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ValueError(f"each method may be asked once: {names}")
+    plan = decode_plan(methods, exact)
+    keys = [method_key(m, exact=exact, plan=plan) for m in methods]
+    first: dict[str, Entry] = {}
+    for e in entries:
+        first.setdefault(e.path, e)
+    unique = list(first.values())
+    stats = CacheStats(total=len(unique))
+    cached, missing = catalog.lookup(unique, keys)
+    stats.cached = len(cached)
+    if progress and cached:
+        progress(len(cached))
+    workers = (os.cpu_count() or 1) if jobs == 0 else max(jobs, 1)
+    size = chunk or max(CHUNK_FILES, 32 * workers)
+    computed: dict[str, dict[str, Any]] = {}
+    read_failures: dict[str, Failure] = {}
+    for part in _chunks(missing, size, read_failures):
+        sources = []
+        facts: dict[str, tuple[Entry, bytes, int | None, int | None]] = {}
+        for e, data in part:
+            bio = io.BytesIO(data)
+            bio.name = e.path  # extract_features names results by source_name: the path
+            sources.append(bio)
+            facts[e.path] = (e, hashlib.blake2b(data, digest_size=16).digest(), *_dims(data))
+        fs = extract_features(sources, methods, jobs=jobs, exact=exact, progress=progress)
+        results: dict[str, dict[str, Any]] = {}
+        for i, path in enumerate(fs.paths):
+            results[path] = {k: fs.features[n][i] for k, n in zip(keys, names, strict=True)}
+        for f in fs.failures:
+            results[f.path] = dict.fromkeys(keys, f)
+        catalog.store(
+            Record(facts[p][0], feats, facts[p][1], facts[p][2], facts[p][3])
+            for p, feats in results.items()
+        )
+        computed.update(results)
+        stats.computed += len(part)
+        stats.chunks += 1
+    if progress and read_failures:
+        progress(len(read_failures))
+    out = FeatureSet()
+    rows: dict[str, list[Any]] = {n: [] for n in names}
+    for e in unique:
+        feats = cached[e.path] if e.path in cached else computed.get(e.path)
+        if feats is None:
+            out.failures.append(read_failures[e.path])
+            continue
+        failure = next((v for v in feats.values() if isinstance(v, Failure)), None)
+        if failure is not None:
+            out.failures.append(Failure(e.path, failure.reason))
+            continue
+        out.paths.append(e.path)
+        for k, n in zip(keys, names, strict=True):
+            rows[n].append(feats[k])
+    out.features = {n: _assemble(r) for n, r in rows.items()}
+    stats.failed = len(out.failures)
+    stats.seconds = time.perf_counter() - t0
+    return out, stats
