@@ -1,0 +1,278 @@
+"""Extract every embedded picture from Office (OOXML and legacy OLE) and PDF documents.
+
+The library layer of ``lookalike docs``: :func:`extract_images` returns the pictures'
+original bytes (no decoding, so it is fast and lossless) and never raises for a bad
+document; hostile input (zip bombs, fuzzed files, encrypted files) becomes an ``error``
+or a ``warning`` on the returned :class:`DocumentImages`.
+
+Optional dependencies (the ``docs`` extra): ``olefile`` for .doc/.xls/.ppt, ``pypdfium2``
+for PDF, ``metafile-render`` (and LibreOffice or libwmf, see :mod:`.metafile`) to
+rasterize EMF/WMF pictures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "DOCUMENT_EXTENSIONS",
+    "DocumentImages",
+    "ExtractedImage",
+    "extract_images",
+    "is_document",
+    "save_images",
+]
+
+#: Extensions :func:`is_document` accepts when scanning folders.
+DOCUMENT_EXTENSIONS = frozenset(
+    {".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pptx", ".pptm", ".doc", ".xls", ".ppt", ".pdf"}
+)
+#: Larger files are refused outright (documents are read into memory by olefile/pdfium).
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+#: Wall-clock budget for one document; past it the extraction stops with a warning.
+DOCUMENT_TIME_BUDGET_S = 30.0
+#: At most this many pictures are taken from one document.
+MAX_IMAGES_PER_DOCUMENT = 10_000
+
+ENCRYPTED = "encrypted (password protected)"
+RIGHTS_MANAGED = "encrypted (IRM/DRM rights management)"
+NOT_A_DOCUMENT = "not an Office or PDF document"
+
+
+@dataclass
+class ExtractedImage:
+    """One picture as stored in a document (bytes untouched, except DIB/metafile notes).
+
+    ``data`` is the original image file; a DIB gets a 14-byte BITMAPFILEHEADER so that
+    Pillow reads it, a compressed metafile BLIP is inflated. ``is_preview`` marks the
+    preview picture of an embedded OLE object (a chart, a PDF, an equation).
+    """
+
+    name: str
+    data: bytes
+    format: str
+    location: str | None = None
+    is_preview: bool = False
+
+
+@dataclass
+class DocumentImages:
+    """The pictures of one document, or why it could not be read (``error``)."""
+
+    path: str
+    kind: str
+    images: list[ExtractedImage] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Budget:
+    """A per-document deadline, checked inside loops so hostile files cannot hang us."""
+
+    def __init__(self, seconds: float = DOCUMENT_TIME_BUDGET_S) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"\xff\xd8\xff", 0, "jpeg"),
+    (b"GIF87a", 0, "gif"),
+    (b"GIF89a", 0, "gif"),
+    (b"BM", 0, "bmp"),
+    (b"II*\x00", 0, "tiff"),
+    (b"MM\x00*", 0, "tiff"),
+    (b"\xd7\xcd\xc6\x9a", 0, "wmf"),
+    (b" EMF", 40, "emf"),
+    (b"\x00\x00\x00\x0cjP  ", 0, "jp2"),
+    (b"\xff\x4f\xff\x51", 0, "j2k"),
+    (b"II\xbc", 0, "jxr"),
+    (b"\x00\x00\x01\x00", 0, "ico"),
+)
+_EXTENSION_FORMATS = {
+    "png": "png", "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "gif": "gif",
+    "bmp": "bmp", "dib": "bmp", "tif": "tiff", "tiff": "tiff", "emf": "emf", "wmf": "wmf",
+    "emz": "emz", "wmz": "wmz", "pict": "pict", "pct": "pict", "pic": "pict", "wdp": "jxr",
+    "jxr": "jxr", "hdp": "jxr", "svg": "svg", "webp": "webp", "ico": "ico", "jp2": "jp2",
+    "heic": "heic", "avif": "avif",
+}  # fmt: skip
+
+
+def sniff_format(data: bytes, name: str = "") -> str | None:
+    """The image format from the first bytes, else from the name's extension, else None."""
+    for magic, offset, fmt in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return fmt
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if len(data) >= 18 and data[:2] in (b"\x01\x00", b"\x02\x00") and data[2:4] == b"\x09\x00":
+        return "wmf"  # WMF without the placeable header
+    if data[:4] == b"\x01\x00\x00\x00" and data[40:44] == b" EMF":
+        return "emf"
+    head = data[:256].lstrip()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096]:
+        return "svg"
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    return _EXTENSION_FORMATS.get(ext)
+
+
+def dib_to_bmp(dib: bytes) -> bytes:
+    """Prepend the 14-byte BITMAPFILEHEADER a bare DIB lacks, so Pillow can read it."""
+    header_size = struct.unpack_from("<I", dib, 0)[0] if len(dib) >= 4 else 40
+    palette = 0
+    if header_size == 12 and len(dib) >= 12:  # BITMAPCOREHEADER
+        bits = struct.unpack_from("<H", dib, 10)[0]
+        palette = 3 * (1 << bits) if bits <= 8 else 0
+    elif header_size >= 40 and len(dib) >= 40:
+        bits, compression = struct.unpack_from("<HI", dib, 14)
+        colors_used = struct.unpack_from("<I", dib, 32)[0]
+        if colors_used == 0 and bits <= 8:
+            colors_used = 1 << bits
+        palette = 4 * min(colors_used, 256)
+        if header_size == 40 and compression in (3, 6):  # BI_BITFIELDS, BI_ALPHABITFIELDS
+            palette += 12 if compression == 3 else 16
+    offset = 14 + header_size + palette
+    return b"BM" + struct.pack("<IHHI", 14 + len(dib), 0, 0, offset) + dib
+
+
+def _sniff_kind(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if head[:2] == b"PK":
+        return "zip"
+    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "ole"
+    if b"%PDF-" in head:
+        return "pdf"
+    return ""
+
+
+def _kind_from_extension(path: Path, family: str) -> str:
+    """The kind: the extension when it fits the family found by content, else the family's."""
+    ext = path.suffix.lower().lstrip(".")
+    families = {
+        "docx": {"docx", "docm", "dotx", "dotm"},
+        "xlsx": {"xlsx", "xlsm", "xltx", "xltm", "xlam"},
+        "pptx": {"pptx", "pptm", "potx", "potm", "ppsx", "ppsm"},
+        "doc": {"doc", "dot"},
+        "xls": {"xls", "xlt"},
+        "ppt": {"ppt", "pot", "pps"},
+    }
+    return ext if ext in families.get(family, ()) else family
+
+
+def extract_images(path: str | os.PathLike[str]) -> DocumentImages:
+    """Every embedded picture of an Office or PDF document, found by content, not extension.
+
+    Never raises for a bad document: an unreadable one gets ``error`` (e.g.
+    ``"encrypted (password protected)"``), a bad member a line in ``warnings``.
+    A missing optional dependency still raises MissingDependencyError (an install
+    problem, not a document problem).
+    """
+    p = Path(path)
+    result = DocumentImages(path=str(path), kind=p.suffix.lower().lstrip(".") or "unknown")
+    try:
+        size = p.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            result.error = f"too large ({size} bytes, limit {MAX_DOCUMENT_BYTES})"
+            return result
+        container = _sniff_kind(p)
+    except OSError as exc:
+        result.error = f"cannot read: {exc.strerror or exc}"
+        return result
+    budget = Budget()
+    try:
+        if container == "zip":
+            from .ooxml import extract_ooxml
+
+            extract_ooxml(p, result, budget)
+        elif container == "ole":
+            from .legacy import extract_ole
+
+            extract_ole(p, result, budget)
+        elif container == "pdf":
+            from .pdf import extract_pdf
+
+            result.kind = "pdf"
+            extract_pdf(p, result, budget)
+        else:
+            result.error = NOT_A_DOCUMENT
+    except ImportError:
+        raise
+    except MemoryError:
+        result.error = "corrupt or hostile document: out of memory"
+        result.images.clear()
+    except Exception as exc:  # a hostile file must never escape as an exception
+        result.error = f"corrupt document: {type(exc).__name__}: {exc}"[:300]
+    return result
+
+
+def is_document(path: str | os.PathLike[str]) -> bool:
+    """True for the Office/PDF extensions (case-insensitive): a cheap filter for folder scans."""
+    return Path(path).suffix.lower() in DOCUMENT_EXTENSIONS
+
+
+_UNSAFE_CHARS = re.compile(r'[<>:"/\\|?*]')
+_RESERVED_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{i}" for i in range(1, 10)}
+    | {f"lpt{i}" for i in range(1, 10)}
+)
+
+
+def safe_file_name(name: str, fmt: str = "") -> str:
+    """A plain file name: no directories, ``..``, control characters or reserved names."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = _UNSAFE_CHARS.sub("_", base).strip(" .")
+    if not base or base.split(".")[0].lower() in _RESERVED_NAMES:
+        base = f"image_{base}" if base else "image"
+    if "." not in base and fmt:
+        base = f"{base}.{fmt}"
+    if len(base.encode("utf-8")) > 150:
+        stem, dot, ext = base.rpartition(".")
+        if not dot or len(ext) > 10:
+            stem, ext = base, ""
+        while len(stem.encode("utf-8")) > 140:
+            stem = stem[:-1]
+        base = f"{stem}.{ext}" if ext else stem
+    return base
+
+
+def save_images(doc: DocumentImages, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write each picture of ``doc`` into ``out_dir`` (created); returns the written paths.
+
+    Names are sanitized (``../evil.png`` becomes ``evil.png``) and de-duplicated
+    (``image1.png``, ``image1_2.png``); existing files are never overwritten and
+    nothing is written outside ``out_dir``.
+    """
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    root_resolved = root.resolve()
+    taken = {p.name.lower() for p in root.iterdir()}
+    written: list[Path] = []
+    for image in doc.images:
+        name = safe_file_name(image.name, image.format)
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate, n = name, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
+        target = root / candidate
+        if target.resolve().parent != root_resolved:  # pragma: no cover - belt and braces
+            continue
+        with open(target, "xb") as fh:
+            fh.write(image.data)
+        taken.add(candidate.lower())
+        written.append(target)
+    return written
