@@ -1,0 +1,114 @@
+"""``lookalike dupes PATH...``: groups of copies, a keeper each, reports and safe actions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lookalike.actions import Action, delete_copies, move_copies
+from lookalike.cli.output import print_json, progress
+from lookalike.duplicates import DEFAULT_LAYERS, DupesOptions, find_duplicates
+from lookalike.methods import METHODS
+from lookalike.reports.tables import format_table, write_report
+
+
+def _threshold(text: str) -> float:
+    """'90', '90%' or '0.9' -> 0.9."""
+    value = float(text.rstrip("%"))
+    value = value / 100 if value > 1 else value
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"threshold must be in (0, 100]%, got {text}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dupes",
+        help="find copies in folders / 查找重复和相似图片",
+        description="Find images that are copies of each other under folders, files and zip "
+        "archives: exact bytes, then perceptual hashes (also rotated and mirrored), colour "
+        "and content, then ORB keypoints verified by RANSAC for crops and pasted copies. "
+        "Nothing is moved or deleted unless asked.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--threshold", type=_threshold, default=None, metavar="S",
+        help="similarity at which the hash layer alone calls a pair similar, in %% "
+        "(default 92.2 = at most 5 of 64 bits differ)",
+    )
+    p.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(DEFAULT_LAYERS), metavar="M",
+        help=f"layers to run (default: {' '.join(DEFAULT_LAYERS)}; drop orb for speed)",
+    )
+    p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (0 = all CPUs)")
+    p.add_argument("--cache", default=None, metavar="FILE",
+                   help="feature cache file (default: the per-user cache folder)")
+    p.add_argument("--no-cache", action="store_true", help="use a throw-away cache")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--report", action="append", default=[], metavar="FILE",
+                   help="write a report: .html, .xlsx, .csv or .json (repeatable)")
+    p.add_argument("--lang", choices=("en", "zh", "both"), default="both",
+                   help="report language (default both)")
+    p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
+    p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
+    p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
+    p.set_defaults(run=run)
+
+
+def _confirm(n: int) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        print("lookalike: --delete needs --yes when not run from a terminal", file=sys.stderr)
+        return False
+    answer = input(f"Delete {n} files? 删除 {n} 个文件？ [y/N] ").strip().lower()
+    return answer in ("y", "yes", "是")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.move_to and args.delete:
+        print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
+        return 2
+    options = DupesOptions(
+        methods=tuple(args.methods),
+        threshold=args.threshold,
+        recursive=args.recursive,
+        jobs=args.jobs,
+        cache="" if args.no_cache else args.cache,
+    )
+    bar = progress(0, "scanning 扫描", enabled=not args.json or sys.stderr.isatty())
+    with bar:
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = find_duplicates(args.paths, options, progress=tick)
+    for path in args.report:
+        write_report(report, path, lang=args.lang)
+    actions: list[Action] = []
+    if args.move_to:
+        actions = move_copies(report, args.move_to, args.paths, dry_run=args.dry_run)
+    elif args.delete:
+        planned = delete_copies(report, dry_run=True)
+        if args.dry_run:
+            actions = planned
+        elif args.yes or _confirm(sum(a.kind == "delete" for a in planned)):
+            actions = delete_copies(report, dry_run=False)
+        else:
+            print("lookalike: nothing deleted", file=sys.stderr)
+    if args.json:
+        data = report.to_dict()
+        if actions:
+            data["actions"] = [a.to_dict() for a in actions]
+        print_json(data)
+    else:
+        print(format_table(report, lang=args.lang))
+        for path in args.report:
+            print(f"report 报告: {path}")
+        for a in actions:
+            what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
+            note = a.error or a.reason or ("done" if a.done else "")
+            print(f"{what}  ({note})")
+    failed_actions = any(a.error for a in actions)
+    return 1 if report.errors or failed_actions else 0
