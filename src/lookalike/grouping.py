@@ -1,10 +1,10 @@
 """Verified pairs -> groups of copies, each with a suggested keeper and the reason.
 
 Connected components alone chain unrelated images through one bridge (A ~ B, B ~ C, but
-A and C share nothing). So a component is split into stars: the image with the most
-verified links is a centre, it and its direct neighbours form a group, and the rest of the
-component is grouped again the same way. Every member of a group is directly similar to
-its centre.
+A and C share nothing: a collage holding both, say). So a component is split into stars:
+the best copy (by the keeper rule) among the images that still have a verified link is a
+keeper, it and its direct neighbours form a group, and the rest of the component is
+grouped again the same way. Every member of a group is directly similar to its keeper.
 
 The keeper of a group is the best copy to keep: the highest resolution, then the largest
 file, then the oldest, then the first path (so the choice is deterministic).
@@ -92,39 +92,30 @@ def group_pairs(
         nodes_by_label.setdefault(int(labels[node]), []).append(node)
     for nodes in nodes_by_label.values():
         remaining = set(nodes)
-        while len(remaining) > 1:
-            degree = {v: len(neighbours[v] & remaining) for v in remaining}
-            centre = max(remaining, key=lambda v: (degree[v], -v))
-            if degree[centre] == 0:
+        while True:
+            linked = sorted(v for v in remaining if neighbours[v] & remaining)
+            if not linked:
                 break
-            members = sorted({centre} | (neighbours[centre] & remaining))
+            best, _ = choose_keeper([paths[v] for v in linked], [facts[v] for v in linked])
+            keeper = linked[best]
+            members = sorted({keeper} | (neighbours[keeper] & remaining))
             remaining -= set(members)
-            groups.append(_group(members, centre, paths, facts, edge))
+            groups.append(_group(members, keeper, paths, facts, edge))
     groups.sort(key=lambda g: (-len(g.members), g.keep))
     return groups
 
 
 def _group(
     members: list[int],
-    centre: int,
+    keeper: int,
     paths: Sequence[str],
     facts: Sequence[FileFacts],
     edge: dict[tuple[int, int], tuple[float, str]],
 ) -> Group:
-    k, reason = choose_keeper([paths[m] for m in members], [facts[m] for m in members])
-    keeper = members[k]
-
-    def link(v: int) -> tuple[float, str]:
-        """The member's similarity to the keeper if verified, else to the centre."""
-        for other in (keeper, centre):
-            key = (min(v, other), max(v, other))
-            if key in edge:
-                return edge[key]
-        return edge[(min(v, centre), max(v, centre))]
-
+    _, reason = choose_keeper([paths[m] for m in members], [facts[m] for m in members])
     out = []
     for v in [keeper, *[m for m in members if m != keeper]]:
-        s, m = (1.0, "keeper") if v == keeper else link(v)
+        s, m = (1.0, "keeper") if v == keeper else edge[(min(v, keeper), max(v, keeper))]
         f = facts[v]
         out.append(Member(paths[v], s, m, f.width, f.height, f.bytes))
     return Group(keep=paths[keeper], reason=reason, members=out)
