@@ -18,8 +18,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+import cv2
 import numpy as np
 
 from lookalike.candidates import dihedral_pairs, hash_pairs, word_pairs
@@ -101,7 +104,7 @@ def find_duplicates(
             digests = catalog.digests(fs.paths)
         finally:
             catalog.close()
-    report = detect(fs, methods, digests, {e.path: e for e in entries})
+    report = detect(fs, methods, digests, {e.path: e for e in entries}, options.jobs)
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
     report.stats["cache"] = stats.to_dict()
@@ -123,11 +126,42 @@ def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int
     return pairs
 
 
+_SHARED: list[Any] = []
+
+
+def _init_worker(features: list[Any]) -> None:
+    cv2.setNumThreads(1)
+    _SHARED[:] = features
+
+
+def _verify_chunk(method: Method, pairs: list[tuple[int, int]]) -> list[Score]:
+    return score_rows(method, [_SHARED[a] for a, _ in pairs], [_SHARED[b] for _, b in pairs])
+
+
+def verify_pairs(
+    method: Method, features: list[Any], pairs: list[tuple[int, int]], jobs: int = 1
+) -> list[Score]:
+    """Scores of a pair method (local features) for ``pairs``, in ``jobs`` processes.
+
+    Keypoint matching is the costliest step of the detector; each worker receives the
+    features once (at its start) and then only index pairs.
+    """
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
+    if jobs <= 1 or len(pairs) < 32:
+        return score_rows(method, [features[a] for a, _ in pairs], [features[b] for _, b in pairs])
+    size = max(8, -(-len(pairs) // (4 * jobs)))
+    chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(features,)) as pool:
+        return [s for part in pool.map(_verify_chunk, [method] * len(chunks), chunks) for s in part]
+
+
 def detect(
     fs: FeatureSet,
     methods: Sequence[Method],
     digests: dict[str, str],
     entries: dict[str, Entry],
+    jobs: int = 1,
 ) -> DuplicateReport:
     """The cascade over a computed feature set: candidates, decisions, groups."""
     by_name = {m.name: m for m in methods}
@@ -165,12 +199,15 @@ def detect(
             f = fs.features[m.name]
             for k, s in enumerate(score_rows(m, f[ia], f[ib])):
                 rows[k][m.name] = s
+        verdicts = [decide(r) for r in rows]
+        if local is not None:
+            todo = [k for k, (v, _) in enumerate(verdicts) if v == "different"]
+            scores = verify_pairs(local, fs.features[local.name], [pairs[k] for k in todo], jobs)
+            for k, score in zip(todo, scores, strict=True):
+                rows[k][local.name] = score
+                verdicts[k] = decide(rows[k])
         for k, (a, b) in enumerate(pairs):
-            verdict, by = decide(rows[k])
-            if verdict == "different" and local is not None:
-                f = fs.features[local.name]
-                rows[k][local.name] = score_rows(local, [f[a]], [f[b]])[0]
-                verdict, by = decide(rows[k])
+            verdict, by = verdicts[k]
             if verdict != "different":
                 decided[(a, b)] = (rows[k][by].similarity, by, verdict)
                 layer_counts[by] = layer_counts.get(by, 0) + 1

@@ -412,7 +412,7 @@ class LocalMethod(Method):
     kind: ClassVar[Kind] = "pair"
     metric = "inliers"
     grey = True
-    min_size = 480
+    min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
     version: ClassVar[int] = 1
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
