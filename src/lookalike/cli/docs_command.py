@@ -1,0 +1,140 @@
+"""``lookalike docs PATH...``: reused figures in Word/Excel/PowerPoint/PDF files (图片相似度)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lookalike.cli.output import error, print_json, progress
+from lookalike.document_check import (
+    DEFAULT_MIN_SIZE,
+    DEFAULT_THRESHOLD,
+    EXTRACT_FOLDER,
+    SCOPES,
+    CheckOptions,
+    DocumentCheck,
+    check_documents,
+)
+
+#: Errors printed on stderr before "... N more in the workbook".
+MAX_ERRORS_SHOWN = 20
+_STAGES = {"extract": "extracting 提取", "rasterize": "EMF/WMF 转换", "compare": "comparing 比较"}
+
+
+def _threshold(text: str) -> float:
+    """'85', '85%' or '0.85' -> 0.85."""
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    value = value / 100 if value > 1 else value
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"threshold must be in (0, 100]%, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "docs",
+        help="find reused figures in documents / 检查文档中的重复图片",
+        description="Extract every picture of Word, Excel, PowerPoint and PDF files, compare "
+        "them within each document and across documents, and write a workbook of the "
+        "similar pairs. 提取文档中的全部图片，比较文档内和文档间的相似图片，生成 Excel 报告。",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="documents or folders of them")
+    p.add_argument(
+        "--out", default=".", metavar="DIR",
+        help="output folder for the extracted pictures (图片提取/ or extracted/) and the "
+        "workbook (default: the current folder) / 输出文件夹（默认：当前文件夹）",
+    )  # fmt: skip
+    p.add_argument(
+        "--threshold", type=_threshold, default=DEFAULT_THRESHOLD, metavar="PCT",
+        help=f"report pairs at or above this similarity, in %% "
+        f"(default {DEFAULT_THRESHOLD * 100:g}) / 相似度阈值",
+    )  # fmt: skip
+    p.add_argument(
+        "--scope", choices=SCOPES, default="both",
+        help="compare within each document, across documents, or both (default both)",
+    )  # fmt: skip
+    p.add_argument(
+        "--lang", choices=tuple(EXTRACT_FOLDER), default="zh",
+        help="language of the workbook and folder names (default zh)",
+    )  # fmt: skip
+    p.add_argument(
+        "--min-size", type=_positive, default=DEFAULT_MIN_SIZE, metavar="PX",
+        help=f"skip pictures whose short side is below PX pixels: icons, bullets "
+        f"(default {DEFAULT_MIN_SIZE}) / 忽略小图",
+    )  # fmt: skip
+    p.add_argument("--jobs", "-j", type=_positive, default=0,
+                   help="worker processes (0 = all CPUs)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(run=run)
+
+
+def _summary(result: DocumentCheck) -> str:
+    """A short bilingual summary for people."""
+    s = result.stats
+    within = sum(1 for p in result.pairs if p.within)
+    across = len(result.pairs) - within
+    lines = [
+        f"documents 文档: {s['documents']}   images 图片: {s['images']} "
+        f"(compared 已比较 {s['compared']}, small skipped 跳过小图 {s['skipped_small']})",
+        f"similar pairs 相似图片对: {len(result.pairs)} "
+        f"(within a document 文档内 {within}, across documents 跨文档 {across})",
+        f"errors 错误: {len(result.errors)}   time 用时: {s['seconds']['total']:.1f} s",
+    ]
+    if result.workbook:
+        lines.append(f"workbook 报告: {result.workbook}")
+        root = result.workbook.parent / EXTRACT_FOLDER[result.lang]
+        lines.append(f"pictures 图片: {root}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = CheckOptions(
+        out=args.out,
+        threshold=args.threshold,
+        scope=args.scope,
+        lang=args.lang,
+        min_size=args.min_size,
+        jobs=args.jobs,
+    )
+    bar = progress(0, "", enabled=not args.json or sys.stderr.isatty())
+    current = [""]
+    with bar:
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if bar.disable:
+                return
+            if current[0] != stage:
+                current[0] = stage
+                bar.set_description_str(_STAGES.get(stage, stage))
+                bar.reset(total)
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = check_documents(args.paths, options, progress=tick)
+    for hint in result.missing:
+        print(f"lookalike: missing 缺少: {hint}", file=sys.stderr)
+    for note in result.stats.get("notes", []):
+        print(f"lookalike: {note}", file=sys.stderr)
+    for e in result.errors[:MAX_ERRORS_SHOWN]:
+        error(e.document, e.reason)
+    if len(result.errors) > MAX_ERRORS_SHOWN:
+        more = len(result.errors) - MAX_ERRORS_SHOWN
+        print(f"lookalike: ... {more} more errors in the workbook 更多错误见报告", file=sys.stderr)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(_summary(result))
+    return 1 if result.errors else 0

@@ -1,0 +1,630 @@
+"""Check Word/Excel/PowerPoint/PDF documents for reused figures (图片相似度分析工具).
+
+The library layer of ``lookalike docs``:
+
+    find documents -> extract every picture into OUT -> rasterize EMF/WMF (one call)
+    -> drop tiny pictures -> fingerprint (duplicates cascade) -> pairs within / across
+    documents -> workbook
+
+Everything is written under ``OUT``: the pictures into ``OUT/图片提取/<document>/``
+(``extracted`` in English) under their names in the package, a metafile's PNG rendering
+beside it (``image20.emf.png``), and the workbook ``OUT/图片相似度YYYYMMDD.xlsx``.
+A bad document (encrypted, corrupt, misnamed, hostile) or a bad picture inside becomes an
+error row; the run goes on.
+
+The features live in a throw-away catalog: the extracted files are rewritten on every run
+(new modification times), so a persistent cache would never be hit and would only grow;
+a cache under OUT would also leave a database in the user's report folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from lookalike.duplicates import DEFAULT_LAYERS, DupesOptions, _methods, detect
+from lookalike.errors import MissingDependencyError
+from lookalike.features import Failure, FeatureSet
+from lookalike.methods import Method
+from lookalike.reports.xlsx import (
+    DocumentRow,
+    ErrorRow,
+    ImagePairRow,
+    document_workbook_name,
+    write_document_workbook,
+)
+from lookalike.sources.documents import (
+    DocumentImages,
+    ExtractedImage,
+    extract_images,
+    is_document,
+    safe_file_name,
+    save_images,
+)
+from lookalike.sources.documents.metafile import rasterize_metafiles
+from lookalike.sources.folders import Entry, sniff
+from lookalike.store.catalog import Catalog, cached_features
+
+__all__ = [
+    "DEFAULT_MIN_SIZE",
+    "DEFAULT_THRESHOLD",
+    "EXTRACT_FOLDER",
+    "SCOPES",
+    "CheckOptions",
+    "CheckedDocument",
+    "CheckedImage",
+    "DocumentCheck",
+    "SimilarPair",
+    "check_documents",
+    "find_documents",
+]
+
+SCOPES = ("within", "across", "both")
+#: Pairs at or above this similarity are reported (ORB puts verified partial copies >= 0.85).
+DEFAULT_THRESHOLD = 0.85
+#: Pictures whose short side is below this many pixels (icons, bullets, rules) are skipped.
+#: On the corpus (781 pictures) 43 are under 32 px: spacer GIFs, bullets, 16 px icons;
+#: at 32 px sit the standard 32x32 Office icons, at 48-64 px real figures begin.
+DEFAULT_MIN_SIZE = 32
+#: The extraction folder inside OUT, by language.
+EXTRACT_FOLDER = {"zh": "图片提取", "en": "extracted"}
+#: Size (pixels, longest side) metafiles are rasterized to for comparison.
+METAFILE_SIZE = 512
+#: A gzip-compressed metafile (.emz/.wmz) may expand to at most this many bytes.
+MAX_INFLATED_METAFILE = 64 * 1024 * 1024
+#: File left in each extraction folder so a later run knows it may empty it.
+MARKER = ".lookalike-extracted"
+_METAFILES = {"emf": "emf", "wmf": "wmf", "emz": "emf", "wmz": "wmf"}
+_STATUS = {
+    "zh": {"ok": "正常", "no images": "无图片", "error": "错误"},
+    "en": {"ok": "ok", "no images": "no images", "error": "error"},
+}
+_WORKBOOK_NAME = re.compile(r"^(图片相似度\d{8}|image-similarity-\d{8})(_\d+)?\.xlsx$", re.I)
+
+#: progress(stage, done, total): stage is "extract", "rasterize" or "compare".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How a document check runs; the defaults are those of ``lookalike docs``."""
+
+    out: str | os.PathLike[str] = "."
+    #: Similarity (0..1) at or above which a pair the cascade calls alike is reported.
+    threshold: float = DEFAULT_THRESHOLD
+    scope: str = "both"
+    lang: str = "zh"
+    #: Pictures whose short side is below this (pixels) are skipped and counted.
+    min_size: int = DEFAULT_MIN_SIZE
+    jobs: int = 0
+    methods: tuple[str, ...] = DEFAULT_LAYERS
+    #: Metafile renderers to try (None = every installed one, best first).
+    metafile_backends: tuple[str, ...] | None = None
+    #: Write the workbook (False: only the extraction and the returned result).
+    workbook: bool = True
+
+
+@dataclass
+class CheckedImage:
+    """One picture of a document: where it was saved, and what was compared."""
+
+    document: int  # index into DocumentCheck.documents
+    name: str  # the saved file name: the name in the package, made safe
+    path: Path  # the saved original bytes
+    format: str
+    location: str | None
+    is_preview: bool
+    digest: str  # BLAKE2b-128 of the original bytes
+    compare: Path | None = None  # the file fingerprinted (a metafile's PNG); None = not compared
+    width: int = 0
+    height: int = 0
+    skipped: str | None = None  # "small", "error"
+
+
+@dataclass
+class CheckedDocument:
+    """One document: its name in the report, its extraction folder, its pictures."""
+
+    path: Path
+    name: str
+    kind: str = ""
+    folder: Path | None = None
+    images: list[CheckedImage] = field(default_factory=list)
+    skipped_small: int = 0
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``no images`` or ``error``."""
+        if self.error:
+            return "error"
+        return "ok" if self.images else "no images"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.name,
+            "path": str(self.path),
+            "kind": self.kind,
+            "folder": str(self.folder) if self.folder else None,
+            "images": len(self.images),
+            "compared": sum(1 for i in self.images if i.compare is not None),
+            "skipped_small": self.skipped_small,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    """Two pictures at or above the threshold; ``method`` is the layer that decided."""
+
+    image1: CheckedImage
+    image2: CheckedImage
+    similarity: float
+    method: str
+
+    @property
+    def within(self) -> bool:
+        return self.image1.document == self.image2.document
+
+
+@dataclass
+class DocumentCheck:
+    """What a check found: documents, similar pairs, errors, and the workbook written."""
+
+    documents: list[CheckedDocument] = field(default_factory=list)
+    pairs: list[SimilarPair] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
+    workbook: Path | None = None
+    #: What to install for pictures that could not be compared (rasterizers), deduplicated.
+    missing: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    lang: str = "zh"
+
+    @property
+    def images(self) -> list[CheckedImage]:
+        return [i for d in self.documents for i in d.images]
+
+    def pair_rows(self) -> list[ImagePairRow]:
+        """The workbook's rows: document, image names, second document, similarity, method."""
+        rows = []
+        for p in self.pairs:
+            d1, d2 = self.documents[p.image1.document], self.documents[p.image2.document]
+            rows.append(
+                ImagePairRow(
+                    document=d1.name,
+                    image1=p.image1.name,
+                    image2=p.image2.name,
+                    document2=None if p.within else d2.name,
+                    similarity=p.similarity,
+                    method=p.method,
+                    thumb1=p.image1.compare,
+                    thumb2=p.image2.compare,
+                )
+            )
+        return rows
+
+    def document_rows(self) -> list[DocumentRow]:
+        """One row per document: pictures found, small ones skipped, status in ``lang``."""
+        words = _STATUS[self.lang]
+        rows = []
+        for d in self.documents:
+            status = words[d.status]
+            if d.error:
+                status = f"{status}: {d.error}"
+            rows.append(DocumentRow(d.name, len(d.images), d.skipped_small, status))
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``lookalike docs --json``."""
+        pairs = []
+        for p in self.pairs:
+            d1, d2 = self.documents[p.image1.document], self.documents[p.image2.document]
+            pairs.append(
+                {
+                    "document": d1.name,
+                    "image1": p.image1.name,
+                    "image2": p.image2.name,
+                    "document2": None if p.within else d2.name,
+                    "similarity": round(float(p.similarity), 4),
+                    "method": p.method,
+                    "location1": p.image1.location,
+                    "location2": p.image2.location,
+                    "path1": str(p.image1.path),
+                    "path2": str(p.image2.path),
+                }
+            )
+        return {
+            "pairs": pairs,
+            "documents": [d.to_dict() for d in self.documents],
+            "errors": [{"document": e.document, "reason": e.reason} for e in self.errors],
+            "workbook": str(self.workbook) if self.workbook else None,
+            "missing": self.missing,
+            "methods": self.methods,
+            "stats": self.stats,
+        }
+
+
+def find_documents(
+    paths: Iterable[str | os.PathLike[str]], *, exclude: Sequence[Path] = ()
+) -> tuple[list[tuple[Path, str]], list[ErrorRow]]:
+    """Documents under ``paths`` as (path, name shown in the report), and paths not found.
+
+    Folders are walked recursively (sorted, links to folders not followed) and files kept
+    when :func:`is_document` accepts their name; a file named explicitly is always kept
+    (extraction recognises documents by content). The name is the path relative to the
+    folder given, or the file name; a name shown twice gets its full path. Anything under
+    ``exclude`` (the extraction folder) and earlier workbooks in OUT are skipped.
+    """
+    skip = [p.resolve() for p in exclude]
+    found: list[tuple[Path, str]] = []
+    errors: list[ErrorRow] = []
+    seen: set[Path] = set()
+
+    def keep(p: Path, name: str) -> None:
+        real = p.resolve()
+        if real in seen or any(real == s or s in real.parents for s in skip):
+            return
+        if _WORKBOOK_NAME.match(p.name) and any(real.parent == s.parent for s in skip):
+            return  # our own workbook from an earlier run
+        seen.add(real)
+        found.append((p, name))
+
+    for raw in paths:
+        root = Path(os.path.abspath(os.fspath(raw)))
+        if root.is_dir():
+            for folder, dirs, files in os.walk(root):
+                dirs.sort()
+                for f in sorted(files):
+                    p = Path(folder, f)
+                    if is_document(f) and p.is_file():
+                        keep(p, p.relative_to(root).as_posix())
+        elif root.is_file():
+            keep(root, root.name)
+        else:
+            errors.append(ErrorRow(str(raw), "no such file or folder"))
+    counts: dict[str, int] = {}
+    for _, name in found:
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1
+    found = [(p, str(p) if counts[n.lower()] > 1 else n) for p, n in found]
+    return found, errors
+
+
+def _document_folder(root: Path, name: str, taken: set[str]) -> Path:
+    """A fresh folder for one document's pictures, inside ``root`` whatever the name.
+
+    Same file names from different folders get ``name (2)``; a folder left by an earlier
+    run (it holds :data:`MARKER`) is emptied and reused, any other existing one is kept.
+    """
+    base = safe_file_name(name)
+    n = 1
+    while True:
+        candidate = base if n == 1 else f"{base} ({n})"
+        n += 1
+        if candidate.lower() in taken:
+            continue
+        folder = root / candidate
+        if folder.is_symlink() or (folder.exists() and not (folder / MARKER).is_file()):
+            continue
+        if folder.resolve().parent != root.resolve():
+            continue
+        taken.add(candidate.lower())
+        if folder.is_dir():
+            for child in folder.iterdir():
+                if child.is_file() or child.is_symlink():
+                    child.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).touch()
+        return folder
+
+
+def _inflate(data: bytes) -> bytes | None:
+    """The metafile inside a gzip-compressed .emz/.wmz (bounded), or None."""
+    try:
+        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = z.decompress(data, MAX_INFLATED_METAFILE)
+    except zlib.error:
+        return None
+    return None if z.unconsumed_tail else out
+
+
+def _extract(
+    docs: list[CheckedDocument], root: Path, errors: list[ErrorRow], progress: Progress | None
+) -> dict[str, list[CheckedImage]]:
+    """Extract and save every document's pictures; returns the metafiles by digest."""
+    taken: set[str] = set()
+    metafiles: dict[str, list[CheckedImage]] = {}
+    for k, doc in enumerate(docs):
+        if progress:
+            progress("extract", k, len(docs))
+        try:
+            found: DocumentImages = extract_images(doc.path)
+        except MissingDependencyError as exc:
+            doc.error = exc.reason
+            errors.append(ErrorRow(doc.name, exc.reason))
+            continue
+        doc.kind = found.kind
+        if found.error:
+            doc.error = found.error
+            errors.append(ErrorRow(doc.name, found.error))
+        errors.extend(ErrorRow(doc.name, w) for w in found.warnings)
+        if not found.images:
+            continue
+        doc.folder = _document_folder(root, doc.path.name, taken)
+        written = save_images(found, doc.folder)
+        pictures: list[ExtractedImage] = found.images
+        for picture, path in zip(pictures, written, strict=False):
+            image = CheckedImage(
+                document=k,
+                name=path.name,
+                path=path,
+                format=picture.format,
+                location=picture.location,
+                is_preview=picture.is_preview,
+                digest=hashlib.blake2b(picture.data, digest_size=16).hexdigest(),
+            )
+            doc.images.append(image)
+            if picture.format in _METAFILES:
+                metafiles.setdefault(image.digest, []).append(image)
+            else:
+                image.compare = path
+    if progress:
+        progress("extract", len(docs), len(docs))
+    return metafiles
+
+
+def _rasterize(
+    metafiles: dict[str, list[CheckedImage]],
+    backends: tuple[str, ...] | None,
+    errors: list[ErrorRow],
+    docs: list[CheckedDocument],
+    missing: list[str],
+) -> None:
+    """Render every distinct metafile of the run in one call; write each PNG beside it."""
+    items: list[tuple[str, bytes]] = []
+    for digest, images in metafiles.items():
+        data = images[0].path.read_bytes()
+        if images[0].format in ("emz", "wmz"):
+            inflated = _inflate(data)
+            if inflated is None:
+                for image in images:
+                    image.skipped = "error"
+                    errors.append(
+                        ErrorRow(docs[image.document].name, f"{image.name}: corrupt gzip metafile")
+                    )
+                continue
+            data = inflated
+        items.append((digest, data))
+    if not items:
+        return
+    rendered = rasterize_metafiles(items, size=METAFILE_SIZE, backends=backends)
+    for digest, _ in items:
+        result = rendered.get(digest, "not rendered")
+        for image in metafiles[digest]:
+            if isinstance(result, Image.Image):
+                png = image.path.with_name(image.path.name + ".png")
+                result.save(png, "PNG")
+                image.compare = png
+            else:
+                image.skipped = "error"
+                reason = f"{image.name}: metafile could not be rasterized, not compared: {result}"
+                errors.append(ErrorRow(docs[image.document].name, reason))
+                if result.startswith("no ") and "install" in result and result not in missing:
+                    missing.append(result)
+
+
+def _measure(
+    docs: list[CheckedDocument], min_size: int, errors: list[ErrorRow]
+) -> list[CheckedImage]:
+    """Read each picture's size from its header; skip small and unreadable ones."""
+    kept: list[CheckedImage] = []
+    for doc in docs:
+        for image in doc.images:
+            if image.compare is None:
+                continue
+            try:
+                with Image.open(image.compare) as im:
+                    image.width, image.height = im.size
+            except Exception as exc:  # unknown formats (PICT, JPEG XR, SVG, garbage)
+                image.compare, image.skipped = None, "error"
+                what = "unknown or unreadable image format"
+                detail = f"{image.format}" + (f"; {exc}" if str(exc) else "")
+                errors.append(ErrorRow(doc.name, f"{image.name}: {what} ({detail})"[:300]))
+                continue
+            if min(image.width, image.height) < min_size:
+                image.compare, image.skipped = None, "small"
+                doc.skipped_small += 1
+                continue
+            kept.append(image)
+    return kept
+
+
+def _comparison_methods(names: Sequence[str]) -> tuple[list[Method], list[str]]:
+    """The cascade's methods; a layer that cannot be built (ORB unfinished) is dropped."""
+    usable, notes = [], []
+    for name in names:
+        try:
+            _methods(DupesOptions(methods=(name,)))
+        except (ImportError, ValueError, AttributeError) as exc:
+            notes.append(f"method {name} unavailable, not used: {exc}")
+            continue
+        usable.append(name)
+    return _methods(DupesOptions(methods=tuple(usable))), notes
+
+
+def _compare(
+    images: list[CheckedImage],
+    methods: list[Method],
+    jobs: int,
+    docs: list[CheckedDocument],
+    errors: list[ErrorRow],
+    progress: Progress | None,
+    *,
+    within_only: bool = False,
+) -> list[tuple[CheckedImage, CheckedImage, float, str]]:
+    """Run the duplicates cascade over the compared pictures of every document."""
+    entries: list[Entry] = []
+    by_path: dict[str, CheckedImage] = {}
+    for image in images:
+        assert image.compare is not None
+        st = image.compare.stat()
+        with open(image.compare, "rb") as fh:
+            kind = sniff(fh.read(64)) or image.format
+        entry = Entry(str(image.compare), st.st_size, st.st_mtime_ns, kind)
+        entries.append(entry)
+        by_path[entry.path] = image
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress("compare", done[0], len(entries))
+
+    with (
+        tempfile.TemporaryDirectory(prefix="lookalike-docs-") as tmp,
+        Catalog(Path(tmp, "catalog.sqlite")) as catalog,
+    ):
+        fs, _ = cached_features(entries, methods, catalog, jobs=jobs, progress=tick)
+    for failure in fs.failures:
+        failed: Failure = failure
+        image = by_path[failed.path]
+        image.skipped = "error"
+        errors.append(ErrorRow(docs[image.document].name, f"{image.name}: {failed.reason}"))
+    # exact copies are judged on the original bytes (two equal EMFs, two equal JPEGs)
+    digests = {p: by_path[p].digest for p in fs.paths}
+    by_entry = {e.path: e for e in entries}
+    if within_only:  # per document: no candidate across documents is verified for nothing
+        groups: dict[int, list[int]] = {}
+        for i, p in enumerate(fs.paths):
+            groups.setdefault(by_path[p].document, []).append(i)
+        parts = [_subset(fs, rows) for rows in groups.values() if len(rows) > 1]
+    else:
+        parts = [fs]
+    found = []
+    for part in parts:
+        report = detect(part, methods, digests, by_entry)
+        found += [(by_path[p.a], by_path[p.b], p.similarity, p.method) for p in report.pairs]
+    return found
+
+
+def _subset(fs: FeatureSet, rows: list[int]) -> FeatureSet:
+    """The rows ``rows`` of a feature set (arrays indexed, lists picked)."""
+    index = np.asarray(rows, dtype=np.int64)
+    features = {
+        name: f[index] if isinstance(f, np.ndarray) else [f[i] for i in rows]
+        for name, f in fs.features.items()
+    }
+    return FeatureSet(paths=[fs.paths[i] for i in rows], features=features)
+
+
+def _workbook_path(out: Path, lang: str) -> Path:
+    return out / document_workbook_name(Date.today(), lang)
+
+
+def check_documents(
+    paths: Iterable[str | os.PathLike[str]],
+    options: CheckOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> DocumentCheck:
+    """Extract, compare and report the pictures of the documents under ``paths``.
+
+    Never raises for a bad document or picture: each becomes a row of ``errors``.
+    Raises ValueError for bad options and OSError when OUT cannot be written.
+    """
+    options = options or CheckOptions()
+    if options.scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {options.scope!r}")
+    if options.lang not in EXTRACT_FOLDER:
+        raise ValueError(f"lang must be zh or en, got {options.lang!r}")
+    if not 0 < options.threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {options.threshold}")
+    out = Path(os.path.abspath(os.fspath(options.out)))
+    root = out / EXTRACT_FOLDER[options.lang]
+    result = DocumentCheck(lang=options.lang)
+    t0 = time.perf_counter()
+    found, result.errors = find_documents(paths, exclude=[root])
+    result.documents = [CheckedDocument(p, name) for p, name in found]
+    root.mkdir(parents=True, exist_ok=True)
+    metafiles = _extract(result.documents, root, result.errors, progress)
+    t1 = time.perf_counter()
+    if progress and metafiles:
+        progress("rasterize", 0, len(metafiles))
+    _rasterize(
+        metafiles, options.metafile_backends, result.errors, result.documents, result.missing
+    )
+    t2 = time.perf_counter()
+    kept = _measure(result.documents, options.min_size, result.errors)
+    methods, notes = _comparison_methods(options.methods)
+    result.methods = [m.name for m in methods]
+    result.stats["notes"] = notes
+    found_pairs = (
+        _compare(
+            kept,
+            methods,
+            options.jobs,
+            result.documents,
+            result.errors,
+            progress,
+            within_only=options.scope == "within",
+        )
+        if kept
+        else []
+    )
+    t3 = time.perf_counter()
+    for a, b, similarity, method in found_pairs:
+        within = a.document == b.document
+        if (options.scope == "within" and not within) or (options.scope == "across" and within):
+            continue
+        if similarity + 1e-9 >= options.threshold:
+            result.pairs.append(SimilarPair(a, b, float(similarity), method))
+    result.pairs.sort(key=lambda p: (-p.similarity, p.image1.document, p.image1.name))
+    if options.workbook:
+        result.workbook = _write_workbook(result, out, options.lang)
+    t4 = time.perf_counter()
+    images = result.images
+    result.stats.update(
+        {
+            "documents": len(result.documents),
+            "images": len(images),
+            "compared": sum(1 for i in images if i.compare is not None),
+            "skipped_small": sum(d.skipped_small for d in result.documents),
+            "metafiles": sum(len(v) for v in metafiles.values()),
+            "pairs": len(result.pairs),
+            "seconds": {
+                "extract": round(t1 - t0, 3),
+                "rasterize": round(t2 - t1, 3),
+                "compare": round(t3 - t2, 3),
+                "workbook": round(t4 - t3, 3),
+                "total": round(t4 - t0, 3),
+            },
+        }
+    )
+    return result
+
+
+def _write_workbook(result: DocumentCheck, out: Path, lang: str) -> Path:
+    """Write the workbook; when the file is locked (open in Excel) try ``_2``, ``_3``..."""
+    path = _workbook_path(out, lang)
+    rows, documents = result.pair_rows(), result.document_rows()
+    for n in range(1, 10):
+        target = path if n == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
+        try:
+            write_document_workbook(rows, documents, result.errors, target, lang=lang)
+        except PermissionError:
+            continue
+        return target
+    raise PermissionError(f"cannot write the workbook {path} (is it open in Excel?)")
