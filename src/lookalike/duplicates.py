@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +27,7 @@ import numpy as np
 from lookalike.candidates import dihedral_pairs, hash_pairs, word_pairs
 from lookalike.cascade import Score, decide
 from lookalike.compare import score_rows
-from lookalike.features import Failure, FeatureSet
+from lookalike.features import Failure, FeatureSet, process_pool
 from lookalike.grouping import FileFacts, group_pairs
 from lookalike.groups import DuplicateReport, Pair
 from lookalike.methods import Method, get_method
@@ -152,7 +151,7 @@ def verify_pairs(
         return score_rows(method, [features[a] for a, _ in pairs], [features[b] for _, b in pairs])
     size = max(8, -(-len(pairs) // (4 * jobs)))
     chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
-    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(features,)) as pool:
+    with process_pool(jobs, initializer=_init_worker, initargs=(features,)) as pool:
         return [s for part in pool.map(_verify_chunk, [method] * len(chunks), chunks) for s in part]
 
 

@@ -9,6 +9,7 @@ with its reason; the others go on.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -46,6 +47,20 @@ class FeatureSet:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+
+def process_pool(jobs: int, **kwargs: Any) -> ProcessPoolExecutor:
+    """Worker processes started clean (forkserver where the OS has it, else spawn).
+
+    A plain fork copies the parent's threads' locks (OpenCV's and OpenMP's thread pools,
+    progress-bar monitors) in whatever state they are, and a child can then hang for ever;
+    a fresh interpreter cannot.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["lookalike.features", "lookalike.methods"])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, **kwargs)
 
 
 def decode_plan(methods: Sequence[Method], exact: bool = False) -> dict[str, Any]:
@@ -120,7 +135,7 @@ def extract_features(
             if progress:
                 progress(len(c))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with process_pool(jobs) as pool:
             futures = [
                 pool.submit(_run_chunk, [sources[i] for i in c], methods, plan) for c in chunks
             ]
