@@ -5,8 +5,10 @@ Layers, cheapest first; a layer runs only when its methods were computed:
 1. **identical**: every fingerprint equal (Hamming 0) and SSIM / colour at their identical
    thresholds;
 2. **hash**: pHash, or the rotation/mirror-invariant pHash (phash8), says similar
-   (d <= 5 of 64) -> similar; without them the first of dHash, wHash, aHash decides;
-3. **colour + content + SSIM**: when a hash distance is in the uncertain band (6-10 bits),
+   (d <= 8 of 64, measured in docs/accuracy.md) -> similar; without them the first of
+   aHash, wHash, dHash decides (the sources' d <= 5);
+3. **colour + content + SSIM**: when a hash distance is in the uncertain band (pHash 9-14
+   bits, the others 6-10),
    SSIM similar, or colour and the content fingerprint both similar -> similar;
 4. **local features**: ORB/SIFT keypoints verified by RANSAC decide what the global
    fingerprints cannot: crops, rotations, mirror images, pasted copies.
@@ -23,7 +25,7 @@ from typing import Literal
 
 OverallVerdict = Literal["identical", "similar", "different"]
 
-HASH_ORDER = ("phash", "phash8", "dhash", "whash", "ahash")
+HASH_ORDER = ("phash", "phash8", "ahash", "whash", "dhash")
 #: Hashes whose "similar" is trusted on its own (aHash and dHash only as the primary).
 TRUSTED = ("phash", "phash8")
 LOCAL_ORDER = ("orb", "sift")
@@ -80,8 +82,10 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
             )
             return verdict, name
     if primary is None:
-        # Only non-hash global methods: majority of their own verdicts.
-        similar = [s for s in scores.values() if s.verdict in ("identical", "similar")]
-        best = max(scores.values(), key=lambda s: s.similarity)
-        return ("similar" if len(similar) * 2 > len(scores) else "different"), best.method
+        # Only non-hash global methods: majority of their own verdicts. The aspect ratio
+        # never votes: a resized copy and another photo of the same shape look alike to it.
+        voters = [s for s in scores.values() if s.method != "aspect"] or list(scores.values())
+        similar = [s for s in voters if s.verdict in ("identical", "similar")]
+        best = max(voters, key=lambda s: s.similarity)
+        return ("similar" if len(similar) * 2 > len(voters) else "different"), best.method
     return "different", primary.method

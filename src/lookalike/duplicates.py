@@ -37,8 +37,8 @@ from lookalike.store.catalog import Catalog, cached_features
 
 #: The layers `lookalike dupes` runs by default, cheapest first.
 DEFAULT_LAYERS: tuple[str, ...] = ("phash8", "color", "content", "orb")
-#: Hamming radius of the candidate search (the sources' "different" bound: d > 10).
-CANDIDATE_RADIUS = 10
+#: Hamming radius of the candidate search: pHash's uncertain band ends at 14 bits.
+CANDIDATE_RADIUS = 14
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class DupesOptions:
     """How a duplicate search runs; the defaults suit photo libraries."""
 
     methods: tuple[str, ...] = DEFAULT_LAYERS
-    #: Similarity (0..1) at which the hash layer alone calls a pair similar; None = 1 - 5/64.
+    #: Similarity (0..1) at which the hash layer alone calls a pair similar; None = 1 - 8/64.
     threshold: float | None = None
     recursive: bool = True
     jobs: int = 1

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold", type=_threshold, default=None, metavar="S",
         help="similarity at which the hash layer alone calls a pair similar, in %% "
-        "(default 92.2 = at most 5 of 64 bits differ)",
+        "(default 87.5 = at most 8 of 64 pHash bits differ)",
     )
     p.add_argument(
         "--methods", nargs="+", choices=METHODS, default=list(DEFAULT_LAYERS), metavar="M",

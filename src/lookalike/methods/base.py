@@ -106,6 +106,10 @@ class CodeMethod(Method):
         """``1 - d / bits``, the similarity of the sources."""
         return 1.0 - hamming(a, b) / self.bits
 
+    def distance_matrix(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """All distances between the rows of ``a`` (n, ...) and ``b`` (m, ...): (n, m)."""
+        return hamming_matrix(a, b)
+
     def distance_thresholds(self) -> tuple[int, int]:
         """(similar if d <= this, different if d > this) in bits for this code length."""
         s = round((1.0 - self.thresholds.similar) * self.bits)

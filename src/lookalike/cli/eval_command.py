@@ -1,0 +1,187 @@
+"""``lookalike eval``: measure accuracy -- make a benchmark, run the methods on it, rate pairs.
+
+* ``eval make PHOTOS --out BENCH``: references, attacked queries, distractors, ground truth;
+* ``eval run BENCH``: µAP, recall at precision 0.99, ROC AUC per method and for the
+  cascade, per attack and family; a table, ``results.md``, ``results.json`` and plots;
+* ``eval pairs RATINGS.csv``: Spearman's rank correlation with human ratings.
+
+See docs/accuracy.md for the figures and the commands that produced them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lookalike.cli.output import print_json, progress, table
+from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
+from lookalike.methods import DEFAULT_METHODS, METHODS
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="measure accuracy on a benchmark / 评估准确率",
+        description="Measure accuracy: build a benchmark of attacked copies, score it with "
+        "every method and the cascade (µAP as DISC21, recall at precision 0.99), or "
+        "correlate similarities with human ratings.",
+    )
+    esub = p.add_subparsers(dest="eval_command", metavar="ACTION")
+    esub.required = True
+
+    mk = esub.add_parser("make", help="build a benchmark from a folder of photos")
+    mk.add_argument("photos", help="folder of source photos")
+    mk.add_argument("--out", "-o", required=True, help="benchmark folder to write")
+    mk.add_argument(
+        "--attacks",
+        type=_names,
+        default=None,
+        help=f"comma-separated attacks, 'all' or 'none' (default all: {','.join(ATTACKS)})",
+    )
+    mk.add_argument(
+        "--severities", type=_names, default=list(SEVERITIES), help="comma-separated (default all)"
+    )
+    mk.add_argument(
+        "--distractors", type=int, default=0, help="photos held out as references without queries"
+    )
+    mk.add_argument("--limit", type=int, default=None, help="use only the first N sources")
+    mk.add_argument("--max-side", type=int, default=1024, help="shrink sources to this long side")
+    mk.add_argument("--variants", help="folder of real variants NAME__TAG.jpg, used as queries")
+    mk.add_argument("--seed", type=int, default=0)
+    mk.set_defaults(run=run_make)
+
+    rn = esub.add_parser("run", help="score a benchmark with the methods and the cascade")
+    rn.add_argument("bench", help="benchmark folder (from `eval make`)")
+    rn.add_argument(
+        "--methods",
+        type=_names,
+        default=list(DEFAULT_METHODS),
+        help=f"comma-separated (default: {','.join(DEFAULT_METHODS)}); "
+        f"choices: {','.join(METHODS)}",
+    )
+    rn.add_argument(
+        "--out", "-o", help="folder for results.md/json and plots (default BENCH/results)"
+    )
+    rn.add_argument(
+        "--candidates", type=int, default=5, help="top-k per shortlist method for costly methods"
+    )
+    rn.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all CPUs)")
+    rn.add_argument("--json", action="store_true", help="print JSON")
+    rn.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    rn.set_defaults(run=run_run)
+
+    pr = esub.add_parser("pairs", help="Spearman correlation with human ratings (a,b,rating CSV)")
+    pr.add_argument("ratings", help="CSV with columns a, b, rating")
+    pr.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS))
+    pr.add_argument("--jobs", "-j", type=int, default=1)
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(run=run_pairs)
+
+
+def _usage(message: str) -> int:
+    print(f"lookalike eval: {message}", file=sys.stderr)
+    return 2
+
+
+def run_make(args: argparse.Namespace) -> int:
+    from lookalike.evaluate.bench import list_images, make_benchmark
+
+    if not Path(args.photos).is_dir():
+        return _usage(f"{args.photos}: not a folder")
+    attacks = args.attacks
+    if attacks == ["all"]:
+        attacks = None
+    elif attacks == ["none"]:
+        attacks = []
+    bad = [a for a in attacks or () if a not in ATTACKS]
+    bad += [s for s in args.severities if s not in SEVERITIES]
+    if bad:
+        return _usage(f"unknown attack or severity: {', '.join(bad)}")
+    n = len(list_images(args.photos))
+    with progress(n, "making") as bar:
+        gt = make_benchmark(
+            args.photos,
+            args.out,
+            attacks=attacks,
+            severities=args.severities,
+            distractors=args.distractors,
+            seed=args.seed,
+            max_side=args.max_side,
+            limit=args.limit,
+            variants=args.variants,
+            progress=bar.update,
+        )
+    with gt.open(encoding="utf-8") as fh:
+        n_q = sum(1 for _ in fh) - 1
+    print(f"{gt}: {n_q} queries")
+    return 0
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from lookalike.evaluate.report import attack_rows, markdown, plots, summary_rows
+    from lookalike.evaluate.runner import run_benchmark
+
+    bad = [m for m in args.methods if m not in METHODS]
+    if bad:
+        return _usage(f"unknown method(s): {', '.join(bad)}; choose from {', '.join(METHODS)}")
+    bench = Path(args.bench)
+    if not (bench / "ground_truth.csv").is_file():
+        return _usage(f"{bench}: no ground_truth.csv (make one with `lookalike eval make`)")
+    report = run_benchmark(
+        bench,
+        args.methods,
+        jobs=args.jobs,
+        candidates=args.candidates,
+        bar=lambda total, desc: progress(total, desc, enabled=not args.json),
+    )
+    out = Path(args.out) if args.out else bench / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(markdown(report, f"Evaluation of {bench.name}"), "utf-8")
+    notes = [] if args.no_plots else plots(report, out)
+    curves = report.pop("_curves")
+    (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+    if args.json:
+        print_json(report)
+    else:
+        print(table(*summary_rows(report)))
+        print()
+        print(table(*attack_rows(report)))
+        for name, why in report["skipped"].items():
+            print(f"skipped {name}: {why}", file=sys.stderr)
+        print(f"\nwritten: {out / 'results.md'}, {out / 'results.json'}")
+        if isinstance(notes, str):
+            print(notes, file=sys.stderr)
+    del curves
+    failed = any(r.get("failures") for r in report["methods"].values())
+    return 1 if failed else 0
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    from lookalike.evaluate.ratings import rate_methods
+
+    bad = [m for m in args.methods if m not in METHODS]
+    if bad:
+        return _usage(f"unknown method(s): {', '.join(bad)}")
+    if not Path(args.ratings).is_file():
+        return _usage(f"{args.ratings}: no such file")
+    res = rate_methods(args.ratings, args.methods, jobs=args.jobs)
+    if args.json:
+        print_json(res)
+    else:
+        rows = [
+            [n, "-" if r["spearman"] is None else f"{r['spearman']:.3f}"]
+            for n, r in res["methods"].items()
+        ]
+        print(f"{res['ratings']}: {res['pairs']} pairs\n")
+        print(table(["method", "Spearman rho"], rows))
+        for n, why in res["skipped"].items():
+            print(f"skipped {n}: {why}", file=sys.stderr)
+        for f in res["failures"]:
+            print(f"lookalike: {f['path']}: {f['reason']}", file=sys.stderr)
+    return 1 if res["failures"] else 0
