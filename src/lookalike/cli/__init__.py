@@ -16,7 +16,7 @@ from lookalike import __version__
 from lookalike.errors import LookalikeError
 
 #: Sub-command modules, in the order `lookalike --help` lists them.
-COMMANDS = ("compare", "hash")
+COMMANDS = ("compare", "hash", "dupes", "docs", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:
