@@ -39,7 +39,9 @@ def test_compare_api_scores_every_default_method(pair: tuple[Path, Path]) -> Non
 def test_compare_json_has_the_documented_shape(
     pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["compare", str(pair[0]), str(pair[1]), "-m", "phash", "-m", "color", "--json"]) == 0
+    assert (
+        main(["compare", str(pair[0]), str(pair[1]), "-m", "phash", "-m", "color", "--json"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["a"] == str(pair[0]) and out["b"] == str(pair[1])
     assert set(out["methods"]) == {"phash", "color"}
@@ -102,7 +104,10 @@ def test_installed_console_script_runs(pair: tuple[Path, Path]) -> None:
         pytest.skip("the lookalike console script is not installed in this environment")
     done = subprocess.run(
         [str(exe), "hash", str(pair[0]), str(pair[1]), "--jobs", "2"],
-        capture_output=True, text=True, encoding="utf-8", timeout=120,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "原图.jpg" in done.stdout and "副本.jpg" in done.stdout

@@ -1,0 +1,82 @@
+"""``lookalike index PATH... --db DIR``: create or update a searchable collection."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lookalike.cli.output import print_json, progress, table
+from lookalike.collection import Collection
+from lookalike.store.index import BACKENDS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "index",
+        help="index images for search / 建立图片索引",
+        description="Create or update the collection in DIR from folders, files and zip "
+        "archives: new and changed images are hashed, removed ones dropped; an interrupted "
+        "run resumes. Search it with lookalike search.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (0 = all CPUs)")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="index backend for a new collection (default faiss)",
+    )
+    p.add_argument(
+        "--milvus-uri",
+        default=None,
+        metavar="URI",
+        help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
+        "token from $LOOKALIKE_MILVUS_TOKEN",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll:
+        bar = progress(0, "indexing 索引", enabled=not args.json or sys.stderr.isatty())
+        with bar:
+
+            def tick(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            stats = coll.update(args.paths, jobs=args.jobs, progress=tick)
+        info = coll.stats()
+    if args.json:
+        print_json({"update": stats.to_dict(), "collection": info})
+    else:
+        print(
+            table(
+                [
+                    "scanned 扫描",
+                    "new/changed 新增/变更",
+                    "cached 缓存",
+                    "removed 删除",
+                    "errors 错误",
+                    "images 图片",
+                    "seconds 秒",
+                ],
+                [
+                    [
+                        stats.scanned,
+                        stats.computed,
+                        stats.cached,
+                        stats.removed,
+                        stats.failed,
+                        stats.images,
+                        f"{stats.seconds:.1f}",
+                    ]
+                ],
+            )
+        )
+        for f in stats.errors[:20]:
+            print(f"lookalike: {f.path}: {f.reason}", file=sys.stderr)
+        print(f"collection 集合: {info['directory']} ({info['backend']})")
+    return 1 if stats.errors else 0

@@ -1,0 +1,57 @@
+"""``lookalike search QUERY --db DIR``: images of a collection that look like QUERY."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from lookalike.cli.output import print_json, table
+from lookalike.collection import Collection
+from lookalike.sources.urls import fetch
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search a collection by example / 以图搜图",
+        description="Rank the images of the collection in DIR by likeness to QUERY (a path "
+        "or an http(s) URL): pHash candidates (rotations and mirror images included), "
+        "verified by colour, content and ORB keypoints (crops, pasted copies).",
+    )
+    p.add_argument("query", metavar="QUERY", help="image path or http(s) URL")
+    p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
+    p.add_argument("-k", type=int, default=20, help="results to show (default 20)")
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="rank by pHash distance only (faster, no crops or pasted copies)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.k <= 0:
+        raise SystemExit("lookalike search: -k must be positive")
+    query: str | bytes = args.query
+    name = args.query
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", args.query):
+        name, query = fetch(args.query)
+    with Collection(args.db) as coll:
+        result = coll.search(query, k=args.k, verify=args.verify)
+    result.query = name
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    rows = [
+        [i + 1, f"{h.similarity * 100:.1f}%", h.distance, h.method, h.verdict, h.path]
+        for i, h in enumerate(result.results)
+    ]
+    print(
+        table(
+            ["#", "similarity 相似度", "distance 距离", "method 方法", "verdict 结论", "path 路径"],
+            rows,
+        )
+    )
+    return 0

@@ -1,0 +1,122 @@
+"""The index protocol: one small interface in front of every Hamming-search backend.
+
+A collection keeps its images' 64-bit pHash codes in an index that answers k-nearest
+queries in Hamming distance. The SQLite catalog is the source of truth; an index is a
+derived copy that can always be rebuilt from it. So a backend only stores ``(id, code)``
+rows, answers k-NN, and persists a small *state* (what the collection last synced into
+it) after its data, so an interrupted write is detected and repaired on the next open.
+
+Backends:
+
+* ``faiss`` (default, embedded): :class:`lookalike.store.faiss_index.FaissIndex`, a
+  FAISS binary flat index in a file beside the catalog (numpy when faiss is absent);
+* ``milvus``: :class:`lookalike.store.milvus_index.MilvusIndex` through pymilvus; a local
+  Milvus Lite file by default, or any Milvus server by URI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["BACKENDS", "CodeIndex", "open_index", "read_state", "write_json_atomic"]
+
+#: Backend names, the default first.
+BACKENDS: tuple[str, ...] = ("faiss", "milvus")
+
+
+@runtime_checkable
+class CodeIndex(Protocol):
+    """What a collection needs from a Hamming-search backend over 64-bit codes.
+
+    Codes are packed rows ``(n, 8)`` uint8 (bit 0 = most significant bit of byte 0);
+    ids are int64 catalog file ids.
+    """
+
+    backend: str
+
+    def __len__(self) -> int:
+        """Number of codes held."""
+
+    def ids(self) -> np.ndarray:
+        """Every id held (int64, any order)."""
+
+    def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        """Add codes under ids that the index does not hold yet."""
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove these ids (unknown ones are ignored); how many were removed."""
+
+    def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(nq, k)`` ids and Hamming distances of the nearest codes, -1 padded."""
+
+    def state(self) -> dict[str, Any]:
+        """The state last committed with the data, or ``{}`` when none can be trusted."""
+
+    def commit(self, state: dict[str, Any]) -> None:
+        """Persist the data, then ``state``: a crash in between leaves an older state."""
+
+    def clear(self) -> None:
+        """Drop every code and the state (a rebuild or a migration starts here)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for ``stats``: backend, location, size."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside ``path``, fsync, then ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON state file, or ``{}`` when it is missing or unreadable (then: rebuild)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def open_index(
+    backend: str,
+    directory: str | os.PathLike[str],
+    *,
+    uri: str | None = None,
+    token: str | None = None,
+    name: str = "lookalike",
+) -> CodeIndex:
+    """Open (or create) the index of a collection folder with the named backend.
+
+    ``uri``/``token``/``name`` are for Milvus: a server URI (``http://host:19530``) or a
+    Milvus Lite file; None means ``DIRECTORY/milvus.db``.
+    """
+    if backend == "faiss":
+        from lookalike.store.faiss_index import FaissIndex
+
+        return FaissIndex(directory)
+    if backend == "milvus":
+        from lookalike.store.milvus_index import MilvusIndex
+
+        return MilvusIndex(directory, uri=uri, token=token, name=name)
+    raise ValueError(f"unknown index backend {backend!r}; choose from: {', '.join(BACKENDS)}")
