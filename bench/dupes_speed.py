@@ -143,12 +143,8 @@ def lookalike_pairs(folder: Path, jobs: int, methods: list[str]) -> list[list[st
     if out.returncode not in (0, 1):
         raise SystemExit(out.stderr)
     data = json.loads(out.stdout)
-    # Every member of a group is verified against its keeper; the group implies the rest.
-    pairs = []
-    for g in data["groups"]:
-        names = [m["path"] for m in g["members"]]
-        pairs.extend([a, b] for a, b in itertools.combinations(names, 2))
-    return pairs
+    # The pairs the cascade verified, like the peers' pairs (groups would imply more).
+    return [[p["a"], p["b"]] for p in data["pairs"]]
 
 
 def peer_pairs(python: str, code: str, folder: Path, jobs: int) -> list[list[str]] | str:
@@ -176,6 +172,8 @@ def main() -> None:
         "lookalike dupes (all layers)": lambda: lookalike_pairs(
             folder, args.jobs, ["phash8", "color", "content", "orb"]
         ),
+        "lookalike dupes (cheap layers)": lambda: lookalike_pairs(
+            folder, args.jobs, ["phash8", "color", "content"]),
         "lookalike dupes (hashes only)": lambda: lookalike_pairs(folder, args.jobs, ["phash8"]),
     }
     if os.path.exists(args.peer_python):
