@@ -571,7 +571,10 @@ class Collection:
             first = np.sort(first)[: max(k, CANDIDATES)]
             cand_i, cand_d = cand_i[first], cand_d[first]
             records = self._records(cand_i.tolist())
-            hits = self._score(source, cand_i, cand_d, qfeat, records, verify)
+        # Scoring and keypoint verification run outside the lock: they only read the
+        # catalog (through this thread's own connection), and OpenCV releases the GIL,
+        # so concurrent searches use every core.
+        hits = self._score(source, cand_i, cand_d, qfeat, records, verify)
         t3 = time.perf_counter()
         hits.sort(
             key=lambda h: (
