@@ -552,6 +552,7 @@ class _Flat:
         self.u8 = u8
         self.faiss = faiss
         self._flat = None
+        self._sub: tuple[int, Any] | None = None
         self._words: np.ndarray | None = None
 
     @property
@@ -583,6 +584,14 @@ class _Flat:
             d = np.concatenate([d, np.full((nq, k - kk), -1, np.int32)], axis=1)
         return i, d
 
+    def _sample_index(self, sample: np.ndarray) -> Any:
+        """The index of an evenly spaced sample, kept while the codes stay the same."""
+        if self._sub is None or self._sub[0] != len(sample):
+            sub = self.faiss.IndexBinaryFlat(self.u8.shape[1] * 8)
+            sub.add(np.ascontiguousarray(self.u8[sample]))
+            self._sub = (len(sample), sub)
+        return self._sub[1]
+
     def _knn_faiss(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """k-th distance bounded on a sample, then one range scan; ties broken by index."""
         faiss, n, nq = self.faiss, len(self.u8), len(queries)
@@ -592,9 +601,7 @@ class _Flat:
             if sample is None:
                 bound, _ = self.flat.search(queries, k)
             else:
-                sub = faiss.IndexBinaryFlat(self.u8.shape[1] * 8)
-                sub.add(np.ascontiguousarray(self.u8[sample]))
-                bound, _ = sub.search(queries, k)
+                bound, _ = self._sample_index(sample).search(queries, k)
             radius = bound[:, k - 1].astype(np.int64)
             out_i = np.empty((nq, k), np.int64)
             out_d = np.empty((nq, k), np.int32)
@@ -708,6 +715,7 @@ class HammingIndex:
             self._backend._flat.add(u8)  # append in place, positions stay aligned
             self._backend.u8 = self._codes
             self._backend._words = None
+            self._backend._sub = None
         else:
             self._backend = None
         return new_ids
