@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lookalike.cli.arguments import add_jobs, count, percentage
 from lookalike.cli.output import error, print_json, progress
 from lookalike.document_check import (
     DEFAULT_MIN_SIZE,
@@ -19,28 +20,6 @@ from lookalike.document_check import (
 #: Errors printed on stderr before "... N more in the workbook".
 MAX_ERRORS_SHOWN = 20
 _STAGES = {"extract": "extracting 提取", "rasterize": "EMF/WMF 转换", "compare": "comparing 比较"}
-
-
-def _threshold(text: str) -> float:
-    """'85', '85%' or '0.85' -> 0.85."""
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    value = value / 100 if value > 1 else value
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"threshold must be in (0, 100]%, got {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "workbook (default: the current folder) / 输出文件夹（默认：当前文件夹）",
     )  # fmt: skip
     p.add_argument(
-        "--threshold", type=_threshold, default=DEFAULT_THRESHOLD, metavar="PCT",
+        "--threshold", type=percentage, default=DEFAULT_THRESHOLD, metavar="PCT",
         help=f"report pairs at or above this similarity, in %% "
         f"(default {DEFAULT_THRESHOLD * 100:g}) / 相似度阈值",
     )  # fmt: skip
@@ -71,12 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="language of the workbook and folder names (default zh)",
     )  # fmt: skip
     p.add_argument(
-        "--min-size", type=_positive, default=DEFAULT_MIN_SIZE, metavar="PX",
+        "--min-size", type=count, default=DEFAULT_MIN_SIZE, metavar="PX",
         help=f"skip pictures whose short side is below PX pixels: icons, bullets "
         f"(default {DEFAULT_MIN_SIZE}) / 忽略小图",
     )  # fmt: skip
-    p.add_argument("--jobs", "-j", type=_positive, default=0,
-                   help="worker processes (0 = all CPUs)")  # fmt: skip
+    add_jobs(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.set_defaults(run=run)
 

@@ -6,19 +6,11 @@ import argparse
 import sys
 
 from lookalike.actions import Action, delete_copies, move_copies
+from lookalike.cli.arguments import add_jobs, percentage
 from lookalike.cli.output import print_json, progress
 from lookalike.duplicates import DEFAULT_LAYERS, DupesOptions, find_duplicates
 from lookalike.methods import METHODS
 from lookalike.reports.tables import format_table, write_report
-
-
-def _threshold(text: str) -> float:
-    """'90', '90%' or '0.9' -> 0.9."""
-    value = float(text.rstrip("%"))
-    value = value / 100 if value > 1 else value
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"threshold must be in (0, 100]%, got {text}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,24 +24,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument(
-        "--threshold", type=_threshold, default=None, metavar="S",
+        "--threshold",
+        type=percentage,
+        default=None,
+        metavar="S",
         help="similarity at which the hash layer alone calls a pair similar, in %% "
         "(default 87.5 = at most 8 of 64 pHash bits differ)",
     )
     p.add_argument(
-        "--methods", nargs="+", choices=METHODS, default=list(DEFAULT_LAYERS), metavar="M",
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(DEFAULT_LAYERS),
+        metavar="M",
         help=f"layers to run (default: {' '.join(DEFAULT_LAYERS)}; drop orb for speed)",
     )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (0 = all CPUs)")
-    p.add_argument("--cache", default=None, metavar="FILE",
-                   help="feature cache file (default: the per-user cache folder)")
+    add_jobs(p)
+    p.add_argument(
+        "--cache",
+        default=None,
+        metavar="FILE",
+        help="feature cache file (default: the per-user cache folder)",
+    )
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--report", action="append", default=[], metavar="FILE",
-                   help="write a report: .html, .xlsx, .csv or .json (repeatable)")
-    p.add_argument("--lang", choices=("en", "zh", "both"), default="both",
-                   help="report language (default both)")
+    p.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write a report: .html, .xlsx, .csv or .json (repeatable)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("en", "zh", "both"),
+        default="both",
+        help="report language (default both)",
+    )
     p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
     p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")

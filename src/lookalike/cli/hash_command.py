@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lookalike.cli.arguments import add_jobs
 from lookalike.cli.output import error, print_json, progress
 from lookalike.features import extract_features
 from lookalike.methods import HASHES, get_method
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="bit-identical to imagehash 4.3 (full decode, no EXIF rotation; slower)",
     )
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all CPUs)")
+    add_jobs(p, default=1)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lookalike.cli.arguments import add_jobs, add_milvus_uri
 from lookalike.cli.output import print_json, progress, table
 from lookalike.collection import Collection
 from lookalike.store.index import BACKENDS
@@ -20,20 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
-    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (0 = all CPUs)")
+    add_jobs(p)
     p.add_argument(
         "--backend",
         choices=BACKENDS,
         default=None,
         help="index backend for a new collection (default faiss)",
     )
-    p.add_argument(
-        "--milvus-uri",
-        default=None,
-        metavar="URI",
-        help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
-        "token from $LOOKALIKE_MILVUS_TOKEN",
-    )
+    add_milvus_uri(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lookalike.cli.arguments import add_milvus_uri
 from lookalike.cli.output import print_json
 from lookalike.collection import Collection
 from lookalike.store.index import BACKENDS
@@ -18,13 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
     p.add_argument("--to", required=True, choices=BACKENDS, help="target backend")
-    p.add_argument(
-        "--milvus-uri",
-        default=None,
-        metavar="URI",
-        help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
-        "token from $LOOKALIKE_MILVUS_TOKEN",
-    )
+    add_milvus_uri(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 

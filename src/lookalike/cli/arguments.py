@@ -1,0 +1,50 @@
+"""Argument types and options that several sub-commands share, validated at the boundary."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def percentage(text: str) -> float:
+    """'85', '85%' or '0.85' -> 0.85; anything outside (0, 100] % is refused."""
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    value = value / 100 if value > 1 else value
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"threshold must be in (0, 100]%, got {text}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def add_jobs(parser: argparse.ArgumentParser, default: int = 0) -> None:
+    """``--jobs N``: worker processes, 0 = one per CPU."""
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=count,
+        default=default,
+        help=f"worker processes (0 = all CPUs; default {default})",
+    )
+
+
+def add_milvus_uri(parser: argparse.ArgumentParser) -> None:
+    """``--milvus-uri URI``: where a Milvus backend lives."""
+    parser.add_argument(
+        "--milvus-uri",
+        default=None,
+        metavar="URI",
+        help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
+        "token from $LOOKALIKE_MILVUS_TOKEN",
+    )
