@@ -515,7 +515,7 @@ def _compare(
         parts = [fs]
     found = []
     for part in parts:
-        report = detect(part, methods, digests, by_entry)
+        report = detect(part, methods, digests, by_entry, jobs)
         found += [(by_path[p.a], by_path[p.b], p.similarity, p.method) for p in report.pairs]
     return found
 

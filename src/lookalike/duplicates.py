@@ -35,6 +35,8 @@ from lookalike.methods.base import Thresholds
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.catalog import Catalog, cached_features
 
+#: progress(stage, done, total)
+Progress = Callable[[str, int, int], None]
 #: The layers `lookalike dupes` runs by default, cheapest first.
 DEFAULT_LAYERS: tuple[str, ...] = ("phash8", "color", "content", "orb")
 #: Hamming radius of the candidate search: pHash's uncertain band ends at 14 bits.
@@ -77,11 +79,12 @@ def find_duplicates(
     paths: Iterable[str | os.PathLike[str]],
     options: DupesOptions | None = None,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> DuplicateReport:
     """Groups of images that are copies of each other under ``paths`` (files, folders, zips).
 
-    ``progress(done, total)`` is called while features are computed.
+    ``progress(stage, done, total)`` is called while features are computed (stage
+    "features") and while keypoint pairs are verified ("verifying").
     """
     options = options or DupesOptions()
     entries: list[Entry] = []
@@ -97,13 +100,13 @@ def find_duplicates(
             def tick(n: int) -> None:
                 done[0] += n
                 if progress:
-                    progress(done[0], len(entries))
+                    progress("features", done[0], len(entries))
 
             fs, stats = cached_features(entries, methods, catalog, jobs=options.jobs, progress=tick)
             digests = catalog.digests(fs.paths)
         finally:
             catalog.close()
-    report = detect(fs, methods, digests, {e.path: e for e in entries}, options.jobs)
+    report = detect(fs, methods, digests, {e.path: e for e in entries}, options.jobs, progress)
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
     report.stats["cache"] = stats.to_dict()
@@ -138,7 +141,11 @@ def _verify_chunk(method: Method, pairs: list[tuple[int, int]]) -> list[Score]:
 
 
 def verify_pairs(
-    method: Method, features: list[Any], pairs: list[tuple[int, int]], jobs: int = 1
+    method: Method,
+    features: list[Any],
+    pairs: list[tuple[int, int]],
+    jobs: int = 1,
+    progress: Progress | None = None,
 ) -> list[Score]:
     """Scores of a pair method (local features) for ``pairs``, in ``jobs`` processes.
 
@@ -147,12 +154,23 @@ def verify_pairs(
     """
     if jobs == 0:
         jobs = os.cpu_count() or 1
-    if jobs <= 1 or len(pairs) < 32:
-        return score_rows(method, [features[a] for a, _ in pairs], [features[b] for _, b in pairs])
-    size = max(8, -(-len(pairs) // (4 * jobs)))
+    size = max(8, -(-len(pairs) // (8 * max(jobs, 1))))
     chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
+    out: list[Score] = []
+    if jobs <= 1 or len(pairs) < 32:
+        for part in chunks:
+            out += score_rows(
+                method, [features[a] for a, _ in part], [features[b] for _, b in part]
+            )
+            if progress:
+                progress("verifying", len(out), len(pairs))
+        return out
     with process_pool(jobs, initializer=_init_worker, initargs=(features,)) as pool:
-        return [s for part in pool.map(_verify_chunk, [method] * len(chunks), chunks) for s in part]
+        for part in pool.map(_verify_chunk, [method] * len(chunks), chunks):
+            out += part
+            if progress:
+                progress("verifying", len(out), len(pairs))
+    return out
 
 
 def detect(
@@ -161,6 +179,7 @@ def detect(
     digests: dict[str, str],
     entries: dict[str, Entry],
     jobs: int = 1,
+    progress: Progress | None = None,
 ) -> DuplicateReport:
     """The cascade over a computed feature set: candidates, decisions, groups."""
     by_name = {m.name: m for m in methods}
@@ -201,7 +220,9 @@ def detect(
         verdicts = [decide(r) for r in rows]
         if local is not None:
             todo = [k for k, (v, _) in enumerate(verdicts) if v == "different"]
-            scores = verify_pairs(local, fs.features[local.name], [pairs[k] for k in todo], jobs)
+            scores = verify_pairs(
+                local, fs.features[local.name], [pairs[k] for k in todo], jobs, progress
+            )
             for k, score in zip(todo, scores, strict=True):
                 rows[k][local.name] = score
                 verdicts[k] = decide(rows[k])

@@ -90,8 +90,15 @@ def run(args: argparse.Namespace) -> int:
     )
     bar = progress(0, "scanning 扫描", enabled=not args.json or sys.stderr.isatty())
     with bar:
+        stages = {"features": "fingerprints 指纹", "verifying": "keypoints 关键点"}
 
-        def tick(done: int, total: int) -> None:
+        current = [""]
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage != current[0]:
+                current[0] = stage
+                bar.reset(total)
+                bar.set_description_str(stages.get(stage, stage), refresh=False)
             bar.total = total
             bar.update(done - bar.n)
 
