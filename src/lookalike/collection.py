@@ -654,9 +654,9 @@ class Collection:
         if not scores:
             return
         verdict, by = decide(scores)
-        hit.verdict, hit.method = verdict, by
-        if verdict in _ALIKE or by in ("orb", "sift"):
-            hit.similarity = scores[by].similarity
+        hit.verdict = verdict
+        if verdict in _ALIKE:  # a different one keeps its pHash similarity and method
+            hit.method, hit.similarity = by, scores[by].similarity
 
     def image(self, id_or_path: int | str | os.PathLike[str]) -> str:
         """The catalog path of an indexed image given its id or path.
