@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+import lookalike
 from lookalike.cli import main
 from lookalike.collection import Collection
 from lookalike.errors import CollectionError, DecodeError
@@ -293,3 +294,20 @@ def test_corpus_photos(tmp_path: Path, corpus_photos: list[Path]) -> None:
         assert np.mean(partial) >= 0.7, f"{sum(partial)}/{len(partial)}"
         found = [top_names(coll, v, 1) == [v.stem.split("__")[0]] for v in variants]
         assert np.mean(found) >= 0.8, f"{sum(found)}/{len(found)}"
+
+
+def test_visual_words_rank_the_source_of_a_crop_or_paste_first(
+    collection: Collection, attacks: dict[str, Path], sample_photos: list[Path]
+) -> None:
+    """The word candidates (which ORB verifies first) hold the original of a half-area
+    crop or a pasted copy at the top, whatever its pHash distance."""
+    words = collection._by_name["words"]
+    for attack in ("crop50", "pasted"):
+        hits = 0
+        for p in sample_photos:
+            query = words.features(
+                [lookalike.load(attacks[f"{p.stem}:{attack}"], mode="L", min_size=words.min_size)]
+            )[0]
+            ids = collection._word_candidates(query)
+            hits += Path(collection.image(ids[0])).stem == p.stem
+        assert hits >= len(sample_photos) - 1, (attack, hits)

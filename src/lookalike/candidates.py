@@ -21,12 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from lookalike.methods.words import BITS, TABLES, word_ids
 from lookalike.store.hamming import radius_pairs, radius_search
-
-#: Visual-word tables and bits sampled per table (2**bits words per table).
-WORD_TABLES = 4
-WORD_BITS = 12
-_SEED = 20130326
 
 
 def hash_pairs(codes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,25 +56,16 @@ def dihedral_pairs(
     return lo[first], hi[first], d[first]
 
 
-def _word_ids(descriptors: np.ndarray, rng_bits: np.ndarray) -> np.ndarray:
-    """(m, 32) uint8 ORB descriptors -> (m, tables) word ids (offset per table)."""
-    bits = np.unpackbits(np.asarray(descriptors, dtype=np.uint8), axis=1)  # (m, 256)
-    sampled = bits[:, rng_bits.ravel()].reshape(len(bits), WORD_TABLES, WORD_BITS)
-    weights = 1 << np.arange(WORD_BITS - 1, -1, -1)
-    words = (sampled.astype(np.int64) * weights).sum(axis=2)
-    return words + np.arange(WORD_TABLES) * (1 << WORD_BITS)
-
-
-def _bag(descriptor_sets: Sequence[np.ndarray], rng_bits: np.ndarray) -> csr_matrix:
+def _bag(descriptor_sets: Sequence[np.ndarray]) -> csr_matrix:
     """Term counts: one row per image, one column per visual word."""
     rows, cols = [], []
     for r, desc in enumerate(descriptor_sets):
         if len(desc) == 0 or desc.dtype != np.uint8:
             continue
-        w = _word_ids(desc, rng_bits).ravel()
+        w = word_ids(desc).ravel()
         rows.append(np.full(len(w), r, np.int64))
         cols.append(w)
-    n_words = WORD_TABLES * (1 << WORD_BITS)
+    n_words = TABLES * (1 << BITS)
     if not rows:
         return csr_matrix((len(descriptor_sets), n_words))
     r = np.concatenate(rows)
@@ -109,12 +96,11 @@ def word_pairs(
     if n < 2:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.zeros(0)
-    rng_bits = np.random.default_rng(_SEED).choice(256, size=(WORD_TABLES, WORD_BITS))
-    counts = _bag(descriptors, rng_bits)
+    counts = _bag(descriptors)
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
     idf = np.log((n + 1) / (df + 1)) + 1.0
     x = _normalise(counts, idf)
-    xm = _normalise(_bag(mirror_descriptors, rng_bits), idf) if mirror_descriptors else None
+    xm = _normalise(_bag(mirror_descriptors), idf) if mirror_descriptors else None
     out_i, out_j, out_s = [], [], []
     xt = x.T.tocsc()
     k = min(top_k, n - 1)

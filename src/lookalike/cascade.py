@@ -29,6 +29,8 @@ HASH_ORDER = ("phash", "phash8", "ahash", "whash", "dhash")
 #: Hashes whose "similar" is trusted on its own (aHash and dHash only as the primary).
 TRUSTED = ("phash", "phash8")
 LOCAL_ORDER = ("orb", "sift")
+#: Methods that find candidates but never decide (visual words).
+CANDIDATE_ONLY = ("words",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Score:
 
 def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     """The overall verdict of one pair and the method that decided it."""
+    scores = {n: s for n, s in scores.items() if n not in CANDIDATE_ONLY}
     if not scores:
         raise ValueError("no scores to decide from")
     if all(s.verdict == "identical" for s in scores.values() if s.method not in LOCAL_ORDER):

@@ -15,11 +15,15 @@ detected by that fingerprint and brought up to date from the catalog, incrementa
 its state can be trusted, else rebuilt.
 
 Search (:meth:`Collection.search`): the query's pHash and its 7 rotated / mirrored codes
-(``phash8``) are searched in the index (exact k-NN in Hamming distance), the top candidates
-are scored by the cascade's cheap layers from the stored features (pHash-8, colour,
-content), and the candidates those call different are verified with ORB keypoints and
-RANSAC (crops, rotations, pasted copies); ORB features are cached in the catalog on first
-use. Hits are ranked similar first, then by similarity.
+(``phash8``) are searched in the index (exact k-NN in Hamming distance), and the images
+sharing the most IDF-weighted ORB visual words with the query (``words``, held in memory
+for collections of up to 100,000 images) join them; the candidates are scored by the
+cascade's cheap layers from the stored features (pHash-8, colour, content), and those
+still called different are verified with ORB keypoints and RANSAC (crops, rotations,
+pasted copies), the visual-word candidates first; ORB keypoints are cached in the catalog
+on first use. Hits are ranked similar first, then by similarity. On 1,000 photos (38
+wallpapers and edited copies) the visual words raised the queries whose first hit was
+right from 33 to 37 of 38 half-area crops and from 4 to 15 of 38 pasted copies.
 """
 
 from __future__ import annotations
@@ -56,8 +60,14 @@ CONFIG_FILE = "collection.json"
 CATALOG_FILE = "catalog.sqlite"
 UPLOADS = "uploads"
 FORMAT = 1
-#: The methods stored for every image (cheap: one 64 px decode); ORB is cached on demand.
-METHODS: tuple[str, ...] = ("phash8", "color", "content")
+#: The methods stored for every image: hashes, colour, content, and the ORB visual words
+#: that find crops and pasted copies; full ORB keypoints are cached on demand.
+METHODS: tuple[str, ...] = ("phash8", "color", "content", "words")
+#: Candidates found by shared visual words per query (verified by ORB first).
+WORD_CANDIDATES = 8
+#: Collections larger than this are searched without the visual-word candidates
+#: (their word codes would take more than ~200 MB of memory).
+WORD_SEARCH_LIMIT = 100_000
 #: Candidates taken from the index per query (at least ``k``).
 CANDIDATES = 64
 #: Candidates the cheap layers call different that ORB verifies, nearest first.
@@ -202,6 +212,7 @@ class Collection:
         plan = decode_plan(self._methods)
         self._keys = {m.name: method_key(m, plan=plan) for m in self._methods}
         self._key8 = self._keys["phash8"]
+        self._words: tuple[Any, ...] | None = None  # (fingerprint, ids, codes, idf2, norms)
         self._orb = get_method("orb")
         self._orb_key = method_key(self._orb, plan=decode_plan([self._orb]))
         self._catalog()  # creates the catalog file when new
@@ -503,6 +514,55 @@ class Collection:
                 out.setdefault(fid, {})[names[key]] = arr
         return out
 
+    def _word_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """(ids, packed word codes, idf squared per word, weighted norm per image), cached
+        until the index changes; None when the collection stores no words or is too big."""
+        key = self._keys.get("words")
+        if key is None:
+            return None
+        fingerprint = self._index.state().get("fingerprint")
+        if self._words is not None and self._words[0] == fingerprint:
+            return self._words[1:]  # type: ignore[return-value]
+        count = self._query(
+            "SELECT COUNT(*) FROM features WHERE method = ? AND error IS NULL", (key,)
+        )[0][0]
+        if count == 0 or count > WORD_SEARCH_LIMIT:
+            return None
+        rows = self._query(
+            "SELECT file_id, data FROM features WHERE method = ? AND error IS NULL "
+            "ORDER BY file_id",
+            (key,),
+        )
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        codes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8).reshape(len(rows), -1)
+        df = np.zeros(codes.shape[1] * 8, np.int64)
+        for start in range(0, len(codes), 4096):
+            df += np.unpackbits(codes[start : start + 4096], axis=1).sum(axis=0, dtype=np.int64)
+        idf2 = np.log((len(codes) + 1) / (df + 1)) ** 2
+        norms = np.empty(len(codes))
+        for start in range(0, len(codes), 4096):
+            bits = np.unpackbits(codes[start : start + 4096], axis=1)
+            norms[start : start + 4096] = np.sqrt(bits @ idf2)
+        self._words = (fingerprint, ids, codes, idf2, norms)
+        return ids, codes, idf2, norms
+
+    def _word_candidates(self, query_code: np.ndarray) -> list[int]:
+        """Ids of the images sharing the most (IDF-weighted) visual words with the query."""
+        matrix = self._word_matrix()
+        if matrix is None:
+            return []
+        ids, codes, idf2, norms = matrix
+        words = np.flatnonzero(np.unpackbits(np.asarray(query_code, np.uint8)))
+        if len(words) == 0:
+            return []
+        present = (codes[:, words // 8] >> (7 - words % 8).astype(np.uint8)) & 1
+        qnorm = np.sqrt(idf2[words].sum())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = (present @ idf2[words]) / (norms * qnorm)
+        score[~np.isfinite(score)] = 0.0
+        order = np.argsort(-score, kind="stable")[:WORD_CANDIDATES]
+        return [int(ids[i]) for i in order]
+
     def _verify_local(
         self, source: Any, cands: list[int], records: dict[int, dict[str, Any]]
     ) -> dict[int, Score]:
@@ -570,11 +630,20 @@ class Collection:
             _, first = np.unique(cand_i, return_index=True)
             first = np.sort(first)[: max(k, CANDIDATES)]
             cand_i, cand_d = cand_i[first], cand_d[first]
+            priority: set[int] = set()
+            if verify and "words" in qfeat:
+                priority = set(self._word_candidates(qfeat["words"][0]))
+                extra = sorted(priority - set(cand_i.tolist()))
+                if extra:
+                    codes = self._codes(np.array(extra, dtype=np.int64))
+                    d8 = np.bitwise_count(codes8[:, None, :] ^ codes[None, :, :]).sum(axis=2)
+                    cand_i = np.concatenate([cand_i, np.array(extra, dtype=np.int64)])
+                    cand_d = np.concatenate([cand_d, d8.min(axis=0)])
             records = self._records(cand_i.tolist())
         # Scoring and keypoint verification run outside the lock: they only read the
         # catalog (through this thread's own connection), and OpenCV releases the GIL,
         # so concurrent searches use every core.
-        hits = self._score(source, cand_i, cand_d, qfeat, records, verify)
+        hits = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
         hits.sort(
             key=lambda h: (
@@ -603,6 +672,7 @@ class Collection:
         qfeat: dict[str, Any],
         records: dict[int, dict[str, Any]],
         verify: bool,
+        priority: set[int] | None = None,
     ) -> list[SearchHit]:
         bits = self._by_name["phash8"].bits  # type: ignore[attr-defined]
         hits: list[SearchHit] = []
@@ -621,6 +691,8 @@ class Collection:
         stored = self._stored([h.id for h in hits])
         rows: dict[int, dict[str, Score]] = {}
         for m in self._methods:
+            if m.name == "words":  # finds candidates, never decides
+                continue
             have = [h for h in hits if m.name in stored.get(h.id, {})]
             if not have:
                 continue
@@ -630,10 +702,11 @@ class Collection:
                 rows.setdefault(h.id, {})[m.name] = s
         for h in hits:
             self._decide(h, rows.get(h.id))
-        # the nearest by colour first: a crop or a pasted copy keeps its colours better
-        # than its pHash (ties: pHash distance)
+        # the visual-word candidates first, then the nearest by colour: a crop or a pasted
+        # copy keeps its words and colours better than its pHash (ties: pHash distance)
         unsure = [h for h in hits if h.verdict not in _ALIKE]
-        unsure.sort(key=lambda h: (-self._cue(rows.get(h.id)), h.distance))
+        first = priority or set()
+        unsure.sort(key=lambda h: (h.id not in first, -self._cue(rows.get(h.id)), h.distance))
         pending = [h.id for h in unsure[:VERIFY_TOP]]
         if pending:
             local = self._verify_local(source, pending, records)

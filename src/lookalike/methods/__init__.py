@@ -22,6 +22,12 @@ def _local(**kw: object) -> Method:
     return LocalMethod(**kw)  # type: ignore[arg-type]
 
 
+def _words(**kw: object) -> Method:
+    from lookalike.methods.words import VisualWords
+
+    return VisualWords(**kw)  # type: ignore[arg-type]
+
+
 #: name -> factory; keyword arguments pass through (hash_size=16, exact=True, metric=...)
 REGISTRY: dict[str, Callable[..., Method]] = {
     "aspect": AspectRatio,
@@ -33,6 +39,7 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "color": ColorHistogram,
     "content": ContentFingerprint,
     "ssim": SSIM,
+    "words": lambda **kw: _words(**kw),
     "orb": lambda **kw: _local(detector="orb", **kw),
     "sift": lambda **kw: _local(detector="sift", **kw),
 }

@@ -62,6 +62,8 @@ class Method(ABC):
     thresholds: ClassVar[Thresholds]
     #: Where the method comes from, for the docs and the reader
     reference: ClassVar[str] = ""
+    #: False for a method that only finds candidates (its verdict is always uncertain)
+    decides: ClassVar[bool] = True
 
     @abstractmethod
     def prepare(self, image: Image.Image) -> Any:
