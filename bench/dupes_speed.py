@@ -173,7 +173,8 @@ def main() -> None:
             folder, args.jobs, ["phash8", "color", "content", "orb"]
         ),
         "lookalike dupes (cheap layers)": lambda: lookalike_pairs(
-            folder, args.jobs, ["phash8", "color", "content"]),
+            folder, args.jobs, ["phash8", "color", "content"]
+        ),
         "lookalike dupes (hashes only)": lambda: lookalike_pairs(folder, args.jobs, ["phash8"]),
     }
     if os.path.exists(args.peer_python):

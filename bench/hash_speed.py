@@ -120,12 +120,16 @@ def main() -> None:
         print(f"{name:32} {n / t:9.1f} {1000 * t / n:9.1f}")
     one = best["lookalike phash (1 proc)"]
     print()
-    print(f"lookalike vs imagehash (1 proc):        {best['imagehash.phash (1 proc)'] / one:5.2f}x"
-          "  (target >= 6x)")
+    print(
+        f"lookalike vs imagehash (1 proc):        {best['imagehash.phash (1 proc)'] / one:5.2f}x"
+        "  (target >= 6x)"
+    )
     ratio = one / best["floor: draft decode (1 proc)"]
     print(f"lookalike time / draft-decode floor:    {ratio:5.2f}   (target <= 1.3)")
-    print(f"2 processes vs 1 process:               {one / best['lookalike phash (2 procs)']:5.2f}x"
-          "  (target >= 1.8x)")
+    print(
+        f"2 processes vs 1 process:               {one / best['lookalike phash (2 procs)']:5.2f}x"
+        "  (target >= 1.8x)"
+    )
     floor_scale = best["floor: draft decode (1 proc)"] / best["floor: draft decode (2 procs)"]
     print(f"  (the bare decode floor scales {floor_scale:.2f}x on this machine in the same run)")
 

@@ -117,9 +117,22 @@ def start(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lookalike", "serve", "--db", str(db), "--host", HOST,
-             "--port", str(port), "--log-level", "warning"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "lookalike",
+                "serve",
+                "--db",
+                str(db),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         )
     base = f"http://{HOST}:{port}"
@@ -149,6 +162,7 @@ async def load(
     errors = found = 0
     issued = 0
     deadline = time.monotonic() + duration
+
     async def client(worker: int) -> None:
         # One HTTP client (one keep-alive connection) per simulated user: a shared pool
         # of 50 connections adds seconds of client-side queueing to the tail by itself.
@@ -163,7 +177,8 @@ async def load(
             t0 = time.perf_counter()
             try:
                 r = await http.post(
-                    "/api/search", files={"file": (f"{stem}.jpg", data, "image/jpeg")},
+                    "/api/search",
+                    files={"file": (f"{stem}.jpg", data, "image/jpeg")},
                     data={"k": "20", "verify": str(verify).lower()},
                 )
             except httpx.HTTPError:

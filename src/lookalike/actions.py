@@ -77,8 +77,10 @@ def move_copies(
 ) -> list[Action]:
     """Move every non-keeper into ``dest`` (relative paths kept, never overwriting)."""
     dest_path = Path(dest).resolve()
-    root_dirs = [os.path.abspath(r) if os.path.isdir(r) else os.path.dirname(os.path.abspath(r))
-                 for r in roots]
+    root_dirs = [
+        os.path.abspath(r) if os.path.isdir(r) else os.path.dirname(os.path.abspath(r))
+        for r in roots
+    ]
     actions = []
     for p in copies(report):
         if "!/" in p and not os.path.exists(p):

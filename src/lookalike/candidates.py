@@ -33,9 +33,7 @@ def hash_pairs(codes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, 
     return radius_pairs(np.ascontiguousarray(codes, dtype=np.uint8), radius)
 
 
-def dihedral_pairs(
-    codes8: np.ndarray, radius: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dihedral_pairs(codes8: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j, distance) where a rotated / mirrored code of one image is within
     ``radius`` of the other's plain code. ``codes8``: (n, 8, nbytes), identity first."""
     n = len(codes8)

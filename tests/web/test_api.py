@@ -55,9 +55,22 @@ def serve(db: Path, log: Path, *options: str) -> Served:
     port = free_port()
     out = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "lookalike", "serve", "--db", str(db), "--port", str(port),
-         "--log-level", "warning", *options],
-        stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "LOOKALIKE_TOKEN": ""},
+        [
+            sys.executable,
+            "-m",
+            "lookalike",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "LOOKALIKE_TOKEN": ""},
     )
     out.close()
     base = f"http://127.0.0.1:{port}"
@@ -155,8 +168,13 @@ def site(queries: Path) -> Iterator[str]:
 def server(db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Token-protected writes, private URLs allowed, 1 MB uploads."""
     served = serve(
-        db, tmp_path_factory.mktemp("logs") / "serve.log",
-        "--token", TOKEN, "--allow-private-urls", "--max-upload-mb", str(MAX_UPLOAD_MB),
+        db,
+        tmp_path_factory.mktemp("logs") / "serve.log",
+        "--token",
+        TOKEN,
+        "--allow-private-urls",
+        "--max-upload-mb",
+        str(MAX_UPLOAD_MB),
     )
     yield served
     stop(served)
@@ -442,7 +460,9 @@ def test_openapi_json_lists_the_api(client: httpx.Client) -> None:
 def test_serve_refuses_a_folder_without_a_collection(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lookalike", "serve", "--db", str(tmp_path / "none")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 1
     assert "no collection here" in done.stderr

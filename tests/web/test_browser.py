@@ -75,9 +75,20 @@ def base(tmp_path_factory: pytest.TempPathFactory, library: Path) -> Iterator[st
     log = tmp_path_factory.mktemp("logs") / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lookalike", "serve", "--db", str(db), "--port", str(port),
-             "--log-level", "warning"],
-            stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "lookalike",
+                "serve",
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
