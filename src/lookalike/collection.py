@@ -51,6 +51,7 @@ from lookalike.errors import CollectionError, DecodeError
 from lookalike.features import Failure, decode_plan, extract_features
 from lookalike.methods import Method, get_method
 from lookalike.sources.folders import Entry, scan
+from lookalike.store.atomic import atomic_write
 from lookalike.store.catalog import Catalog, cached_features, method_key
 from lookalike.store.index import BACKENDS, CodeIndex, open_index, read_state, write_json_atomic
 
@@ -420,9 +421,8 @@ class Collection:
             folder.mkdir(exist_ok=True)
             for path, data in planned:
                 if not path.exists():
-                    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-                    tmp.write_bytes(data)
-                    os.replace(tmp, path)
+                    with atomic_write(path, "wb") as fh:
+                        fh.write(data)
             paths = [str(p) for p, _ in planned]
             entries, failures = self._entries(paths)
             fs, _ = cached_features(entries, self._methods, self._catalog())

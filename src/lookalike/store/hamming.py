@@ -22,15 +22,14 @@ import contextlib
 import functools
 import itertools
 import os
-import tempfile
 from collections.abc import Iterator
 from math import comb
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lookalike.errors import CollectionError, require
+from lookalike.store.atomic import atomic_write
 
 __all__ = [
     "HammingIndex",
@@ -754,24 +753,14 @@ class HammingIndex:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to ``path`` (.npz) atomically: a temporary file, then ``os.replace``."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    format=np.int64(self._FORMAT),
-                    nbits=np.int64(self.nbits or 0),
-                    codes=self._codes,
-                    ids=self._ids,
-                )
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with atomic_write(path, "wb") as fh:
+            np.savez(
+                fh,
+                format=np.int64(self._FORMAT),
+                nbits=np.int64(self.nbits or 0),
+                codes=self._codes,
+                ids=self._ids,
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, use_faiss: bool | None = None) -> HammingIndex:

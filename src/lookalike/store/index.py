@@ -16,14 +16,13 @@ Backends:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from lookalike.store.atomic import atomic_write
 
 __all__ = ["BACKENDS", "CodeIndex", "open_index", "read_state", "write_json_atomic"]
 
@@ -74,18 +73,8 @@ class CodeIndex(Protocol):
 
 def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Write JSON to a temporary file beside ``path``, fsync, then ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
