@@ -12,13 +12,10 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,71 +25,13 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from lookalike_server import Served, serve, stop  # noqa: E402
+
 from lookalike.collection import Collection  # noqa: E402
 
 TOKEN = "s3cret-token"
 LOCAL = Path(__file__).resolve().parents[1] / "data" / "local"
 MAX_UPLOAD_MB = 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Served:
-    """A running `lookalike serve` and where to reach it."""
-
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-def serve(db: Path, log: Path, *options: str) -> Served:
-    """Start `lookalike serve` on a free loopback port and wait until it answers."""
-    port = free_port()
-    out = log.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lookalike",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            *options,
-        ],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "LOOKALIKE_TOKEN": ""},
-    )
-    out.close()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"lookalike serve exited {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/api/stats", timeout=2).status_code == 200:
-                return Served(base, process, log)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"lookalike serve did not answer within 60 s:\n{log.read_text()}")
-
-
-def stop(served: Served) -> None:
-    served.process.terminate()
-    try:
-        served.process.wait(10)
-    except subprocess.TimeoutExpired:
-        served.process.kill()
 
 
 def jpeg(im: Image.Image, quality: int = 85) -> bytes:

@@ -11,10 +11,6 @@ import base64
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +26,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
 httpx = pytest.importorskip("httpx")
+
+from lookalike_server import serve, stop  # noqa: E402
 
 from lookalike.collection import Collection  # noqa: E402
 
@@ -69,41 +67,9 @@ def base(tmp_path_factory: pytest.TempPathFactory, library: Path) -> Iterator[st
     db = tmp_path_factory.mktemp("db") / "collection"
     with Collection(db, create=True) as collection:
         collection.update([str(library)])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("logs") / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lookalike",
-                "serve",
-                "--db",
-                str(db),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"lookalike serve did not start:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/api/stats", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
+    served = serve(db, tmp_path_factory.mktemp("logs") / "serve.log")
+    yield served.base
+    stop(served)
 
 
 @pytest.fixture(scope="module")
