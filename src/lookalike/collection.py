@@ -52,7 +52,14 @@ from lookalike.features import Failure, decode_plan, extract_features
 from lookalike.methods import Method, get_method
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.atomic import atomic_write
-from lookalike.store.catalog import Catalog, cached_features, method_key
+from lookalike.store.catalog import (
+    Catalog,
+    cached_features,
+    decode_feature,
+    key_path,
+    method_key,
+    path_key,
+)
 from lookalike.store.index import BACKENDS, CodeIndex, open_index, read_state, write_json_atomic
 
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
@@ -130,23 +137,6 @@ class UpdateStats:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "errors"}
         d["errors"] = [f.to_dict() for f in self.errors]
         return d
-
-
-def _key(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape")
-
-
-def _unkey(raw: bytes) -> str:
-    return bytes(raw).decode("utf-8", "surrogateescape")
-
-
-def _array(codec: str | None, data: bytes | None) -> np.ndarray | None:
-    """A catalog ``nd:<dtype>:<shape>`` blob as an array (None for anything else)."""
-    if not codec or data is None or not codec.startswith("nd:"):
-        return None
-    dtype, _, shape = codec[3:].rpartition(":")
-    dims = tuple(int(n) for n in shape.split(",")) if shape else ()
-    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(dims)
 
 
 def _now() -> str:
@@ -342,15 +332,15 @@ class Collection:
         """Catalog paths equal to or below any root (zip members of a root archive too)."""
         out: list[str] = []
         for root in roots:
-            key = _key(root)
-            folder = _key(root.rstrip(os.sep) + os.sep)
-            member = _key(root + "!/")
+            key = path_key(root)
+            folder = path_key(root.rstrip(os.sep) + os.sep)
+            member = path_key(root + "!/")
             rows = self._query(
                 "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ? "
                 "OR substr(path, 1, ?) = ?",
                 (key, len(folder), folder, len(member), member),
             )
-            out += [_unkey(r[0]) for r in rows]
+            out += [key_path(r[0]) for r in rows]
         return out
 
     # ------------------------------------------------------------------ writing
@@ -488,8 +478,8 @@ class Collection:
         )
         return {
             r[0]: {
-                "path": _unkey(r[1]),
-                "archive": None if r[2] is None else _unkey(r[2]),
+                "path": key_path(r[1]),
+                "archive": None if r[2] is None else key_path(r[2]),
                 "size": r[3],
                 "mtime_ns": r[4],
                 "width": r[5] or 0,
@@ -509,7 +499,8 @@ class Collection:
         )
         out: dict[int, dict[str, np.ndarray]] = {}
         for fid, key, codec, data in rows:
-            arr = _array(codec, data)
+            nd = codec is not None and data is not None and codec.startswith("nd:")
+            arr = decode_feature(codec, data) if nd else None
             if arr is not None:
                 out.setdefault(fid, {})[names[key]] = arr
         return out
@@ -745,7 +736,7 @@ class Collection:
                 if "\0" in text:
                     raise CollectionError(repr(text), "not in this collection")
                 rows = self._query(
-                    "SELECT path FROM files WHERE path = ?", (_key(os.path.abspath(text)),)
+                    "SELECT path FROM files WHERE path = ?", (path_key(os.path.abspath(text)),)
                 )
                 if not rows and text.isdigit():
                     rows = self._query("SELECT path FROM files WHERE id = ?", (int(text),))
@@ -760,16 +751,16 @@ class Collection:
             ]
         if not good:
             raise CollectionError(str(id_or_path), "not in this collection")
-        return _unkey(good[0][0])
+        return key_path(good[0][0])
 
     def read(self, id_or_path: int | str | os.PathLike[str]) -> bytes:
         """The bytes of an indexed image (zip members included), after :meth:`image`."""
         path = self.image(id_or_path)
         with self._lock:
             rows = self._query(
-                "SELECT archive, size, mtime_ns FROM files WHERE path = ?", (_key(path),)
+                "SELECT archive, size, mtime_ns FROM files WHERE path = ?", (path_key(path),)
             )
-        archive = None if rows[0][0] is None else _unkey(rows[0][0])
+        archive = None if rows[0][0] is None else key_path(rows[0][0])
         member = path[len(archive) + 2 :] if archive else None
         return Entry(path, rows[0][1], rows[0][2], archive=archive, member=member).read()
 

@@ -56,8 +56,11 @@ __all__ = [
     "Catalog",
     "Record",
     "cached_features",
+    "decode_feature",
     "default_path",
+    "key_path",
     "method_key",
+    "path_key",
 ]
 
 SCHEMA_VERSION = 1
@@ -144,11 +147,13 @@ def method_key(method: Method, *, exact: bool = False, plan: dict[str, Any] | No
     return key
 
 
-def _key(path: str) -> bytes:
+def path_key(path: str) -> bytes:
+    """A path as stored: UTF-8 with surrogateescape, so any file name round-trips."""
     return path.encode("utf-8", "surrogateescape")
 
 
-def _unkey(raw: bytes) -> str:
+def key_path(raw: bytes) -> str:
+    """Inverse of :func:`path_key`."""
     return bytes(raw).decode("utf-8", "surrogateescape")
 
 
@@ -166,7 +171,7 @@ def _encode(value: Any) -> tuple[str | None, bytes | None, str | None]:
     return f"nd:{arr.dtype.str}:{shape}", arr.tobytes(), None
 
 
-def _decode(codec: str, data: bytes) -> Any:
+def decode_feature(codec: str, data: bytes) -> Any:
     """Inverse of :func:`_encode`; raises ValueError / LookalikeError on a blob it distrusts."""
     kind, _, rest = codec.partition(":")
     if kind == "nd":
@@ -320,7 +325,7 @@ class Catalog:
         """path -> file id, for the entries whose stored size and mtime still match."""
         out: dict[str, int] = {}
         for i in range(0, len(entries), _BATCH):
-            part = {_key(e.path): e for e in entries[i : i + _BATCH]}
+            part = {path_key(e.path): e for e in entries[i : i + _BATCH]}
             marks = ",".join("?" * len(part))
             rows = self._query(
                 f"SELECT id, path, size, mtime_ns FROM files WHERE path IN ({marks})", list(part)
@@ -362,7 +367,7 @@ class Catalog:
                 continue
             try:
                 cached[e.path] = {
-                    k: Failure(e.path, error) if error is not None else _decode(codec, data)
+                    k: Failure(e.path, error) if error is not None else decode_feature(codec, data)
                     for k, (codec, data, error) in stored.items()
                 }
             except (ValueError, TypeError, AttributeError, ImportError, LookalikeError):
@@ -380,7 +385,7 @@ class Catalog:
             with self._db:
                 for rec in records:
                     e = rec.entry
-                    key = _key(e.path)
+                    key = path_key(e.path)
                     row = self._db.execute(
                         "SELECT id, size, mtime_ns FROM files WHERE path = ?", (key,)
                     ).fetchone()
@@ -390,7 +395,7 @@ class Catalog:
                             "digest, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (
                                 key,
-                                None if e.archive is None else _key(e.archive),
+                                None if e.archive is None else path_key(e.archive),
                                 e.size,
                                 e.mtime_ns,
                                 rec.width,
@@ -438,7 +443,7 @@ class Catalog:
 
     def digests(self, paths: Iterable[str]) -> dict[str, str]:
         """path -> hex BLAKE2b-128 of the bytes, for the paths the catalog knows."""
-        keys = [_key(p) for p in paths]
+        keys = [path_key(p) for p in paths]
         out: dict[str, str] = {}
         for i in range(0, len(keys), _BATCH):
             part = keys[i : i + _BATCH]
@@ -447,12 +452,12 @@ class Catalog:
                 f"AND path IN ({','.join('?' * len(part))})",
                 part,
             )
-            out.update((_unkey(p), bytes(d).hex()) for p, d in rows)
+            out.update((key_path(p), bytes(d).hex()) for p, d in rows)
         return out
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove these files (and their features); the number removed."""
-        keys = [(_key(p),) for p in paths]
+        keys = [(path_key(p),) for p in paths]
         try:
             with self._db:
                 return self._db.executemany("DELETE FROM files WHERE path = ?", keys).rowcount
@@ -469,18 +474,18 @@ class Catalog:
         params: list[Any] = []
         if under is not None:
             root = os.path.abspath(os.fspath(under))
-            prefix = _key(root.rstrip(os.sep) + os.sep)
+            prefix = path_key(root.rstrip(os.sep) + os.sep)
             sql += " WHERE path = ? OR substr(path, 1, ?) = ?"
-            params = [_key(root), len(prefix), prefix]
+            params = [path_key(root), len(prefix), prefix]
         stale: list[str] = []
         for raw, archive, size, mtime in self._query(sql, params):
-            path = _unkey(raw)
+            path = key_path(raw)
             try:
                 if archive is None:
                     st = os.stat(path)
                     gone = (st.st_size, st.st_mtime_ns) != (size, mtime)
                 else:
-                    gone = os.stat(_unkey(archive)).st_mtime_ns != mtime
+                    gone = os.stat(key_path(archive)).st_mtime_ns != mtime
             except OSError:
                 gone = True
             if gone:
