@@ -21,8 +21,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from lookalike.document_check import CheckOptions, check_documents
-from lookalike.duplicates import DEFAULT_LAYERS
+from lookalike.doccheck.check import CheckOptions, check_documents
+from lookalike.dupes.find import DEFAULT_LAYERS
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGINALS = ROOT.parent / "shared" / "corpus" / "photos" / "originals"

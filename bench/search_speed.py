@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from lookalike.store.faiss_index import FaissIndex
+from lookalike.store.embedded_index import EmbeddedIndex
 
 
 def _timed(fn, queries: list[np.ndarray]) -> np.ndarray:
@@ -61,13 +61,13 @@ def main() -> None:
 
     print(f"embedded FAISS backend, {args.n:,} codes, top-{args.k}")
     with tempfile.TemporaryDirectory() as tmp:
-        index = FaissIndex(tmp)
+        index = EmbeddedIndex(tmp)
         t = time.perf_counter()
         index.add(ids, codes)
         index.commit({})
         print(f"  add + atomic save: {time.perf_counter() - t:.2f} s")
         t = time.perf_counter()
-        index = FaissIndex(tmp)
+        index = EmbeddedIndex(tmp)
         print(f"  load: {time.perf_counter() - t:.2f} s")
         p8 = _report(
             "8 codes per query (search, rotations)",
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"\nMilvus Lite vs embedded FAISS, {n:,} codes, top-{args.k}, {len(sub)} queries")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        fi = FaissIndex(tmp)
+        fi = EmbeddedIndex(tmp)
         fi.add(ids[:n], codes[:n])
         fi.commit({})
         f_ins = time.perf_counter() - t

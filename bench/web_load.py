@@ -41,7 +41,7 @@ from PIL import Image, ImageEnhance, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lookalike.collection import Collection  # noqa: E402
+from lookalike.search.collection import Collection  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "photos"
 HOST = "127.0.0.1"

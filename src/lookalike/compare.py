@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from lookalike.cascade import OverallVerdict, Score, decide
 from lookalike.decode import ImageSource, source_name
 from lookalike.errors import DecodeError
 from lookalike.features import extract_features
-from lookalike.methods import DEFAULT_METHODS, CodeMethod, Method, get_method
+from lookalike.match.cascade import OverallVerdict, Score, decide, score_rows
+from lookalike.methods import DEFAULT_METHODS, Method, get_method
 
 
 @dataclass
@@ -45,19 +43,6 @@ def resolve_methods(methods: Sequence[str | Method] | None) -> list[Method]:
     """Method names or objects -> method objects (the defaults when ``None``)."""
     chosen = methods or DEFAULT_METHODS
     return [get_method(m) if isinstance(m, str) else m for m in chosen]
-
-
-def score_rows(method: Method, fa: object, fb: object) -> list[Score]:
-    """Scores of aligned feature rows ``fa[i]`` vs ``fb[i]`` for one method."""
-    sims = np.atleast_1d(np.asarray(method.similarity(fa, fb), dtype=np.float64))
-    if isinstance(method, CodeMethod):
-        dists = np.atleast_1d(method.distance(fa, fb)).astype(np.float64)
-    else:
-        dists = 1.0 - sims
-    return [
-        Score(method.name, float(d), float(s), method.verdict(float(s)))
-        for d, s in zip(dists, sims, strict=True)
-    ]
 
 
 def compare(

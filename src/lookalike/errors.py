@@ -6,6 +6,7 @@ A bad file in a batch never raises: it becomes a record with its reason instead.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from os import PathLike
 
 
@@ -20,6 +21,17 @@ class LookalikeError(Exception):
         self.source = None if source is None else str(source)
         self.reason = reason
         super().__init__(f"{self.source}: {reason}" if self.source else reason)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source that could not be processed, and why."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
 
 
 class DecodeError(LookalikeError):

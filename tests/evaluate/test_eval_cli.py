@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 
 from lookalike.cli import main
 from lookalike.compare import compare
-from lookalike.evaluate.bench import load_benchmark
+from lookalike.evaluate.dataset import load_benchmark
 from lookalike.evaluate.metrics import micro_ap
 
 ATTACKS = "jpeg,blur,crop,flip,paste"

@@ -27,7 +27,8 @@ from lookalike.methods.local import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "local"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+from corpus import CORPUS  # noqa: E402
+
 ORIGINALS = CORPUS / "photos" / "originals"
 needs_corpus = pytest.mark.skipif(
     not ORIGINALS.is_dir(), reason=f"shared corpus not found at {ORIGINALS}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lookalike.features import Failure
-from lookalike.groups import DuplicateReport, Group, Member, Pair
+from lookalike.dupes.records import DuplicateReport, Group, Member, Pair
+from lookalike.errors import Failure
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HOSTILE = '<script>x<b>"&.jpg'  # no "/": no filesystem allows it in a name

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.groups import DuplicateReport
+from lookalike.dupes.records import DuplicateReport
 from lookalike.reports.html import render_html, write_html
 
 

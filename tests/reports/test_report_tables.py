@@ -8,16 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.cli.output import width
+from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import LookalikeError
-from lookalike.groups import DuplicateReport
-from lookalike.reports.tables import (
-    format_table,
-    human_size,
-    label,
-    write_csv,
-    write_report,
-)
+from lookalike.reports.export import write_csv, write_report
+from lookalike.reports.labels import human_size, label
+from lookalike.reports.text import format_table, width
 
 
 def test_csv_has_bom_and_round_trips_chinese(report: DuplicateReport, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from lookalike.groups import DuplicateReport
+from lookalike.dupes.records import DuplicateReport
 from lookalike.reports.xlsx import write_xlsx
 
 
@@ -81,7 +81,7 @@ def test_errors_sheet(workbook, report: DuplicateReport) -> None:
 
 
 def test_formula_like_names_stay_text(tmp_path: Path) -> None:
-    from lookalike.features import Failure
+    from lookalike.errors import Failure
 
     out = tmp_path / "r.xlsx"
     write_xlsx(DuplicateReport(errors=[Failure("=1+1.jpg", "bad\x01 byte")]), out, lang="en")

@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from corpus import CORPUS
 from PIL import Image
 
 from lookalike.sources.documents import (
@@ -25,7 +26,6 @@ from lookalike.sources.documents import (
 from lookalike.sources.documents.legacy import _xls_drawing_group, scan_blips
 from lookalike.sources.documents.metafile import available_backends, rasterize_metafiles
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 DOCS = CORPUS / "docs"
 needs_corpus = pytest.mark.skipif(not DOCS.is_dir(), reason=f"shared corpus not found at {DOCS}")
 

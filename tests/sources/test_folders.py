@@ -12,12 +12,14 @@ import pytest
 from PIL import Image
 
 from lookalike.decode import load
-from lookalike.features import Failure
+from lookalike.errors import Failure
 from lookalike.sources import folders
 from lookalike.sources.folders import MEMBER_SEP, Entry, scan, sniff
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-CORPUS = Path("/work/shared/corpus/photos")
+from corpus import CORPUS as SHARED  # noqa: E402
+
+CORPUS = SHARED / "photos"
 
 
 def _photos() -> list[Path]:
@@ -267,7 +269,7 @@ def test_office_documents_are_not_opened_as_archives(tmp_path: Path) -> None:
     assert list(scan(tmp_path)) == []
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus /work/shared/corpus absent")
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus ../shared/corpus absent")
 def test_corpus_photos_are_all_found() -> None:
     entries, failures = _split(list(scan(CORPUS)))
     assert failures == []

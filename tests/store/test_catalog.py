@@ -17,22 +17,23 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lookalike.errors import CollectionError
-from lookalike.features import Failure, extract_features
+from lookalike.errors import CollectionError, Failure
+from lookalike.features import cache as cache_module
+from lookalike.features import extract_features
+from lookalike.features.cache import cached_features, method_key
 from lookalike.methods import get_method
 from lookalike.sources.folders import Entry, scan
-from lookalike.store import catalog as catalog_module
 from lookalike.store.catalog import (
     SCHEMA_VERSION,
     Catalog,
     Record,
-    cached_features,
     default_path,
-    method_key,
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-CORPUS = Path("/work/shared/corpus/photos")
+from corpus import CORPUS as SHARED  # noqa: E402
+
+CORPUS = SHARED / "photos"
 NAMES = ("aspect", "phash", "color")
 
 
@@ -62,7 +63,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         seen.append(len(sources))
         return extract_features(sources, methods, **kw)
 
-    monkeypatch.setattr(catalog_module, "extract_features", counting)
+    monkeypatch.setattr(cache_module, "extract_features", counting)
     return seen
 
 
@@ -262,12 +263,13 @@ _WORKER = textwrap.dedent(
     import sys, time
     from lookalike.methods import get_method
     from lookalike.sources.folders import Entry, scan
-    from lookalike.store.catalog import Catalog, cached_features
+    from lookalike.features.cache import cached_features
+    from lookalike.store.catalog import Catalog
 
     entries = [e for e in scan(sys.argv[1]) if isinstance(e, Entry)]
     with Catalog(sys.argv[2]) as cat:
         cached_features(
-            entries, [get_method("phash")], cat, chunk=8, progress=lambda n: time.sleep(0.3)
+            entries, [get_method("phash")], cat, chunk=8, progress=lambda *_: time.sleep(0.3)
         )
     print("finished")
     """
@@ -322,7 +324,7 @@ def test_kill_9_loses_at_most_one_chunk_and_the_next_run_resumes(
         assert len(fs) == n and len(cat) == n
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus /work/shared/corpus absent")
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus ../shared/corpus absent")
 def test_corpus_second_run_is_served_from_the_catalog(tmp_path: Path, calls: list[int]) -> None:
     entries = _entries(CORPUS)
     methods = [get_method(n) for n in ("phash", "dhash", "color")]

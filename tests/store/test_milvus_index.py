@@ -16,7 +16,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from lookalike.cli import main
-from lookalike.collection import Collection
+from lookalike.search.collection import Collection
 from lookalike.store.hamming import knn
 from lookalike.store.milvus_index import MilvusIndex, codes_to_vectors
 

@@ -27,7 +27,7 @@ pytest.importorskip("uvicorn")
 
 from lookalike_server import Served, serve, stop  # noqa: E402
 
-from lookalike.collection import Collection  # noqa: E402
+from lookalike.search.collection import Collection  # noqa: E402
 
 TOKEN = "s3cret-token"
 LOCAL = Path(__file__).resolve().parents[1] / "data" / "local"

@@ -29,7 +29,7 @@ httpx = pytest.importorskip("httpx")
 
 from lookalike_server import serve, stop  # noqa: E402
 
-from lookalike.collection import Collection  # noqa: E402
+from lookalike.search.collection import Collection  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

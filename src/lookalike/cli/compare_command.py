@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from lookalike.cli.output import print_json, table
+from lookalike.cli.output import print_json
 from lookalike.compare import compare
 from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.reports.text import table
 
 VERDICT_ZH = {"identical": "相同", "similar": "相似", "uncertain": "不确定", "different": "不同"}
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from lookalike.cli.arguments import add_jobs, count, percentage
-from lookalike.cli.output import error, print_json, progress
-from lookalike.document_check import (
+from lookalike.cli.output import ProgressBar, error, print_json
+from lookalike.doccheck.check import (
     DEFAULT_MIN_SIZE,
     DEFAULT_THRESHOLD,
     EXTRACT_FOLDER,
@@ -87,21 +87,8 @@ def run(args: argparse.Namespace) -> int:
         min_size=args.min_size,
         jobs=args.jobs,
     )
-    bar = progress(0, "", enabled=not args.json or sys.stderr.isatty())
-    current = [""]
-    with bar:
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if bar.disable:
-                return
-            if current[0] != stage:
-                current[0] = stage
-                bar.set_description_str(_STAGES.get(stage, stage))
-                bar.reset(total)
-            bar.total = total
-            bar.update(done - bar.n)
-
-        result = check_documents(args.paths, options, progress=tick)
+    with ProgressBar(_STAGES) as bar:
+        result = check_documents(args.paths, options, progress=bar)
     for hint in result.missing:
         print(f"lookalike: missing 缺少: {hint}", file=sys.stderr)
     for note in result.stats.get("notes", []):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lookalike.actions import Action, delete_copies, move_copies
 from lookalike.cli.arguments import add_jobs, percentage
-from lookalike.cli.output import print_json, progress
-from lookalike.duplicates import DEFAULT_LAYERS, DupesOptions, find_duplicates
+from lookalike.cli.output import ProgressBar, print_json
+from lookalike.dupes.actions import Action, delete_copies, move_copies
+from lookalike.dupes.find import DEFAULT_LAYERS, DupesOptions, find_duplicates
 from lookalike.methods import METHODS
-from lookalike.reports.tables import format_table, write_report
+from lookalike.reports.export import write_report
+from lookalike.reports.text import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,21 +89,9 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         cache="" if args.no_cache else args.cache,
     )
-    bar = progress(0, "scanning 扫描", enabled=not args.json or sys.stderr.isatty())
-    with bar:
-        stages = {"features": "fingerprints 指纹", "verifying": "keypoints 关键点"}
-
-        current = [""]
-
-        def tick(stage: str, done: int, total: int) -> None:
-            if stage != current[0]:
-                current[0] = stage
-                bar.reset(total)
-                bar.set_description_str(stages.get(stage, stage), refresh=False)
-            bar.total = total
-            bar.update(done - bar.n)
-
-        report = find_duplicates(args.paths, options, progress=tick)
+    stages = {"features": "fingerprints 指纹", "verifying": "keypoints 关键点"}
+    with ProgressBar(stages) as bar:
+        report = find_duplicates(args.paths, options, progress=bar)
     for path in args.report:
         write_report(report, path, lang=args.lang)
     actions: list[Action] = []

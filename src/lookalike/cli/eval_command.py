@@ -15,9 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from lookalike.cli.output import print_json, progress, table
+from lookalike.cli.output import ProgressBar, print_json
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
 from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.reports.text import table
 
 
 def _names(value: str) -> list[str]:
@@ -90,7 +91,7 @@ def _usage(message: str) -> int:
 
 
 def run_make(args: argparse.Namespace) -> int:
-    from lookalike.evaluate.bench import list_images, make_benchmark
+    from lookalike.evaluate.dataset import make_benchmark
 
     if not Path(args.photos).is_dir():
         return _usage(f"{args.photos}: not a folder")
@@ -103,8 +104,7 @@ def run_make(args: argparse.Namespace) -> int:
     bad += [s for s in args.severities if s not in SEVERITIES]
     if bad:
         return _usage(f"unknown attack or severity: {', '.join(bad)}")
-    n = len(list_images(args.photos))
-    with progress(n, "making") as bar:
+    with ProgressBar({"making": "making 生成"}) as bar:
         gt = make_benchmark(
             args.photos,
             args.out,
@@ -115,7 +115,7 @@ def run_make(args: argparse.Namespace) -> int:
             max_side=args.max_side,
             limit=args.limit,
             variants=args.variants,
-            progress=bar.update,
+            progress=bar,
         )
     with gt.open(encoding="utf-8") as fh:
         n_q = sum(1 for _ in fh) - 1
@@ -133,13 +133,10 @@ def run_run(args: argparse.Namespace) -> int:
     bench = Path(args.bench)
     if not (bench / "ground_truth.csv").is_file():
         return _usage(f"{bench}: no ground_truth.csv (make one with `lookalike eval make`)")
-    report = run_benchmark(
-        bench,
-        args.methods,
-        jobs=args.jobs,
-        candidates=args.candidates,
-        bar=lambda total, desc: progress(total, desc, enabled=not args.json),
-    )
+    with ProgressBar() as bar:
+        report = run_benchmark(
+            bench, args.methods, jobs=args.jobs, candidates=args.candidates, progress=bar
+        )
     out = Path(args.out) if args.out else bench / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(markdown(report, f"Evaluation of {bench.name}"), "utf-8")

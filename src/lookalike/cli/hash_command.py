@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lookalike.cli.arguments import add_jobs
-from lookalike.cli.output import error, print_json, progress
+from lookalike.cli.output import ProgressBar, error, print_json
 from lookalike.features import extract_features
 from lookalike.methods import HASHES, get_method
 from lookalike.methods.hashes import codes_to_hashes
@@ -34,10 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     options = {} if args.method == "content" else {"hash_size": args.hash_size, "exact": args.exact}
     method = get_method(args.method, **options)
-    with progress(len(args.files), "hashing") as bar:
-        fs = extract_features(
-            args.files, [method], jobs=args.jobs, exact=args.exact, progress=bar.update
-        )
+    with ProgressBar({"features": "hashing 哈希"}) as bar:
+        fs = extract_features(args.files, [method], jobs=args.jobs, exact=args.exact, progress=bar)
     hashes = dict(
         zip(fs.paths, codes_to_hashes(fs.features[method.name], method.bits), strict=True)
     )

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from lookalike.cli.arguments import add_jobs, add_milvus_uri
-from lookalike.cli.output import print_json, progress, table
-from lookalike.collection import Collection
+from lookalike.cli.output import ProgressBar, print_json
+from lookalike.reports.text import table
+from lookalike.search.collection import Collection
 from lookalike.store.index import BACKENDS
 
 
@@ -35,14 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll:
-        bar = progress(0, "indexing 索引", enabled=not args.json or sys.stderr.isatty())
-        with bar:
-
-            def tick(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            stats = coll.update(args.paths, jobs=args.jobs, progress=tick)
+        with ProgressBar({"features": "indexing 索引"}) as bar:
+            stats = coll.update(args.paths, jobs=args.jobs, progress=bar)
         info = coll.stats()
     if args.json:
         print_json({"update": stats.to_dict(), "collection": info})

@@ -6,7 +6,7 @@ import argparse
 
 from lookalike.cli.arguments import add_milvus_uri
 from lookalike.cli.output import print_json
-from lookalike.collection import Collection
+from lookalike.search.collection import Collection
 from lookalike.store.index import BACKENDS
 
 

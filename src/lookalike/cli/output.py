@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
-from collections.abc import Sequence
 from typing import Any
 
 
@@ -15,38 +13,40 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def width(text: str) -> int:
-    """Display width: East Asian wide characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+class ProgressBar:
+    """A :data:`~lookalike.progress.Progress` callback drawn as a bar on stderr.
 
+    Drawn only when stderr is a terminal (logs and pipes stay clean) and the work takes
+    over a second; a new stage resets the bar and takes its label from ``labels``.
+    """
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An aligned plain-text table (no dependency; wide characters counted twice)."""
-    cells = [[str(h) for h in headers], *[[str(c) for c in r] for r in rows]]
-    widths = [max(width(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for k, row in enumerate(cells):
-        lines.append(
-            "  ".join(c + " " * (widths[i] - width(c)) for i, c in enumerate(row)).rstrip()
-        )
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    def __init__(self, labels: dict[str, str] | None = None, enabled: bool | None = None):
+        self.labels = labels or {}
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._bar: Any = None
+        self._stage: str | None = None
 
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
 
-def progress(total: int, desc: str, enabled: bool = True):  # returns a tqdm bar
-    """A progress bar on stderr that appears only when the work takes over a second."""
-    from tqdm import tqdm
+            self._bar = tqdm(total=total, delay=1.0, file=sys.stderr, leave=False, unit="")
+        if stage != self._stage:
+            self._stage = stage
+            self._bar.reset(total)
+            self._bar.set_description_str(self.labels.get(stage, stage), refresh=False)
+        self._bar.total = total
+        self._bar.update(done - self._bar.n)
 
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit="img",
-        delay=1.0,
-        disable=not enabled,
-        file=sys.stderr,
-        leave=False,
-    )
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def error(path: str, reason: str) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 
-from lookalike.cli.output import print_json, table
-from lookalike.collection import Collection
+from lookalike.cli.output import print_json
+from lookalike.reports.text import table
+from lookalike.search.collection import Collection
 from lookalike.sources.urls import fetch
 
 

@@ -58,7 +58,7 @@ def _loopback(host: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     uvicorn = require("uvicorn", "web")
     require("fastapi", "web")
-    from lookalike.collection import Collection
+    from lookalike.search.collection import Collection
     from lookalike.web.app import create_app
 
     if args.max_upload_mb <= 0:

@@ -1,7 +1,7 @@
 """Accuracy you can measure (``lookalike eval``).
 
 * :mod:`~lookalike.evaluate.attacks` -- the attack suite (mild / geometric, 3 severities);
-* :mod:`~lookalike.evaluate.bench` -- build and read a benchmark (references, queries,
+* :mod:`~lookalike.evaluate.dataset` -- build and read a benchmark (references, queries,
   ground truth);
 * :mod:`~lookalike.evaluate.metrics` -- µAP (DISC21), recall at precision, ROC AUC,
   Spearman;

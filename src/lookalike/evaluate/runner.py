@@ -13,7 +13,7 @@ What is scored (DISC21-style, Douze et al. 2021): every query against every refe
   score: they are missing predictions, so a copy the shortlist missed counts as missed
   (the report gives the shortlist's recall).
 
-The cascade is :func:`lookalike.cascade.decide` on each pair's scores (the methods that
+The cascade is :func:`lookalike.match.cascade.decide` on each pair's scores (the methods that
 scored it); its ranking score is ``(tier + s) / 3`` with tier 2 / 1 / 0 for identical /
 similar / different and ``s`` the deciding method's similarity clipped to [0, 1), so every
 "similar" verdict ranks above every "different" one and ties within a tier are broken by
@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lookalike.cascade import Score, decide
-from lookalike.evaluate.bench import Benchmark, load_benchmark
+from lookalike.engines.local import process_pool
+from lookalike.evaluate.dataset import Benchmark, load_benchmark
 from lookalike.evaluate.metrics import (
     micro_ap,
     precision_recall,
@@ -41,7 +40,9 @@ from lookalike.evaluate.metrics import (
     roc_auc,
 )
 from lookalike.features import extract_features
+from lookalike.match.cascade import Score, decide
 from lookalike.methods import DEFAULT_METHODS, CodeMethod, Method, get_method
+from lookalike.progress import Progress
 
 #: Vector methods too costly for the full cross product: scored on candidate pairs.
 EXPENSIVE = ("ssim",)
@@ -52,8 +53,6 @@ TARGET_PRECISION = 0.99
 _BELOW_ONE = 1.0 - 1e-9  # keeps each cascade tier strictly below the next one
 _BLOCK = 2_000_000  # elements per broadcast block
 _PAIR_CHUNK = 64
-
-Progress = Callable[[int, str], Any]  # (total, description) -> bar with update() / close()
 
 
 @dataclass
@@ -70,17 +69,17 @@ class MethodScores:
 
 
 def _features(
-    paths: Sequence[str], method: Method, jobs: int, bar: Progress | None
+    paths: Sequence[str], method: Method, jobs: int, progress: Progress | None
 ) -> tuple[Any, np.ndarray, list[str], float]:
     """Features of every path (rows of failures left out), the mask of those that worked,
     the failures, and the wall time."""
     t0 = time.perf_counter()
-    b = bar(len(paths), f"features {method.name}") if bar else None
-    try:
-        fs = extract_features(paths, [method], jobs=jobs, progress=b.update if b else None)
-    finally:
-        if b:
-            b.close()
+
+    def tick(stage: str, done: int, total: int) -> None:
+        if progress:
+            progress(f"features {method.name}", done, total)
+
+    fs = extract_features(paths, [method], jobs=jobs, progress=tick)
     elapsed = time.perf_counter() - t0
     ok = np.isin(np.asarray(paths, dtype=object), np.asarray(fs.paths, dtype=object))
     return fs.features[method.name], ok, [f"{f.path}: {f.reason}" for f in fs.failures], elapsed
@@ -119,28 +118,26 @@ def _score_pairs(
     qi: np.ndarray,
     ri: np.ndarray,
     jobs: int,
-    bar: Progress | None,
+    progress: Progress | None,
 ) -> np.ndarray:
     chunks = [slice(i, i + _PAIR_CHUNK) for i in range(0, len(qi), _PAIR_CHUNK)]
     args = [(_rows(fq, qi[c]), _rows(fr, ri[c])) for c in chunks]
-    b = bar(len(qi), f"pairs {method.name}") if bar else None
     out: list[np.ndarray] = []
-    try:
-        if jobs > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futs = [pool.submit(_score_aligned, method, a, r) for a, r in args]
-                for f, c in zip(futs, chunks, strict=True):
-                    out.append(f.result())
-                    if b:
-                        b.update(len(qi[c]))
-        else:
-            for (a, r), c in zip(args, chunks, strict=True):
-                out.append(_score_aligned(method, a, r))
-                if b:
-                    b.update(len(qi[c]))
-    finally:
-        if b:
-            b.close()
+    done = 0
+    if jobs > 1 and len(chunks) > 1:
+        with process_pool(jobs) as pool:
+            futs = [pool.submit(_score_aligned, method, a, r) for a, r in args]
+            for f, c in zip(futs, chunks, strict=True):
+                out.append(f.result())
+                done += len(qi[c])
+                if progress:
+                    progress(f"pairs {method.name}", done, len(qi))
+    else:
+        for (a, r), c in zip(args, chunks, strict=True):
+            out.append(_score_aligned(method, a, r))
+            done += len(qi[c])
+            if progress:
+                progress(f"pairs {method.name}", done, len(qi))
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -160,7 +157,7 @@ def score_benchmark(
     *,
     jobs: int = 1,
     candidates: int = 5,
-    bar: Progress | None = None,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, MethodScores], np.ndarray]:
     """Every method's similarity matrix, and the candidate-pair mask used for the costly ones."""
     root = bench.root
@@ -171,7 +168,7 @@ def score_benchmark(
     out: dict[str, MethodScores] = {}
     feats: dict[str, tuple[Any, np.ndarray]] = {}
     for m in [*cheap, *costly]:
-        f, ok, failures, elapsed = _features(paths, m, jobs, bar)
+        f, ok, failures, elapsed = _features(paths, m, jobs, progress)
         idx = np.cumsum(ok) - 1  # row of path i in the features, when ok[i]
         feats[m.name] = (f, ok)
         sims = np.full((n_q, n_r), np.nan)
@@ -198,7 +195,7 @@ def score_benchmark(
         idx = np.cumsum(ok) - 1
         qi, ri = np.nonzero(cand & ok[:n_q, None] & ok[None, n_q:])
         t0 = time.perf_counter()
-        s = _score_pairs(m, f, f, idx[qi], idx[n_q + ri], jobs, bar)
+        s = _score_pairs(m, f, f, idx[qi], idx[n_q + ri], jobs, progress)
         out[m.name].ms_per_pair = 1000 * (time.perf_counter() - t0) / max(1, len(qi))
         out[m.name].similarity[qi, ri] = s
         out[m.name].distance[qi, ri] = 1.0 - s
@@ -207,7 +204,7 @@ def score_benchmark(
 
 def cascade_scores(scores: dict[str, MethodScores]) -> tuple[np.ndarray, np.ndarray]:
     """The cascade's ranking score and verdict (0 different, 1 similar, 2 identical) per pair,
-    from :func:`lookalike.cascade.decide` on the scores each pair has."""
+    from :func:`lookalike.match.cascade.decide` on the scores each pair has."""
     any_ = next(iter(scores.values())).similarity
     n_q, n_r = any_.shape
     names = list(scores)
@@ -302,7 +299,7 @@ def run_benchmark(
     *,
     jobs: int = 1,
     candidates: int = 5,
-    bar: Progress | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score the benchmark in ``root`` and return the report (the ``--json`` shape)."""
     bench = load_benchmark(root)
@@ -317,7 +314,9 @@ def run_benchmark(
     if not methods:
         raise ValueError(f"no usable method among {names}: {skipped}")
     t0 = time.perf_counter()
-    scores, cand = score_benchmark(bench, methods, jobs=jobs, candidates=candidates, bar=bar)
+    scores, cand = score_benchmark(
+        bench, methods, jobs=jobs, candidates=candidates, progress=progress
+    )
     report: dict[str, Any] = {
         "benchmark": str(root),
         "queries": len(bench.queries),

@@ -24,7 +24,7 @@ The model is the sane one with the most inliers among a homography, a similarity
 affine transform: the 8-degree homography alone overfits a dozen clustered inliers.
 
 Measured (ORB, max_side 640, 1000 features, FAST threshold 5, ratio 0.75) on the 38
-originals of the shared corpus (/work/shared/corpus/photos/originals, photos and artwork):
+originals of the shared corpus (../shared/corpus/photos/originals: photos and artwork):
 
 - unrelated: all 1406 ordered pairs: max 6 inliers, max similarity 0.067, none verified;
 - attacks on each of the 38 (verified / 38, similarity >= SIMILAR_AT and inliers >=

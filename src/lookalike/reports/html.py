@@ -15,17 +15,9 @@ from datetime import datetime
 from html import escape
 from pathlib import Path, PurePath
 
-from lookalike.groups import DuplicateReport, Group, Member
-from lookalike.reports.tables import (
-    LABELS,
-    check_lang,
-    file_name,
-    human_size,
-    member_rows,
-    ordered_members,
-    percent,
-    report_totals,
-)
+from lookalike.dupes.records import DuplicateReport, Group, Member
+from lookalike.reports.export import member_rows, ordered_members, report_totals
+from lookalike.reports.labels import LABELS, check_lang, file_name, human_size, percent
 from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
 
 #: Longest side of the embedded thumbnails: shown at 160 px, sharp when enlarged on hover.

@@ -18,9 +18,10 @@ from datetime import date as Date
 from typing import Any
 
 from lookalike.decode import ImageSource
+from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import require
-from lookalike.groups import DuplicateReport
-from lookalike.reports.tables import check_lang, file_name, label, member_rows
+from lookalike.reports.export import member_rows
+from lookalike.reports.labels import check_lang, file_name, label
 from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
 
 #: Longest side of the thumbnails in a row, in pixels.

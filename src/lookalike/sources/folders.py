@@ -37,8 +37,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from lookalike.errors import LookalikeError
-from lookalike.features import Failure
+from lookalike.errors import Failure, LookalikeError
 
 __all__ = [
     "IMAGE_EXTENSIONS",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -26,3 +27,19 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **kw: Any) -> I
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
+    """Write JSON to a temporary file beside ``path``, fsync, then ``os.replace``."""
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON state file, or ``{}`` when it is missing or unreadable (then: rebuild)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -30,45 +30,33 @@ refused with :class:`~lookalike.errors.CollectionError`, as is an unreadable fil
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import io
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lookalike.decode import probe
-from lookalike.errors import CollectionError, LookalikeError
-from lookalike.features import Failure, FeatureSet, decode_plan, extract_features
-from lookalike.methods.base import Method
+from lookalike.errors import CollectionError, Failure, LookalikeError
 from lookalike.sources.folders import Entry
 
 __all__ = [
     "SCHEMA_VERSION",
-    "CacheStats",
     "Catalog",
     "Record",
-    "cached_features",
     "decode_feature",
     "default_path",
     "key_path",
-    "method_key",
     "path_key",
 ]
 
 SCHEMA_VERSION = 1
 _APP = "lookalike-catalog"
-#: Files per transaction in :func:`cached_features` (at least; more with many workers).
-CHUNK_FILES = 64
-#: Bytes of file content held in memory per chunk, at most (roughly).
-CHUNK_BYTES = 256 * 1024 * 1024
 _BATCH = 500  # SQL parameters per IN (...) query
 
 _SCHEMA = """
@@ -112,39 +100,6 @@ def default_path() -> Path:
     else:
         base = Path.home() / ".cache"
     return base / "lookalike" / "catalog.sqlite"
-
-
-def method_key(method: Method, *, exact: bool = False, plan: dict[str, Any] | None = None) -> str:
-    """The string that names what a method computes: its name, options and decoding.
-
-    A method may set ``cache_key`` (a str) to name itself; otherwise the key is the name
-    followed by its scalar instance attributes, sorted, and the class attribute ``version``
-    when it has one (bump it when the algorithm changes, to invalidate cached rows).
-    ``exact`` (imagehash-compatible decoding, see :func:`extract_features`) adds ``:raw``;
-    otherwise ``plan`` (:func:`~lookalike.features.decode_plan` of the methods computed
-    together) adds ``@MODE/MIN_SIZE``: the decoded pixels, hence the features, depend on
-    the colour mode and draft size the *whole* method set asked for.
-    """
-    explicit = getattr(method, "cache_key", None)
-    if isinstance(explicit, str):
-        key = explicit
-    else:
-        opts = {
-            k: v
-            for k, v in vars(method).items()
-            if not k.startswith("_") and isinstance(v, bool | int | float | str)
-        }
-        version = getattr(type(method), "version", None)
-        if version is not None:
-            opts["version"] = version
-        key = method.name
-        if opts:
-            key += ":" + ",".join(f"{k}={v}" for k, v in sorted(opts.items()))
-    if exact:
-        return key + ":raw"
-    if plan is not None:
-        key += f"@{plan['mode']}/{plan['min_size']}"
-    return key
 
 
 def path_key(path: str) -> bytes:
@@ -198,21 +153,6 @@ class Record:
     digest: bytes | None = None
     width: int | None = None
     height: int | None = None
-
-
-@dataclass
-class CacheStats:
-    """What a :func:`cached_features` run did: files served from the catalog, decoded, failed."""
-
-    total: int = 0
-    cached: int = 0
-    computed: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    chunks: int = 0
-
-    def to_dict(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 class Catalog:
@@ -495,125 +435,3 @@ class Catalog:
 
 class _Foreign(CollectionError):
     """Someone else's database: never discarded, even with rebuild=True."""
-
-
-def _chunks(
-    entries: Sequence[Entry], size: int, failures: dict[str, Failure]
-) -> Iterator[list[tuple[Entry, bytes]]]:
-    """Read entries in the parent, grouped by count and bytes; read errors go to failures."""
-    chunk: list[tuple[Entry, bytes]] = []
-    held = 0
-    for e in entries:
-        try:
-            data = e.read()
-        except OSError as exc:
-            failures[e.path] = Failure(e.path, f"cannot read: {exc.strerror or exc}")
-            continue
-        except LookalikeError as exc:
-            failures[e.path] = Failure(e.path, exc.reason)
-            continue
-        chunk.append((e, data))
-        held += len(data)
-        if len(chunk) >= size or held >= CHUNK_BYTES:
-            yield chunk
-            chunk, held = [], 0
-    if chunk:
-        yield chunk
-
-
-def _dims(data: bytes) -> tuple[int | None, int | None]:
-    try:
-        info = probe(data)
-        return info.width, info.height
-    except Exception:  # unknown size is fine: the decoder will say what is wrong
-        return None, None
-
-
-def _assemble(rows: list[Any]) -> Any:
-    """Rows of one method back into extract_features' shape: an ndarray, or a list."""
-    if not rows:
-        return []
-    if all(isinstance(r, np.ndarray) for r in rows):
-        return np.stack(rows)
-    return rows
-
-
-def cached_features(
-    entries: Sequence[Entry],
-    methods: Sequence[Method],
-    catalog: Catalog,
-    *,
-    jobs: int = 1,
-    exact: bool = False,
-    progress: Callable[[int], None] | None = None,
-    chunk: int | None = None,
-) -> tuple[FeatureSet, CacheStats]:
-    """Features of every entry for every method: from the catalog, else computed and stored.
-
-    The result is what :func:`~lookalike.features.extract_features` would return for the
-    entries' paths, in the entries' order (a path given twice counts once). Missing files
-    are read here (once: the bytes are hashed, their header probed, then decoded by
-    ``jobs`` workers) and stored in chunks of ``chunk`` files (default: at least
-    :data:`CHUNK_FILES`, 32 per worker), each committed before the next starts.
-    ``progress(n)`` is called with the number of files finished, cached ones first.
-    """
-    t0 = time.perf_counter()
-    names = [m.name for m in methods]
-    if len(set(names)) != len(names):
-        raise ValueError(f"each method may be asked once: {names}")
-    plan = decode_plan(methods, exact)
-    keys = [method_key(m, exact=exact, plan=plan) for m in methods]
-    first: dict[str, Entry] = {}
-    for e in entries:
-        first.setdefault(e.path, e)
-    unique = list(first.values())
-    stats = CacheStats(total=len(unique))
-    cached, missing = catalog.lookup(unique, keys)
-    stats.cached = len(cached)
-    if progress and cached:
-        progress(len(cached))
-    workers = (os.cpu_count() or 1) if jobs == 0 else max(jobs, 1)
-    size = chunk or max(CHUNK_FILES, 32 * workers)
-    computed: dict[str, dict[str, Any]] = {}
-    read_failures: dict[str, Failure] = {}
-    for part in _chunks(missing, size, read_failures):
-        sources = []
-        facts: dict[str, tuple[Entry, bytes, int | None, int | None]] = {}
-        for e, data in part:
-            bio = io.BytesIO(data)
-            bio.name = e.path  # extract_features names results by source_name: the path
-            sources.append(bio)
-            facts[e.path] = (e, hashlib.blake2b(data, digest_size=16).digest(), *_dims(data))
-        fs = extract_features(sources, methods, jobs=jobs, exact=exact, progress=progress)
-        results: dict[str, dict[str, Any]] = {}
-        for i, path in enumerate(fs.paths):
-            results[path] = {k: fs.features[n][i] for k, n in zip(keys, names, strict=True)}
-        for f in fs.failures:
-            results[f.path] = dict.fromkeys(keys, f)
-        catalog.store(
-            Record(facts[p][0], feats, facts[p][1], facts[p][2], facts[p][3])
-            for p, feats in results.items()
-        )
-        computed.update(results)
-        stats.computed += len(part)
-        stats.chunks += 1
-    if progress and read_failures:
-        progress(len(read_failures))
-    out = FeatureSet()
-    rows: dict[str, list[Any]] = {n: [] for n in names}
-    for e in unique:
-        feats = cached[e.path] if e.path in cached else computed.get(e.path)
-        if feats is None:
-            out.failures.append(read_failures[e.path])
-            continue
-        failure = next((v for v in feats.values() if isinstance(v, Failure)), None)
-        if failure is not None:
-            out.failures.append(Failure(e.path, failure.reason))
-            continue
-        out.paths.append(e.path)
-        for k, n in zip(keys, names, strict=True):
-            rows[n].append(feats[k])
-    out.features = {n: _assemble(r) for n, r in rows.items()}
-    stats.failed = len(out.failures)
-    stats.seconds = time.perf_counter() - t0
-    return out, stats

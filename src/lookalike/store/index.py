@@ -8,7 +8,7 @@ it) after its data, so an interrupted write is detected and repaired on the next
 
 Backends:
 
-* ``faiss`` (default, embedded): :class:`lookalike.store.faiss_index.FaissIndex`, a
+* ``faiss`` (default, embedded): :class:`lookalike.store.embedded_index.EmbeddedIndex`, a
   FAISS binary flat index in a file beside the catalog (numpy when faiss is absent);
 * ``milvus``: :class:`lookalike.store.milvus_index.MilvusIndex` through pymilvus; a local
   Milvus Lite file by default, or any Milvus server by URI.
@@ -16,15 +16,12 @@ Backends:
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from lookalike.store.atomic import atomic_write
-
-__all__ = ["BACKENDS", "CodeIndex", "open_index", "read_state", "write_json_atomic"]
+__all__ = ["BACKENDS", "CodeIndex", "open_index"]
 
 #: Backend names, the default first.
 BACKENDS: tuple[str, ...] = ("faiss", "milvus")
@@ -71,22 +68,6 @@ class CodeIndex(Protocol):
         """Release files and connections."""
 
 
-def write_json_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> None:
-    """Write JSON to a temporary file beside ``path``, fsync, then ``os.replace``."""
-    with atomic_write(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1)
-
-
-def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A JSON state file, or ``{}`` when it is missing or unreadable (then: rebuild)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def open_index(
     backend: str,
     directory: str | os.PathLike[str],
@@ -101,9 +82,9 @@ def open_index(
     Milvus Lite file; None means ``DIRECTORY/milvus.db``.
     """
     if backend == "faiss":
-        from lookalike.store.faiss_index import FaissIndex
+        from lookalike.store.embedded_index import EmbeddedIndex
 
-        return FaissIndex(directory)
+        return EmbeddedIndex(directory)
     if backend == "milvus":
         from lookalike.store.milvus_index import MilvusIndex
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import CollectionError, require
-from lookalike.store.index import read_state, write_json_atomic
+from lookalike.store.atomic import read_state, write_json_atomic
 
 __all__ = ["BITS", "MilvusIndex", "codes_to_vectors"]
 

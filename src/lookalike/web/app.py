@@ -2,7 +2,7 @@
 
 Why a web app at all: people drop, paste or link an image and see what looks like it;
 programs get the same answers as ``lookalike search --json`` over HTTP. Page, API and CLI
-are three faces of one :class:`~lookalike.collection.Collection`.
+are three faces of one :class:`~lookalike.search.collection.Collection`.
 
 Boundaries checked here, once (the library trusts what passes):
 
@@ -43,11 +43,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from lookalike import __version__
-from lookalike.collection import Collection
 from lookalike.compare import compare
 from lookalike.decode import probe
 from lookalike.errors import CollectionError, DecodeError, LookalikeError
 from lookalike.reports.thumbnails import make_thumbnail
+from lookalike.search.collection import Collection
 from lookalike.sources.urls import fetch
 
 HERE = Path(__file__).resolve().parent

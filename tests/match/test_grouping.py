@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lookalike.grouping import FileFacts, choose_keeper, group_pairs
+from lookalike.match.grouping import FileFacts, choose_keeper, group_pairs
 
 
 def test_a_collage_does_not_chain_two_unrelated_photos() -> None:

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from lookalike.cli import main
-from lookalike.duplicates import DupesOptions, find_duplicates
+from lookalike.dupes.find import DupesOptions, find_duplicates
 
 
 def _copies(src: Path, folder: Path) -> dict[str, str]:

@@ -23,6 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from lookalike.methods.base import CodeMethod, Method
+
 OverallVerdict = Literal["identical", "similar", "different"]
 
 HASH_ORDER = ("phash", "phash8", "ahash", "whash", "dhash")
@@ -92,3 +96,16 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
         best = max(voters, key=lambda s: s.similarity)
         return ("similar" if len(similar) * 2 > len(voters) else "different"), best.method
     return "different", primary.method
+
+
+def score_rows(method: Method, fa: object, fb: object) -> list[Score]:
+    """Scores of aligned feature rows ``fa[i]`` vs ``fb[i]`` for one method."""
+    sims = np.atleast_1d(np.asarray(method.similarity(fa, fb), dtype=np.float64))
+    if isinstance(method, CodeMethod):
+        dists = np.atleast_1d(method.distance(fa, fb)).astype(np.float64)
+    else:
+        dists = 1.0 - sims
+    return [
+        Score(method.name, float(d), float(s), method.verdict(float(s)))
+        for d, s in zip(dists, sims, strict=True)
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lookalike.features import Failure
+from lookalike.errors import Failure
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import re
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from lookalike.duplicates import DEFAULT_LAYERS, DupesOptions, _methods, detect
-from lookalike.errors import MissingDependencyError
-from lookalike.features import Failure, FeatureSet
+from lookalike.dupes.find import DEFAULT_LAYERS, DupesOptions, detect, layer_methods
+from lookalike.errors import Failure, MissingDependencyError
+from lookalike.features import FeatureSet
+from lookalike.features.cache import cached_features
 from lookalike.methods import Method
 from lookalike.reports.xlsx import (
     DocumentRow,
@@ -55,7 +56,7 @@ from lookalike.sources.documents import (
 )
 from lookalike.sources.documents.metafile import rasterize_metafiles
 from lookalike.sources.folders import Entry, sniff
-from lookalike.store.catalog import Catalog, cached_features
+from lookalike.store.catalog import Catalog
 
 __all__ = [
     "DEFAULT_MIN_SIZE",
@@ -94,7 +95,7 @@ _STATUS = {
 _WORKBOOK_NAME = re.compile(r"^(图片相似度\d{8}|image-similarity-\d{8})(_\d+)?\.xlsx$", re.I)
 
 #: progress(stage, done, total): stage is "extract", "rasterize" or "compare".
-Progress = Callable[[str, int, int], None]
+from lookalike.progress import Progress  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -457,12 +458,12 @@ def _comparison_methods(names: Sequence[str]) -> tuple[list[Method], list[str]]:
     usable, notes = [], []
     for name in names:
         try:
-            _methods(DupesOptions(methods=(name,)))
+            layer_methods(DupesOptions(methods=(name,)))
         except (ImportError, ValueError, AttributeError) as exc:
             notes.append(f"method {name} unavailable, not used: {exc}")
             continue
         usable.append(name)
-    return _methods(DupesOptions(methods=tuple(usable))), notes
+    return layer_methods(DupesOptions(methods=tuple(usable))), notes
 
 
 def _compare(
@@ -486,12 +487,10 @@ def _compare(
         entry = Entry(str(image.compare), st.st_size, st.st_mtime_ns, kind)
         entries.append(entry)
         by_path[entry.path] = image
-    done = [0]
 
-    def tick(n: int) -> None:
-        done[0] += n
+    def tick(stage: str, done: int, total: int) -> None:
         if progress:
-            progress("compare", done[0], len(entries))
+            progress("compare", done, total)
 
     with (
         tempfile.TemporaryDirectory(prefix="lookalike-docs-") as tmp,

@@ -1,4 +1,4 @@
-"""The embedded default backend: a FAISS binary flat index in a file beside the catalog.
+"""The embedded default backend ("faiss"): exact Hamming k-NN in a file beside the catalog.
 
 Exact k-NN in Hamming distance (FAISS ``IndexBinaryFlat`` via
 :class:`~lookalike.store.hamming.HammingIndex`; numpy when faiss is absent). Data goes to
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import CollectionError
+from lookalike.store.atomic import read_state, write_json_atomic
 from lookalike.store.hamming import HammingIndex
-from lookalike.store.index import read_state, write_json_atomic
 
-__all__ = ["FaissIndex"]
+__all__ = ["EmbeddedIndex"]
 
 INDEX_FILE = "index.npz"
 STATE_FILE = "index.state.json"
@@ -34,7 +34,7 @@ def _ids_checksum(ids: np.ndarray) -> int:
     )
 
 
-class FaissIndex:
+class EmbeddedIndex:
     """64-bit codes in a :class:`HammingIndex` persisted under ``directory``."""
 
     backend = "faiss"

@@ -9,32 +9,21 @@ with its reason; the others go on.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from lookalike.decode import ImageSource, load, load_raw, source_name
-from lookalike.errors import LookalikeError
+from lookalike.engines.local import process_pool
+from lookalike.errors import Failure, LookalikeError
 from lookalike.methods.base import Method
+from lookalike.progress import Progress
 
 #: Most sources one worker decodes before its features are computed and sent back.
 CHUNK = 32
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A source that could not be processed, and why."""
-
-    path: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "reason": self.reason}
 
 
 @dataclass
@@ -47,20 +36,6 @@ class FeatureSet:
 
     def __len__(self) -> int:
         return len(self.paths)
-
-
-def process_pool(jobs: int, **kwargs: Any) -> ProcessPoolExecutor:
-    """Worker processes started clean (forkserver where the OS has it, else spawn).
-
-    A plain fork copies the parent's threads' locks (OpenCV's and OpenMP's thread pools,
-    progress-bar monitors) in whatever state they are, and a child can then hang for ever;
-    a fresh interpreter cannot.
-    """
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["lookalike.features", "lookalike.methods"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, **kwargs)
 
 
 def decode_plan(methods: Sequence[Method], exact: bool = False) -> dict[str, Any]:
@@ -113,13 +88,13 @@ def extract_features(
     *,
     jobs: int = 1,
     exact: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> FeatureSet:
     """Features of every method for every source, in the sources' order.
 
     ``jobs``: worker processes (0 = one per CPU). ``exact``: decode as imagehash does
-    (full size, no EXIF rotation). ``progress(n)`` is called with the number of sources
-    finished after each chunk.
+    (full size, no EXIF rotation). ``progress("features", done, total)`` is called after
+    each chunk.
     """
     plan = decode_plan(methods, exact)
     if jobs == 0:
@@ -128,12 +103,14 @@ def extract_features(
     size = max(1, min(CHUNK, -(-len(sources) // (4 * jobs))))
     chunks = [list(range(i, min(i + size, len(sources)))) for i in range(0, len(sources), size)]
     results: list[tuple[list[int], dict[str, Any], list[Failure]]]
+    done = 0
     if jobs <= 1 or len(chunks) <= 1:
         results = []
         for c in chunks:
             results.append(_run_chunk([sources[i] for i in c], methods, plan))
+            done += len(c)
             if progress:
-                progress(len(c))
+                progress("features", done, len(sources))
     else:
         with process_pool(jobs) as pool:
             futures = [
@@ -142,8 +119,9 @@ def extract_features(
             results = []
             for c, fut in zip(chunks, futures, strict=True):
                 results.append(fut.result())
+                done += len(c)
                 if progress:
-                    progress(len(c))
+                    progress("features", done, len(sources))
     out = FeatureSet()
     parts: dict[str, list[Any]] = {m.name: [] for m in methods}
     for c, (ok, feats, failures) in zip(chunks, results, strict=True):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from PIL import Image
 
 from lookalike.decode import load
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES, Severity
+from lookalike.progress import Progress
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 GT_FIELDS = ("query", "reference", "attack", "severity", "family", "positive")
@@ -98,7 +99,7 @@ def make_benchmark(
     max_side: int = 1024,
     limit: int | None = None,
     variants: str | Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a benchmark from the photos in ``photos`` into ``out``; returns the CSV path.
 
@@ -125,6 +126,7 @@ def make_benchmark(
     (out / "queries").mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     by_stem = {}
+    done = 0
     for i, f in enumerate(files):
         is_source = f in sources
         if i not in held and not is_source:
@@ -145,8 +147,9 @@ def make_benchmark(
                     {"query": q, "reference": ref, "attack": name, "severity": sev,
                      "family": ATTACKS[name].family, "positive": 1}
                 )  # fmt: skip
+        done += 1
         if progress:
-            progress(1)
+            progress("making", done, len(sources))
     if variants is not None:
         for v in list_images(variants):
             stem, _, tag = v.stem.partition("__")

@@ -36,7 +36,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,23 +44,22 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.cascade import Score, decide
-from lookalike.compare import score_rows
 from lookalike.decode import load
-from lookalike.errors import CollectionError, DecodeError
-from lookalike.features import Failure, decode_plan, extract_features
+from lookalike.errors import CollectionError, DecodeError, Failure
+from lookalike.features import decode_plan, extract_features
+from lookalike.features.cache import cached_features, method_key
+from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.methods import Method, get_method
+from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
-from lookalike.store.atomic import atomic_write
+from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
 from lookalike.store.catalog import (
     Catalog,
-    cached_features,
     decode_feature,
     key_path,
-    method_key,
     path_key,
 )
-from lookalike.store.index import BACKENDS, CodeIndex, open_index, read_state, write_json_atomic
+from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
 
@@ -350,27 +349,20 @@ class Collection:
         paths: Iterable[str | os.PathLike[str]],
         *,
         jobs: int = 1,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> UpdateStats:
         """Index new and changed images under ``paths`` and drop the ones gone from there.
 
         Only new or changed files (by size and modification time) are decoded; features
         are committed in chunks, so an interrupted update resumes; the index is written
-        atomically at the end. ``progress(done, total)`` reports decoding.
+        atomically at the end. ``progress("features", done, total)`` reports decoding.
         """
         t0 = time.perf_counter()
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         with self._lock:
             entries, scan_failures = self._entries(roots)
-            done = [0]
-
-            def tick(n: int) -> None:
-                done[0] += n
-                if progress:
-                    progress(done[0], len(entries))
-
             fs, cache = cached_features(
-                entries, self._methods, self._catalog(), jobs=jobs, progress=tick
+                entries, self._methods, self._catalog(), jobs=jobs, progress=progress
             )
             seen = {e.path for e in entries}
             stale = [p for p in self._paths_under(roots) if p not in seen]

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from lookalike.groups import Group, Member
+from lookalike.dupes.records import Group, Member
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.document_check import MARKER, CheckOptions, check_documents
+from lookalike.doccheck.check import MARKER, CheckOptions, check_documents
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+from corpus import CORPUS  # noqa: E402
+
 DOCS = CORPUS / "docs"
 needs_corpus = pytest.mark.skipif(not DOCS.is_dir(), reason=f"shared corpus not found at {DOCS}")
 #: Fast comparisons for the tests that do not need ORB.

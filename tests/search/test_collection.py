@@ -18,8 +18,8 @@ from PIL import Image, ImageOps
 
 import lookalike
 from lookalike.cli import main
-from lookalike.collection import Collection
 from lookalike.errors import CollectionError, DecodeError
+from lookalike.search.collection import Collection
 
 ATTACKS = ("resized", "crop50", "rot90", "mirror", "pasted")
 
@@ -199,8 +199,8 @@ def test_corrupt_or_stale_index_is_rebuilt(tmp_path: Path, sample_photos: list[P
 _KILLED = textwrap.dedent(
     """
     import sys, time
-    from lookalike.collection import Collection
-    def tick(done, total):
+    from lookalike.search.collection import Collection
+    def tick(stage, done, total):
         if done >= 100:
             print("READY", flush=True)
             time.sleep(60)

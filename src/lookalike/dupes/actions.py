@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.groups import DuplicateReport
+from lookalike.dupes.records import DuplicateReport
 
 
 @dataclass(frozen=True)

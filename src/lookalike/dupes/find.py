@@ -8,35 +8,36 @@
 4. **candidates** without comparing all pairs: pHash radius search, the rotated and
    mirrored pHash codes (phash8), and TF-IDF visual words of ORB descriptors;
 5. **the cascade** decides each candidate pair with the cheapest layer that can
-   (:mod:`lookalike.cascade`): hashes, then colour + content fingerprint, then ORB keypoints
+   (:mod:`lookalike.match.cascade`): hashes, then colour + content fingerprint, then ORB keypoints
    verified by RANSAC; every reported pair names the layer and its score;
-6. **groups** of copies, each with a suggested keeper (:mod:`lookalike.grouping`).
+6. **groups** of copies, each with a suggested keeper (:mod:`lookalike.match.grouping`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import cv2
 import numpy as np
 
-from lookalike.candidates import dihedral_pairs, hash_pairs, word_pairs
-from lookalike.cascade import Score, decide
-from lookalike.compare import score_rows
-from lookalike.features import Failure, FeatureSet, process_pool
-from lookalike.grouping import FileFacts, group_pairs
-from lookalike.groups import DuplicateReport, Pair
+from lookalike.dupes.records import DuplicateReport, Pair
+from lookalike.errors import Failure
+from lookalike.features import FeatureSet
+from lookalike.features.cache import cached_features
+from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
+from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.grouping import FileFacts, group_pairs
+from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
 from lookalike.methods.base import Thresholds
-from lookalike.sources.folders import Entry, scan
-from lookalike.store.catalog import Catalog, cached_features
 
 #: progress(stage, done, total)
-Progress = Callable[[str, int, int], None]
+from lookalike.progress import Progress
+from lookalike.sources.folders import Entry, scan
+from lookalike.store.catalog import Catalog
+
 #: The layers `lookalike dupes` runs by default, cheapest first.
 DEFAULT_LAYERS: tuple[str, ...] = ("phash8", "color", "content", "orb")
 #: Hamming radius of the candidate search: pHash's uncertain band ends at 14 bits.
@@ -56,7 +57,8 @@ class DupesOptions:
     cache: str | None = None
 
 
-def _methods(options: DupesOptions) -> list[Method]:
+def layer_methods(options: DupesOptions) -> list[Method]:
+    """The methods a run computes: the aspect ratio and phash8 always, then the layers."""
     names = list(dict.fromkeys(["aspect", "phash8", *options.methods]))
     methods = [get_method(n) for n in names]
     if options.threshold is not None:
@@ -91,18 +93,13 @@ def find_duplicates(
     failures: list[Failure] = []
     for item in scan(paths, recursive=options.recursive):
         (entries if isinstance(item, Entry) else failures).append(item)
-    methods = _methods(options)
+    methods = layer_methods(options)
     with tempfile.TemporaryDirectory(prefix="lookalike-") as tmp:
         catalog = _open_catalog(options.cache, tmp)
         try:
-            done = [0]
-
-            def tick(n: int) -> None:
-                done[0] += n
-                if progress:
-                    progress("features", done[0], len(entries))
-
-            fs, stats = cached_features(entries, methods, catalog, jobs=options.jobs, progress=tick)
+            fs, stats = cached_features(
+                entries, methods, catalog, jobs=options.jobs, progress=progress
+            )
             digests = catalog.digests(fs.paths)
         finally:
             catalog.close()
@@ -126,51 +123,6 @@ def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int
         else:
             first[d] = i
     return pairs
-
-
-_SHARED: list[Any] = []
-
-
-def _init_worker(features: list[Any]) -> None:
-    cv2.setNumThreads(1)
-    _SHARED[:] = features
-
-
-def _verify_chunk(method: Method, pairs: list[tuple[int, int]]) -> list[Score]:
-    return score_rows(method, [_SHARED[a] for a, _ in pairs], [_SHARED[b] for _, b in pairs])
-
-
-def verify_pairs(
-    method: Method,
-    features: list[Any],
-    pairs: list[tuple[int, int]],
-    jobs: int = 1,
-    progress: Progress | None = None,
-) -> list[Score]:
-    """Scores of a pair method (local features) for ``pairs``, in ``jobs`` processes.
-
-    Keypoint matching is the costliest step of the detector; each worker receives the
-    features once (at its start) and then only index pairs.
-    """
-    if jobs == 0:
-        jobs = os.cpu_count() or 1
-    size = max(8, -(-len(pairs) // (8 * max(jobs, 1))))
-    chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
-    out: list[Score] = []
-    if jobs <= 1 or len(pairs) < 32:
-        for part in chunks:
-            out += score_rows(
-                method, [features[a] for a, _ in part], [features[b] for _, b in part]
-            )
-            if progress:
-                progress("verifying", len(out), len(pairs))
-        return out
-    with process_pool(jobs, initializer=_init_worker, initargs=(features,)) as pool:
-        for part in pool.map(_verify_chunk, [method] * len(chunks), chunks):
-            out += part
-            if progress:
-                progress("verifying", len(out), len(pairs))
-    return out
 
 
 def detect(

@@ -1,0 +1,134 @@
+"""Duplicate reports as files: the rows every format shares, CSV, JSON, and the dispatcher
+that picks the writer from the file suffix (HTML and xlsx have their own modules)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+from lookalike.dupes.records import DuplicateReport, Group, Member
+from lookalike.errors import LookalikeError
+
+
+def ordered_members(group: Group) -> list[Member]:
+    """The group's members with the keeper first, the others as the search ordered them."""
+    keepers = [m for m in group.members if m.path == group.keep]
+    return keepers[:1] + [m for m in group.members if m not in keepers[:1]]
+
+
+def report_totals(report: DuplicateReport) -> dict[str, int]:
+    """The summary numbers: scanned, groups, pairs, removable copies, bytes reclaimable."""
+    copies = [m for g in report.groups for m in ordered_members(g)[1:]]
+    return {
+        "scanned": report.scanned,
+        "groups": len(report.groups),
+        "pairs": len(report.pairs),
+        "copies": len(copies),
+        "reclaim": sum(m.bytes for m in copies),
+        "errors": len(report.errors),
+    }
+
+
+class MemberRow(NamedTuple):
+    """One member in report order: its group's number (from 1) and place, keeper or not."""
+
+    number: int
+    group: Group
+    member: Member
+    first: bool
+    keeper: bool
+
+
+def member_rows(report: DuplicateReport) -> list[MemberRow]:
+    """Every member of every group in report order, each group's keeper first."""
+    rows = []
+    for n, group in enumerate(report.groups, 1):
+        for k, m in enumerate(ordered_members(group)):
+            rows.append(MemberRow(n, group, m, k == 0, k == 0 and m.path == group.keep))
+    return rows
+
+
+CSV_COLUMNS = (
+    "group",
+    "status",
+    "path",
+    "similarity",
+    "method",
+    "width",
+    "height",
+    "bytes",
+    "reason",
+)
+
+
+def write_csv(report: DuplicateReport, path: str | os.PathLike[str]) -> None:
+    """Write one row per group member, then one per error, as CSV in UTF-8 *with a BOM*.
+
+    The BOM is there so Excel (which otherwise guesses the ANSI code page) opens Chinese
+    and other non-ASCII paths correctly; Python reads it back with ``encoding="utf-8-sig"``.
+    Columns: group (from 1), status (keep / duplicate / error), path, similarity (0..1),
+    method, width, height, bytes, reason (the keeper's reason or the error's). Values are
+    written as they are: a path that starts with "=" stays text only in tools that treat
+    CSV cells as text.
+    """
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for n, group, m, _, keeper in member_rows(report):
+            w.writerow(
+                [
+                    n,
+                    "keep" if keeper else "duplicate",
+                    m.path,
+                    f"{m.similarity:.4f}",
+                    m.method,
+                    m.width or "",
+                    m.height or "",
+                    m.bytes or "",
+                    group.reason if keeper else "",
+                ]
+            )
+        for e in report.errors:
+            w.writerow(["", "error", e.path, "", "", "", "", "", e.reason])
+
+
+def write_json(report: DuplicateReport, path: str | os.PathLike[str]) -> None:
+    """Write ``report.to_dict()`` as UTF-8 JSON (Chinese paths kept readable)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report.to_dict(), f, ensure_ascii=False, indent=2)
+        f.write("\n")
+
+
+REPORT_SUFFIXES = (".html", ".htm", ".xlsx", ".csv", ".json")
+
+
+def write_report(
+    report: DuplicateReport, path: str | os.PathLike[str], *, lang: str = "both"
+) -> None:
+    """Write ``report`` in the format its file suffix names: .html, .xlsx, .csv or .json.
+
+    Any other suffix raises a :class:`LookalikeError` that lists the supported ones, before
+    anything is written. ``lang`` picks the labels of the HTML and xlsx reports.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in (".html", ".htm"):
+        from lookalike.reports.html import write_html
+
+        write_html(report, path, lang=lang)
+    elif suffix == ".xlsx":
+        from lookalike.reports.xlsx import write_xlsx
+
+        write_xlsx(report, path, lang=lang)
+    elif suffix == ".csv":
+        write_csv(report, path)
+    elif suffix == ".json":
+        write_json(report, path)
+    else:
+        raise LookalikeError(
+            os.fspath(path),
+            f"unknown report type {suffix or '(no suffix)'!r}: "
+            "use a file name ending in .html, .xlsx, .csv or .json",
+        )
