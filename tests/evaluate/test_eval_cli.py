@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from lookalike.cli import main
-from lookalike.compare import compare
+from lookalike.comparison import compare
 from lookalike.evaluate.dataset import load_benchmark
 from lookalike.evaluate.metrics import micro_ap
 

@@ -28,6 +28,14 @@ def count(text: str) -> int:
     return value
 
 
+def positive(text: str) -> int:
+    """A whole number >= 1."""
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
 def add_jobs(parser: argparse.ArgumentParser, default: int = 0) -> None:
     """``--jobs N``: worker processes, 0 = one per CPU."""
     parser.add_argument(

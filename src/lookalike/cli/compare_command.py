@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lookalike.cli.output import print_json
-from lookalike.compare import compare
+from lookalike.comparison import compare
 from lookalike.methods import DEFAULT_METHODS, METHODS
 from lookalike.reports.text import table
 

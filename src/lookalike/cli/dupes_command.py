@@ -7,11 +7,8 @@ import sys
 
 from lookalike.cli.arguments import add_jobs, percentage
 from lookalike.cli.output import ProgressBar, print_json
-from lookalike.dupes.actions import Action, delete_copies, move_copies
-from lookalike.dupes.find import DEFAULT_LAYERS, DupesOptions, find_duplicates
+from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.methods import METHODS
-from lookalike.reports.export import write_report
-from lookalike.reports.text import format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,6 +76,11 @@ def _confirm(n: int) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.dupes.actions import Action, delete_copies, move_copies
+    from lookalike.dupes.find import DupesOptions, find_duplicates
+    from lookalike.reports.export import write_report
+    from lookalike.reports.text import format_table
+
     if args.move_to and args.delete:
         print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
         return 2

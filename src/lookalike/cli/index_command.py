@@ -8,7 +8,6 @@ import sys
 from lookalike.cli.arguments import add_jobs, add_milvus_uri
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.reports.text import table
-from lookalike.search.collection import Collection
 from lookalike.store.index import BACKENDS
 
 
@@ -35,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.search.collection import Collection
+
     with Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll:
         with ProgressBar({"features": "indexing 索引"}) as bar:
             stats = coll.update(args.paths, jobs=args.jobs, progress=bar)

@@ -6,7 +6,6 @@ import argparse
 
 from lookalike.cli.arguments import add_milvus_uri
 from lookalike.cli.output import print_json
-from lookalike.search.collection import Collection
 from lookalike.store.index import BACKENDS
 
 
@@ -25,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.search.collection import Collection
+
     with Collection(args.db) as coll:
         before = coll.stats()["backend"]
         info = coll.migrate(args.to, milvus_uri=args.milvus_uri)

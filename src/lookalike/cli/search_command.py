@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import re
 
+from lookalike.cli.arguments import positive
 from lookalike.cli.output import print_json
+from lookalike.errors import require
 from lookalike.reports.text import table
-from lookalike.search.collection import Collection
-from lookalike.sources.urls import fetch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", metavar="QUERY", help="image path or http(s) URL")
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
-    p.add_argument("-k", type=int, default=20, help="results to show (default 20)")
+    p.add_argument("-k", type=positive, default=20, help="results to show (default 20)")
     p.add_argument(
         "--no-verify",
         dest="verify",
@@ -33,11 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.k <= 0:
-        raise SystemExit("lookalike search: -k must be positive")
+    from lookalike.search.collection import Collection
+
     query: str | bytes = args.query
     name = args.query
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", args.query):
+        require("httpx", "web")  # URL queries need the web extra; paths do not
+        from lookalike.sources.urls import fetch
+
         name, query = fetch(args.query)
     with Collection(args.db) as coll:
         result = coll.search(query, k=args.k, verify=args.verify)

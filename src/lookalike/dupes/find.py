@@ -27,7 +27,7 @@ from lookalike.errors import Failure
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
-from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.cascade import DEFAULT_LAYERS, Score, decide, score_rows
 from lookalike.match.grouping import FileFacts, group_pairs
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
@@ -38,8 +38,6 @@ from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.catalog import Catalog
 
-#: The layers `lookalike dupes` runs by default, cheapest first.
-DEFAULT_LAYERS: tuple[str, ...] = ("phash8", "color", "content", "orb")
 #: Hamming radius of the candidate search: pHash's uncertain band ends at 14 bits.
 CANDIDATE_RADIUS = 14
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from lookalike.methods.words import BITS, TABLES, word_ids
+from lookalike.methods.words import BITS, TABLES, idf, word_ids
 from lookalike.store.hamming import radius_pairs, radius_search
 
 
@@ -96,9 +96,9 @@ def word_pairs(
         return empty, empty, np.zeros(0)
     counts = _bag(descriptors)
     df = np.asarray((counts > 0).sum(axis=0)).ravel()
-    idf = np.log((n + 1) / (df + 1)) + 1.0
-    x = _normalise(counts, idf)
-    xm = _normalise(_bag(mirror_descriptors), idf) if mirror_descriptors else None
+    weights = idf(df, n)
+    x = _normalise(counts, weights)
+    xm = _normalise(_bag(mirror_descriptors), weights) if mirror_descriptors else None
     out_i, out_j, out_s = [], [], []
     xt = x.T.tocsc()
     k = min(top_k, n - 1)

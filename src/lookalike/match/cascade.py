@@ -29,6 +29,9 @@ from lookalike.methods.base import CodeMethod, Method
 
 OverallVerdict = Literal["identical", "similar", "different"]
 
+#: The layers `lookalike dupes` and `docs` run by default, cheapest first.
+DEFAULT_LAYERS: tuple[str, ...] = ("phash8", "color", "content", "orb")
+
 HASH_ORDER = ("phash", "phash8", "ahash", "whash", "dhash")
 #: Hashes whose "similar" is trusted on its own (aHash and dHash only as the primary).
 TRUSTED = ("phash", "phash8")

@@ -18,7 +18,6 @@ from typing import ClassVar
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import gaussian_filter
 
 from lookalike.methods.base import Kind, Method, Thresholds
 
@@ -39,6 +38,8 @@ def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> np.ndarr
     single = a.ndim == 2
     if single:
         a, b = a[None], b[None]
+    from scipy.ndimage import gaussian_filter  # imported here: scipy costs ~0.2 s to import
+
     sig = (0, SIGMA, SIGMA)
 
     def blur(x: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from lookalike.methods.base import CodeMethod, Thresholds
+from lookalike.methods.base import Kind, Method, Thresholds
 from lookalike.methods.local import extract_local
 
 #: Tables of sampled bits, and bits per table (2**bits words per table).
@@ -45,10 +45,25 @@ def word_ids(descriptors: np.ndarray) -> np.ndarray:
     return (sampled.astype(np.int64) * weights).sum(axis=2) + np.arange(TABLES) * (1 << BITS)
 
 
-class VisualWords(CodeMethod):
-    """The set of ORB visual words of an image, a (TABLES * 4096)-bit code."""
+def idf(document_frequency: np.ndarray, n_images: int) -> np.ndarray:
+    """Inverse document frequency of each word: ``log((n + 1) / (df + 1)) + 1``.
+
+    The smoothed form (as scikit-learn's ``TfidfTransformer``): a word in every image still
+    weighs 1, never 0, and an unseen word is finite. Duplicate search (TF-IDF candidates)
+    and collection search (word ranking) both weigh words with this one function.
+    """
+    return np.log((n_images + 1) / (np.asarray(document_frequency) + 1.0)) + 1.0
+
+
+class VisualWords(Method):
+    """The set of ORB visual words of an image, a (TABLES * 4096)-bit packed set.
+
+    Stored as packed bits like a code, but compared by the cosine of the two sets, not by
+    Hamming distance: it is a ``vector`` method, so no caller takes the Hamming path.
+    """
 
     name = "words"
+    kind: ClassVar[Kind] = "vector"
     min_size = 360
     bits = TABLES * (1 << BITS)
     metric = "cosine of word sets"

@@ -50,6 +50,7 @@ from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.methods import Method, get_method
+from lookalike.methods.words import idf
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
@@ -521,7 +522,7 @@ class Collection:
         df = np.zeros(codes.shape[1] * 8, np.int64)
         for start in range(0, len(codes), 4096):
             df += np.unpackbits(codes[start : start + 4096], axis=1).sum(axis=0, dtype=np.int64)
-        idf2 = np.log((len(codes) + 1) / (df + 1)) ** 2
+        idf2 = idf(df, len(codes)) ** 2
         norms = np.empty(len(codes))
         for start in range(0, len(codes), 4096):
             bits = np.unpackbits(codes[start : start + 4096], axis=1)

@@ -43,7 +43,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from lookalike import __version__
-from lookalike.compare import compare
+from lookalike.comparison import compare
 from lookalike.decode import probe
 from lookalike.errors import CollectionError, DecodeError, LookalikeError
 from lookalike.reports.thumbnails import make_thumbnail
