@@ -134,6 +134,53 @@ def test_slow_response_times_out(server: str) -> None:
     assert time.monotonic() - t0 < 1.5
 
 
+@pytest.fixture
+def dripping() -> Iterator[str]:
+    """A raw server on 127.0.0.1 that sends its response head one byte every 0.2 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    stop = threading.Event()
+
+    def drip() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.recv(4096)
+            head = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 400 + b"\r\n\r\n"
+            for byte in head:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/drip.jpg"
+    stop.set()
+    listener.close()
+    thread.join(5)
+
+
+def test_headers_dripped_byte_by_byte_hit_the_total_deadline(dripping: str) -> None:
+    """Every read returns within the per-read timeout, yet the fetch ends at ``total``."""
+    t0 = time.monotonic()
+    with pytest.raises(FetchError, match="too slow") as info:
+        fetch(dripping, allow_private=True, timeout=1.0, total=1.5)
+    assert 1.4 < time.monotonic() - t0 < 3.0
+    assert info.value.source == dripping
+
+
+def test_the_total_deadline_defaults_to_four_timeouts(dripping: str) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(FetchError, match="too slow"):
+        fetch(dripping, allow_private=True, timeout=0.5)
+    assert 1.9 < time.monotonic() - t0 < 3.5
+
+
 def test_http_error_status(server: str) -> None:
     with pytest.raises(FetchError, match="HTTP 404"):
         fetch(f"{server}/missing", allow_private=True)

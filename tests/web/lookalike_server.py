@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,11 +23,17 @@ def free_port() -> int:
 
 @dataclass
 class Served:
-    """A running `lookalike serve` and where to reach it."""
+    """A running `lookalike serve`, where to reach it, and the write token it printed."""
 
     base: str
     process: subprocess.Popen[bytes]
     log: Path
+    token: str | None = None
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The header that lets a write through (empty when the server printed no token)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
 def serve(db: Path, log: Path, *options: str) -> Served:
@@ -59,7 +66,8 @@ def serve(db: Path, log: Path, *options: str) -> Served:
             pytest.fail(f"lookalike serve exited {process.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(f"{base}/api/stats", timeout=2).status_code == 200:
-                return Served(base, process, log)
+                printed = re.search(r"Bearer ([\w-]+)'", log.read_text(errors="replace"))
+                return Served(base, process, log, printed.group(1) if printed else None)
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()

@@ -121,7 +121,7 @@ def server(db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 
 @pytest.fixture(scope="module")
 def plain_server(db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The defaults: no token, private URLs refused (over a copy of the collection)."""
+    """The defaults: a token made up at start-up, private URLs refused (over a copy)."""
     copy = tmp_path_factory.mktemp("db-copy") / "collection"
     shutil.copytree(db, copy)
     served = serve(copy, tmp_path_factory.mktemp("logs") / "plain.log")
@@ -338,13 +338,17 @@ def test_writes_need_the_token(client: httpx.Client) -> None:
     assert r.status_code == 404
 
 
-def test_writes_are_open_without_a_token_but_still_sniffed(plain_server: Served) -> None:
+def test_the_default_server_makes_up_a_token_and_still_sniffs(plain_server: Served) -> None:
+    assert plain_server.token and len(plain_server.token) >= 24
+    files = {"files": ("a.gif", b"GIF89a" + b"\0" * 10, "image/gif")}
+    r = httpx.post(f"{plain_server.base}/api/images", files=files, timeout=30)
+    assert r.status_code == 401
     r = httpx.post(
-        f"{plain_server.base}/api/images",
-        files={"files": ("a.gif", b"GIF89a" + b"\0" * 10, "image/gif")},
-        timeout=30,
+        f"{plain_server.base}/api/images", files=files, headers=plain_server.auth, timeout=30
     )
     assert r.status_code == 400 and "a.gif" in r.json()["error"]
+    stats = httpx.get(f"{plain_server.base}/api/stats", timeout=30).json()
+    assert stats["server"]["token_required"] is True
 
 
 # -- compare, page, docs --------------------------------------------------------------------

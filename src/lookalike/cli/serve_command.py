@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import secrets
 import sys
 
 from lookalike.errors import require
@@ -28,7 +29,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--token",
         default=None,
         help=f"require 'Authorization: Bearer TOKEN' to add or remove images "
-        f"(default: ${TOKEN_ENV} when set, else no token)",
+        f"(default: ${TOKEN_ENV} when set, else a new random token, printed at start-up)",
+    )
+    p.add_argument(
+        "--no-token",
+        action="store_true",
+        help="let anyone who reaches the server add and remove images (no token)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; '*': any name). By "
+        "default only 127.0.0.1, localhost, [::1] and the --host address are answered, "
+        "which keeps DNS-rebinding pages out",
     )
     p.add_argument(
         "--allow-private-urls",
@@ -41,6 +56,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=20.0,
         metavar="MB",
         help="largest image accepted, uploaded or fetched (default 20)",
+    )
+    p.add_argument(
+        "--max-memory-mb",
+        type=float,
+        default=2048.0,
+        metavar="MB",
+        help="memory that decoding and searching may use at once; an image whose header "
+        "promises more than one request's share is refused before decoding (default 2048)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="close a connection whose request head is not in after S seconds (default 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="close a connection whose request body is not in after S seconds (default 120)",
+    )
+    p.add_argument(
+        "--url-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="a URL search waits at most S seconds for each network step and 2 x S in all "
+        "(default 10)",
     )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info"])
     p.set_defaults(run=run)
@@ -55,29 +100,63 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def allowed_hosts(host: str, extra: list[str]) -> list[str] | None:
+    """The Host names to answer: loopback, the bound address (unless a wildcard), ``extra``.
+
+    None (any name) when ``extra`` holds ``*``.
+    """
+    from lookalike.web.app import LOOPBACK_HOSTS
+
+    if "*" in extra:
+        return None
+    names = [*LOOPBACK_HOSTS, *(h.strip().strip("[]").lower() for h in extra if h.strip())]
+    if host not in ("", "0.0.0.0", "::"):
+        names.append(host.strip("[]").lower())
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
-    uvicorn = require("uvicorn", "web")
+    require("uvicorn", "web")
     require("fastapi", "web")
     from lookalike.search.collection import Collection
     from lookalike.web.app import create_app
+    from lookalike.web.server import run as serve
 
-    if args.max_upload_mb <= 0:
-        print("lookalike serve: --max-upload-mb must be positive", file=sys.stderr)
+    for option, value in (
+        ("--max-upload-mb", args.max_upload_mb),
+        ("--max-memory-mb", args.max_memory_mb),
+        ("--header-timeout", args.header_timeout),
+        ("--body-timeout", args.body_timeout),
+        ("--url-timeout", args.url_timeout),
+    ):
+        if not value > 0:
+            print(f"lookalike serve: {option} must be positive", file=sys.stderr)
+            return 2
+    given = args.token or os.environ.get(TOKEN_ENV) or None
+    if args.no_token and args.token:
+        print("lookalike serve: --token and --no-token contradict each other", file=sys.stderr)
         return 2
-    token = args.token or os.environ.get(TOKEN_ENV) or None
+    token = None if args.no_token else given or secrets.token_urlsafe(24)
     if not _loopback(args.host) and token is None:
         print(
             f"lookalike serve: warning: listening on {args.host} without a token: anyone who "
-            "reaches this port can add and remove images (use --token)",
+            "reaches this port can add and remove images",
             file=sys.stderr,
         )
+    # A made-up token goes into the page only on loopback, where the page's reader is this
+    # machine's user; given tokens never do (whoever holds one decides who else does).
+    embed = token is not None and given is None and _loopback(args.host)
     collection = Collection(args.db)
     try:
         app = create_app(
             collection,
             token=token,
+            embed_token=embed,
             allow_private_urls=args.allow_private_urls,
             max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+            url_timeout=args.url_timeout,
+            allowed_hosts=allowed_hosts(args.host, args.allow_host),
+            memory_bytes=int(args.max_memory_mb * 1024 * 1024),
         )
         shown = f"[{args.host}]" if ":" in args.host else args.host
         print(
@@ -86,7 +165,28 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        if args.host in ("0.0.0.0", "::") and not args.allow_host:
+            print(
+                "lookalike: only requests for 127.0.0.1, localhost and [::1] are answered; add "
+                "--allow-host NAME for each name or address others use to reach this machine",
+                file=sys.stderr,
+                flush=True,
+            )
+        if token is not None and given is None:
+            print(
+                f"lookalike: adding and removing images needs 'Authorization: Bearer {token}' "
+                "(a new token each start; --token or $LOOKALIKE_TOKEN to choose one)",
+                file=sys.stderr,
+                flush=True,
+            )
+        serve(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            head_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+        )
     finally:
         collection.close()
     return 0

@@ -13,7 +13,13 @@ A search by URL makes the server fetch whatever a user names. :func:`fetch` ther
   check and the connection (DNS rebinding) cannot redirect the request;
 * follows at most :data:`MAX_REDIRECTS` redirects itself, checking each hop the same way;
 * streams the body and stops past ``max_bytes``; bounds every network wait by ``timeout``
-  and the whole fetch by a deadline of ``4 * timeout``.
+  and the whole fetch -- name lookup, connection, response head, body and every redirect --
+  by one deadline (``total``, default ``4 * timeout``). The deadline is a cancel scope
+  around the whole request, not a check between reads, so a server that drips its headers
+  one byte at a time is cut off on time too.
+
+:func:`fetch_async` is the same in an event loop (the web server awaits it, holding no
+worker thread); :func:`fetch` runs it in a private event loop for synchronous callers.
 
 Residual risks: the address check trusts the resolver's first answers (all of them must be
 public, the first is used); proxies from the environment are ignored on purpose.
@@ -22,15 +28,16 @@ public, the first is used); proxies from the environment are ignored on purpose.
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
-import time
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 import httpx
 
 from lookalike.errors import LookalikeError
 
-__all__ = ["MAX_BYTES", "MAX_REDIRECTS", "FetchError", "check_address", "fetch"]
+__all__ = ["MAX_BYTES", "MAX_REDIRECTS", "FetchError", "check_address", "fetch", "fetch_async"]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -76,7 +83,7 @@ def check_address(addr: IPAddress) -> str | None:
     return None
 
 
-def _resolve(url: str, host: str, port: int, allow_private: bool, timeout: float) -> IPAddress:
+async def _resolve(url: str, host: str, port: int, allow_private: bool) -> IPAddress:
     """The address to connect to: a literal as is, else the resolver's; each one checked."""
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
@@ -85,14 +92,10 @@ def _resolve(url: str, host: str, port: int, allow_private: bool, timeout: float
     if literal is not None:
         addrs: list[IPAddress] = [literal]
     else:
-        old = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(timeout)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
             raise FetchError(url, f"cannot resolve {host!r}: {exc}") from None
-        finally:
-            socket.setdefaulttimeout(old)
         addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addrs:
             raise FetchError(url, f"{host!r} has no address")
@@ -126,21 +129,57 @@ def fetch(
     *,
     max_bytes: int = MAX_BYTES,
     timeout: float = 10.0,
+    total: float | None = None,
     allow_private: bool = False,
 ) -> tuple[str, bytes]:
     """Download ``url`` (http/https) safely: ``(final URL, content)``.
 
-    Raises :class:`FetchError` naming the URL and the reason: a refused scheme or address,
-    too many redirects, an HTTP error status, a body over ``max_bytes``, a timeout.
+    ``timeout`` bounds each network wait, ``total`` (default ``4 * timeout``) the whole
+    fetch. Raises :class:`FetchError` naming the URL and the reason: a refused scheme or
+    address, too many redirects, an HTTP error status, a body over ``max_bytes``, a timeout.
+    Must not be called from a running event loop: await :func:`fetch_async` there.
     """
-    deadline = time.monotonic() + 4 * timeout
+    return anyio.run(
+        lambda: fetch_async(
+            url, max_bytes=max_bytes, timeout=timeout, total=total, allow_private=allow_private
+        )
+    )
+
+
+async def fetch_async(
+    url: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    timeout: float = 10.0,
+    total: float | None = None,
+    allow_private: bool = False,
+) -> tuple[str, bytes]:
+    """:func:`fetch` for an event loop: the same checks, limits and deadline."""
+    total = 4 * timeout if total is None else total
+    if not (math.isfinite(total) and total > 0):
+        raise ValueError("total must be a positive number of seconds")
+    state = {"current": url}
+    try:
+        with anyio.fail_after(total):
+            return await _fetch(url, state, max_bytes, timeout, allow_private)
+    except TimeoutError:
+        raise FetchError(
+            state["current"], f"too slow: no complete answer within {total:g} s"
+        ) from None
+
+
+async def _fetch(
+    url: str, state: dict[str, str], max_bytes: int, timeout: float, allow_private: bool
+) -> tuple[str, bytes]:
+    """The fetch itself, without the overall deadline (``state`` tracks the current hop)."""
     current = url
-    with httpx.Client(
+    async with httpx.AsyncClient(
         timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
+            state["current"] = current
             scheme, host, port = _split(current)
-            addr = _resolve(current, host, port, allow_private, timeout)
+            addr = await _resolve(current, host, port, allow_private)
             target = httpx.URL(current)
             connect = target.copy_with(host=str(addr))  # the checked address, no new lookup
             default_port = port == (443 if scheme == "https" else 80)
@@ -151,7 +190,7 @@ def fetch(
             }
             extensions = {"sni_hostname": host} if scheme == "https" else {}
             try:
-                with client.stream(
+                async with client.stream(
                     "GET", connect, headers=headers, extensions=extensions
                 ) as response:
                     if response.is_redirect:
@@ -170,13 +209,11 @@ def fetch(
                             current, f"too large: {int(declared)} bytes (limit {max_bytes})"
                         )
                     chunks: list[bytes] = []
-                    total = 0
-                    for chunk in response.iter_bytes():
-                        total += len(chunk)
-                        if total > max_bytes:
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
                             raise FetchError(current, f"too large: over {max_bytes} bytes")
-                        if time.monotonic() > deadline:
-                            raise FetchError(current, f"too slow: over {4 * timeout:g} s")
                         chunks.append(chunk)
                     return current, b"".join(chunks)
             except httpx.TimeoutException:

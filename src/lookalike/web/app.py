@@ -6,13 +6,27 @@ are three faces of one :class:`~lookalike.search.collection.Collection`.
 
 Boundaries checked here, once (the library trusts what passes):
 
+* the ``Host`` header must name this server (loopback names, the bound address, and what
+  ``--allow-host`` adds): another name is answered 421, so a DNS-rebinding page that
+  points its own name at 127.0.0.1 reads nothing;
+* a request that changes or spends something (POST, PUT, PATCH, DELETE) from a browser
+  page of another origin is refused 403 (``Origin``, else ``Sec-Fetch-Site``); API clients
+  that send neither pass;
 * request bodies are capped: a ``Content-Length`` over the limit is refused before any
   byte is read, and a body without one is counted as it streams and cut off at the limit;
-* an upload must decode as an image (``DecodeError`` -> 400 with the reason);
+* an upload must decode as an image (``DecodeError`` -> 400 with the reason), and its
+  header must promise no more decoding memory than one request's share of the server's
+  budget (checked before any pixel is decoded); uploads are stored under the extension of
+  their sniffed format, never the uploader's, and nothing refused stays on disk;
+* malformed input (deeply nested JSON, broken multipart, decompression bombs in PNG text
+  or ICC chunks) is a 400, and error messages carry no absolute paths;
+* every decode and every score runs inside the CPU semaphore (one request's share of the
+  memory budget each);
 * URLs are fetched only through :func:`lookalike.sources.urls.fetch`, which refuses
   loopback, private and link-local addresses unless the server allows them;
 * only images in the catalog are served (:meth:`Collection.image`), by id;
-* writes (add, remove) need ``Authorization: Bearer TOKEN`` when a token is configured;
+* writes (add, remove) need ``Authorization: Bearer TOKEN`` when a token is configured
+  (``lookalike serve`` makes one up at start-up unless told otherwise);
 * every error is JSON ``{"error": "..."}`` with a status code that means something.
 
 The query of a search is kept a few minutes under a random ``query_id`` so that the
@@ -23,32 +37,37 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import io
 import json
 import os
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from lookalike import __version__
 from lookalike.comparison import compare
-from lookalike.decode import probe
+from lookalike.decode import SourceInfo, probe
 from lookalike.errors import CollectionError, DecodeError, LookalikeError
 from lookalike.reports.thumbnails import make_thumbnail
 from lookalike.search.collection import Collection
-from lookalike.sources.urls import fetch
+from lookalike.sources.urls import fetch_async
 
 HERE = Path(__file__).resolve().parent
 #: Both languages of the page; the first is the fallback.
@@ -64,6 +83,29 @@ THUMB_WIDTHS = (160, 320, 480)
 #: Formats browsers show as they are; anything else is served as a JPEG rendition.
 WEB_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
+#: Host names every server answers to (any port); ``--allow-host`` adds more.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Methods that change or spend something: refused from other origins.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Memory the server's decoding and scoring may use at once, unless configured.
+MEMORY_BYTES = 2048 << 20
+#: One CPU slot gets at least this much of the memory budget (fewer slots when it is small).
+MIN_SLOT_BYTES = 512 << 20
+#: Bytes a decode and the features after it hold per declared pixel, by Pillow mode (measured
+#: with ``Collection.search``: 16-bit greyscale 26, RGBA 20, RGB 8, L 8); others count 28.
+WORK_BYTES_PER_PIXEL = {
+    "1": 8, "L": 8, "P": 10, "RGB": 10, "YCbCr": 10, "LAB": 10, "HSV": 10, "CMYK": 12,
+    "LA": 20, "PA": 20, "RGBA": 20, "RGBa": 20, "La": 20,
+}  # fmt: skip
+#: Stored uploads are named by their sniffed format (anything else: ``.img``).
+FORMAT_EXTENSIONS = {
+    "JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
+    "TIFF": ".tif", "MPO": ".jpg", "HEIF": ".heic", "AVIF": ".avif", "ICO": ".ico",
+    "PPM": ".ppm", "TGA": ".tga", "JPEG2000": ".jp2",
+}  # fmt: skip
+#: An absolute POSIX path inside a message (not the path part of a URL).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.%-])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
+
 #: The page loads nothing from elsewhere and runs no inline script; these headers hold it to that.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
@@ -78,7 +120,90 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return JSONResponse({"error": scrub(message)}, status_code=status, headers=headers)
+
+
+def scrub(message: str) -> str:
+    """``message`` with every absolute path cut to its last part (no folders in errors)."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "…", message)
+
+
+def host_name(value: str) -> str | None:
+    """The name part of a ``Host`` header (``[::1]:80`` -> ``::1``), lower case; None if bad."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+    else:
+        name, colon, port = value.partition(":")
+        if colon and not port.isdigit():
+            return None
+    name = name.rstrip(".")
+    return name if name and not any(c in name for c in "/\\@ ") else None
+
+
+class RequestGuard:
+    """ASGI middleware: the ``Host`` allow-list (421) and the cross-origin write check (403).
+
+    ``allowed_hosts``: lower-case names without ports (any port passes), or None for any.
+    A request of an unsafe method passes when it has no ``Origin`` (an API client; a
+    browser page of another origin always sends one) or its ``Origin`` is this server as
+    the ``Host`` header names it; ``Origin: null`` (sandboxed frames, some redirects) is
+    refused, and so is ``Sec-Fetch-Site: cross-site`` without an ``Origin``.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], allowed_hosts: set[str] | None):
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        host = headers.get(b"host", b"").decode("latin-1")
+        name = host_name(host)
+        if name is None:
+            await _json_error(400, "missing or invalid Host header")(scope, receive, send)
+            return
+        if self.allowed_hosts is not None and name not in self.allowed_hosts:
+            message = f"this server does not answer to the host name {name!r} (see --allow-host)"
+            await _json_error(421, message)(scope, receive, send)
+            return
+        if scope["method"] in UNSAFE_METHODS:
+            why = self.cross_origin(headers, scope.get("scheme", "http"), host)
+            if why:
+                await _json_error(403, why)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def cross_origin(headers: dict[bytes, bytes], scheme: str, host: str) -> str | None:
+        """Why this request comes from another origin's page, or None when it does not."""
+        origin = headers.get(b"origin")
+        if origin is None:
+            if headers.get(b"sec-fetch-site", b"").lower() == b"cross-site":
+                return "cross-site request refused"
+            return None
+        text = origin.decode("latin-1").strip().lower()
+        if text == "null":
+            return "cross-site request refused (Origin: null)"
+        try:
+            parts = urlsplit(text)
+            theirs = (parts.scheme, parts.hostname, parts.port)
+            ours = urlsplit(f"{scheme}://{host.strip().lower()}")
+            mine = (ours.scheme, ours.hostname, ours.port)
+        except ValueError:
+            return "cross-site request refused (invalid Origin)"
+        default = {"http": 80, "https": 443}
+        if (theirs[0], theirs[1], theirs[2] or default.get(theirs[0])) != (
+            mine[0],
+            mine[1],
+            mine[2] or default.get(mine[0]),
+        ):
+            return f"cross-site request refused (Origin {text})"
+        return None
 
 
 class BodyTooLarge(HTTPException):
@@ -196,7 +321,11 @@ class ThumbnailCache:
         self._lock = threading.Lock()
 
     def get(
-        self, key: tuple[object, ...], source: Callable[[], str | bytes], width: int
+        self,
+        key: tuple[object, ...],
+        source: Callable[[], str | bytes],
+        width: int,
+        render: Callable[[str | bytes, int], bytes | None] | None = None,
     ) -> bytes | None:
         """The thumbnail of ``source()`` ``width`` pixels wide, rendered once per ``key``."""
         key = (*key, width)
@@ -204,7 +333,7 @@ class ThumbnailCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        data = render_thumbnail(source(), width)
+        data = (render or render_thumbnail)(source(), width)
         if data is None:
             return None
         with self._lock:
@@ -286,6 +415,7 @@ class Server:
         allow_private_urls: bool,
         max_upload_bytes: int,
         url_timeout: float,
+        memory_bytes: int = MEMORY_BYTES,
     ) -> None:
         self.collection = collection
         self.token = token or None
@@ -296,11 +426,15 @@ class Server:
         self.thumbnails = ThumbnailCache()
         # Writes change the catalog and the index together: one at a time.
         self.write_lock = threading.Lock()
-        # Searches and comparisons are CPU work in worker threads: at most one per core
-        # runs, the rest wait here first come first served, so a burst of searches cannot
-        # take every worker thread from the thumbnails and files the page is loading.
+        # Decoding, searching, comparing and rendering are CPU work in worker threads: at
+        # most one per core runs, the rest wait here first come first served, so a burst of
+        # searches cannot take every worker thread. Each slot gets an equal share of the
+        # memory budget, and an image whose header promises more is refused undecoded, so
+        # all slots together stay within ``memory_bytes``.
         # (Measured: same throughput as unbounded under 50 clients; bench/web_load.py.)
-        self.cpu_slots = asyncio.Semaphore(max(2, os.cpu_count() or 1))
+        slots = max(1, min(max(2, os.cpu_count() or 1), memory_bytes // MIN_SLOT_BYTES))
+        self.cpu_slots = asyncio.Semaphore(slots)
+        self.decode_budget = memory_bytes // slots
 
     # -- request parts -------------------------------------------------------------------
 
@@ -319,18 +453,26 @@ class Server:
             raise HTTPException(403, "wrong token")
 
     async def fields(self, request: Request) -> FormData | dict[str, Any]:
-        """The request's fields: multipart or url-encoded form, or a JSON object."""
+        """The request's fields: multipart or url-encoded form, or a JSON object (else 400)."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
+            body = await request.body()
             try:
-                data = json.loads(await request.body() or b"{}")
+                data = json.loads(body or b"{}")
             except ValueError as exc:
                 raise HTTPException(400, f"invalid JSON: {exc}") from None
+            except RecursionError:
+                raise HTTPException(400, "invalid JSON: nested too deeply") from None
             if not isinstance(data, dict):
                 raise HTTPException(400, "the JSON body must be an object")
             return data
         if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-            return await request.form(max_files=MAX_FILES, max_fields=32)
+            try:
+                return await request.form(max_files=MAX_FILES, max_fields=32)
+            except HTTPException:
+                raise
+            except (ValueError, KeyError, IndexError, UnicodeError) as exc:
+                raise HTTPException(400, f"malformed form data: {type(exc).__name__}") from None
         if not ctype:
             return {}
         raise HTTPException(
@@ -351,7 +493,38 @@ class Server:
     @staticmethod
     def not_an_image(name: str, exc: DecodeError) -> HTTPException:
         """Content sniffing failed: the bytes do not decode as an image (400, the reason)."""
-        return HTTPException(400, f"{name}: not a readable image: {exc.reason}")
+        return HTTPException(400, f"{name}: not a readable image: {scrub(exc.reason)}")
+
+    def check_image(self, name: str, source: str | bytes) -> SourceInfo:
+        """Read ``source``'s header only; refuse what is not an image or is too big to decode.
+
+        Refused (``DecodeError``): no recognisable image header, a header Pillow chokes on
+        (a decompression bomb in a PNG text or ICC chunk: "Decompressed data too large"),
+        or a declared size whose decoding would need more than this request's share of
+        the memory budget (pixels x working bytes per pixel of its mode).
+        """
+        try:
+            info = probe(source)
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+                mode = im.mode
+        except DecodeError as exc:
+            raise DecodeError(name, exc.reason) from None
+        except Exception as exc:  # Pillow raises ValueError, SyntaxError, struct.error ...
+            raise DecodeError(name, f"{type(exc).__name__}: {exc}") from None
+        need = info.width * info.height * WORK_BYTES_PER_PIXEL.get(mode, 28)
+        if need > self.decode_budget:
+            raise DecodeError(
+                name,
+                f"too large to decode on this server: {info.width}x{info.height} {mode} "
+                f"needs about {need >> 20} MB, the limit per request is "
+                f"{self.decode_budget >> 20} MB",
+            )
+        return info
+
+    def store_name(self, name: str, info: SourceInfo) -> str:
+        """The name an upload is stored under: its stem, and the extension of its real format."""
+        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem)[:64] or "upload"
+        return stem + FORMAT_EXTENSIONS.get(info.format or "", ".img")
 
     async def query_from(self, form: FormData | dict[str, Any]) -> tuple[str, bytes]:
         """The query of a search: an uploaded ``file``, or a ``url`` fetched safely."""
@@ -362,12 +535,12 @@ class Server:
             name = upload.filename or "upload"
         elif isinstance(url, str) and url.strip():
             url = url.strip()
-            try:
-                final, data = await run_in_threadpool(
-                    fetch,
+            try:  # awaited in the event loop: a slow site holds no worker thread
+                final, data = await fetch_async(
                     url,
                     max_bytes=self.max_upload_bytes,
                     timeout=self.url_timeout,
+                    total=2 * self.url_timeout,
                     allow_private=self.allow_private_urls,
                 )
             except LookalikeError as exc:
@@ -390,8 +563,10 @@ class Server:
         """Run a search and shape it as the CLI's JSON plus ids and URLs for the page.
 
         The collection decodes the query: an undecodable one is refused here (400).
+        Call it inside :attr:`cpu_slots`.
         """
         try:
+            self.check_image(name, data)
             result = self.collection.search(data, k=k, verify=verify)
         except DecodeError as exc:
             raise self.not_an_image(name, exc) from None
@@ -423,12 +598,23 @@ class Server:
         return path if os.path.isfile(path) else self.collection.read(image_id)
 
     def thumbnail(self, image_id: int, path: str, width: int) -> bytes | None:
+        """A catalog image's thumbnail (cached); None when it cannot be rendered here."""
         try:
             st = os.stat(path)
             key: tuple[object, ...] = (path, st.st_size, st.st_mtime_ns)
         except OSError:  # an archive member: its bytes come from the collection
             key = (path, image_id)
-        return self.thumbnails.get(key, lambda: self.image_bytes_or_file(image_id, path), width)
+        return self.thumbnails.get(
+            key, lambda: self.image_bytes_or_file(image_id, path), width, self.render
+        )
+
+    def render(self, source: str | bytes, width: int) -> bytes | None:
+        """:func:`render_thumbnail` within the memory budget; None when refused or broken."""
+        try:
+            self.check_image("image", source)
+        except DecodeError:
+            return None
+        return render_thumbnail(source, width)
 
     def id_of(self, path: str, data: bytes) -> int | None:
         """The catalog id of an image just added (the collection's ``add`` gives paths).
@@ -448,13 +634,19 @@ def create_app(
     allow_private_urls: bool = False,
     max_upload_bytes: int = 20 << 20,
     url_timeout: float = 10.0,
+    allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
+    embed_token: bool = False,
+    memory_bytes: int = MEMORY_BYTES,
 ) -> FastAPI:
     """The FastAPI app serving ``collection``: the page at ``/``, the API under ``/api``.
 
     ``token``: when set, adding and removing images need ``Authorization: Bearer TOKEN``.
+    ``embed_token``: hand the token to the page (in its HTML, which other sites cannot read).
     ``allow_private_urls``: let URL searches reach loopback and private networks (tests,
     intranets); off by default, so the server cannot be used to probe its own network.
     ``max_upload_bytes``: the largest image accepted (upload or fetched URL).
+    ``allowed_hosts``: the names the ``Host`` header may carry (None: any).
+    ``memory_bytes``: what decoding and scoring may use at once, all requests together.
     """
     server = Server(
         collection,
@@ -462,7 +654,9 @@ def create_app(
         allow_private_urls=allow_private_urls,
         max_upload_bytes=max_upload_bytes,
         url_timeout=url_timeout,
+        memory_bytes=memory_bytes,
     )
+    hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
     app = FastAPI(
         title="lookalike",
         version=__version__,
@@ -471,6 +665,7 @@ def create_app(
     )
     app.state.server = server
     app.add_middleware(BodyLimit, limit=max_upload_bytes + ENVELOPE_BYTES)
+    app.add_middleware(RequestGuard, allowed_hosts=hosts)  # outermost: before any body
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     texts = json.loads((HERE / "static" / "i18n.json").read_text(encoding="utf-8"))
@@ -486,7 +681,20 @@ def create_app(
 
     @app.exception_handler(CollectionError)
     async def collection_error(request: Request, exc: CollectionError) -> JSONResponse:
-        return _json_error(500, str(exc))
+        return _json_error(500, exc.reason)
+
+    @app.exception_handler(DecodeError)
+    async def decode_error(request: Request, exc: DecodeError) -> JSONResponse:
+        return _json_error(400, f"not a readable image: {exc.reason}")
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # Gave up (or was cut off for sending too slowly) mid-body: no one reads this answer.
+        return _json_error(400, "the client went away before the request was complete")
+
+    @app.exception_handler(RecursionError)
+    async def recursion_error(request: Request, exc: RecursionError) -> JSONResponse:
+        return _json_error(400, "the request is nested too deeply")
 
     @app.exception_handler(LookalikeError)
     async def lookalike_error(request: Request, exc: LookalikeError) -> JSONResponse:
@@ -508,8 +716,11 @@ def create_app(
                 "texts": texts,
                 "version": __version__,
                 "max_upload_bytes": max_upload_bytes,
+                "token": server.token if embed_token else None,
             },
         )
+        if embed_token:
+            response.headers["Cache-Control"] = "no-store"
         response.headers["Content-Language"] = lang
         response.headers["Vary"] = "Accept-Language, Cookie"
         response.headers.update(PAGE_HEADERS)
@@ -593,11 +804,30 @@ def create_app(
             sources.append((name, data))
 
         def add() -> list[dict[str, Any]]:
-            with server.write_lock:
+            stored: list[tuple[str, bytes]] = []
+            for name, data in sources:  # every header first: nothing is written for a refusal
                 try:
-                    paths = server.collection.add(sources)
-                except DecodeError as exc:  # nothing was stored
-                    raise server.not_an_image(exc.source or "upload", exc) from None
+                    info = server.check_image(name, data)
+                except DecodeError as exc:
+                    raise server.not_an_image(name, exc) from None
+                stored.append((server.store_name(name, info), data))
+            with server.write_lock:
+                folder = Path(server.collection.directory) / "uploads"
+                before = set(os.listdir(folder)) if folder.is_dir() else set()
+                try:
+                    paths = server.collection.add(stored)
+                except DecodeError as exc:
+                    # Remove what this call wrote (catalog entries and files) before refusing.
+                    new = set(os.listdir(folder)) - before if folder.is_dir() else set()
+                    if new:
+                        server.collection.remove([str(folder / n) for n in sorted(new)])
+                        for n in new:
+                            (folder / n).unlink(missing_ok=True)
+                    names = {s: n for (s, _), (n, _) in zip(stored, sources, strict=True)}
+                    failed = names.get(exc.source or "") or (
+                        sources[0][0] if len(sources) == 1 else "one of the uploads"
+                    )
+                    raise server.not_an_image(failed, exc) from None
                 added = []
                 for path, (name, data) in zip(paths, sources, strict=True):
                     image_id = server.id_of(path, data)
@@ -605,7 +835,8 @@ def create_app(
                     added.append({"id": image_id, "name": name, "path": path, **urls})
                 return added
 
-        return {"added": await run_in_threadpool(add)}
+        async with server.cpu_slots:
+            return {"added": await run_in_threadpool(add)}
 
     @app.delete("/api/images/{image_id}", tags=["collection"])
     async def api_remove(image_id: str, request: Request) -> dict[str, Any]:
@@ -638,16 +869,21 @@ def create_app(
         """The image file (browser formats as is, others as a JPEG rendition)."""
         number, path = server.catalog_path(image_id)
         source = await run_in_threadpool(server.image_bytes_or_file, number, path)
-        try:
+        try:  # the header only: files browsers show are sent as they are, never decoded
             fmt = (await run_in_threadpool(probe, source)).format
         except DecodeError as exc:
-            raise HTTPException(422, f"{image_id}: {exc.reason}") from None
+            raise HTTPException(422, f"{image_id}: {scrub(exc.reason)}") from None
+        except Exception as exc:  # a header Pillow chokes on (ValueError, SyntaxError ...)
+            raise HTTPException(
+                422, f"{image_id}: unreadable header ({type(exc).__name__})"
+            ) from None
         headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
         if fmt in WEB_FORMATS:
             if isinstance(source, bytes):
                 return Response(source, media_type=WEB_FORMATS[fmt], headers=headers)
             return FileResponse(source, media_type=WEB_FORMATS[fmt], headers=headers)
-        data = await run_in_threadpool(render_thumbnail, source, 2048)
+        async with server.cpu_slots:
+            data = await run_in_threadpool(server.render, source, 2048)
         if data is None:
             raise HTTPException(422, f"{image_id}: cannot be rendered")
         return Response(data, media_type="image/jpeg", headers=headers)
@@ -657,7 +893,8 @@ def create_app(
         """A JPEG thumbnail ``w`` pixels wide (160, 320 or 480); tall images stay tall."""
         number, path = server.catalog_path(image_id)
         width = min(THUMB_WIDTHS, key=lambda x: abs(x - w))
-        data = await run_in_threadpool(server.thumbnail, number, path, width)
+        async with server.cpu_slots:
+            data = await run_in_threadpool(server.thumbnail, number, path, width)
         if data is None:
             raise HTTPException(422, f"{image_id}: cannot be rendered")
         return Response(
@@ -672,7 +909,8 @@ def create_app(
         kept = server.queries.get(query_id)
         if kept is None:
             raise HTTPException(404, "this query has expired: search again")
-        data = await run_in_threadpool(render_thumbnail, kept[1], 2048)
+        async with server.cpu_slots:
+            data = await run_in_threadpool(server.render, kept[1], 2048)
         if data is None:  # pragma: no cover - queries are checked when they arrive
             raise HTTPException(422, "the query cannot be rendered")
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -730,9 +968,18 @@ def create_app(
                 400, "send the query as 'query_id' (from a search), 'file' or 'url'"
             )
         other = await run_in_threadpool(server.image_bytes_or_file, number, path)
+
+        def check_and_compare() -> Any:
+            server.check_image(name, data)
+            try:
+                server.check_image(str(number), other)
+            except DecodeError as exc:
+                raise HTTPException(422, f"{number}: {scrub(exc.reason)}") from None
+            return compare(data, other)
+
         try:
             async with server.cpu_slots:
-                result = await run_in_threadpool(compare, data, other)
+                result = await run_in_threadpool(check_and_compare)
         except DecodeError as exc:
             raise server.not_an_image(name, exc) from None
         out = result.to_dict()

@@ -6,6 +6,9 @@
   const TEXTS = JSON.parse(document.getElementById("i18n").textContent);
   const $ = (id) => document.getElementById(id);
   const maxUpload = Number(document.body.dataset.maxUpload || 0);
+  // The server's write token, when it hands it to its own page (other sites cannot read it).
+  const token = document.querySelector('meta[name="lookalike-token"]')?.content || "";
+  const auth = token ? { Authorization: `Bearer ${token}` } : {};
   const state = { lang: document.documentElement.dataset.lang || "en", last: null, queryUrl: "" };
 
   const t = (key) => {
@@ -70,7 +73,7 @@
     document.querySelector("button.primary").disabled = true;
     status(t("searching"), "busy");
     try {
-      const response = await fetch("/api/search", { method: "POST", body: form });
+      const response = await fetch("/api/search", { method: "POST", headers: auth, body: form });
       const data = await response.json().catch(() => ({ error: response.statusText }));
       if (!response.ok) throw new Error(data.error || response.statusText);
       if (state.queryUrl.startsWith("blob:")) URL.revokeObjectURL(state.queryUrl);
@@ -208,7 +211,7 @@
     try {
       let response = await fetch("/api/compare", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { ...auth, "Content-Type": "application/json" },
         body: JSON.stringify({ id: hit.id, query_id: last.query_id }),
       });
       if (response.status === 404 && state.input) {
@@ -217,7 +220,7 @@
         form.append("id", String(hit.id));
         if (state.input.file) form.append("file", state.input.file, state.input.file.name || "query");
         else form.append("url", state.input.url);
-        response = await fetch("/api/compare", { method: "POST", body: form });
+        response = await fetch("/api/compare", { method: "POST", headers: auth, body: form });
       }
       const data = await response.json().catch(() => ({ error: response.statusText }));
       if (!response.ok) throw new Error(data.error || response.statusText);
