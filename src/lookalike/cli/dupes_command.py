@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from lookalike.cli.arguments import add_jobs, percentage
 from lookalike.cli.output import ProgressBar, print_json
+from lookalike.errors import LookalikeError
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.methods import METHODS
+
+if TYPE_CHECKING:
+    from lookalike.dupes.actions import Action
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,16 +72,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _confirm(n: int) -> bool:
+def _confirm(doomed: list[Action]) -> bool:
+    """Show every file that would be deleted, then ask (a terminal only)."""
     if not sys.stdin or not sys.stdin.isatty():
         print("lookalike: --delete needs --yes when not run from a terminal", file=sys.stderr)
         return False
-    answer = input(f"Delete {n} files? 删除 {n} 个文件？ [y/N] ").strip().lower()
+    for a in doomed:
+        print(f"  delete 删除: {a.path}", file=sys.stderr)
+    n = len(doomed)
+    answer = input(f"Delete these {n} files? 删除以上 {n} 个文件？ [y/N] ").strip().lower()
     return answer in ("y", "yes", "是")
 
 
 def run(args: argparse.Namespace) -> int:
-    from lookalike.dupes.actions import Action, delete_copies, move_copies
+    from lookalike.dupes.actions import check_destination, delete_copies, move_copies
     from lookalike.dupes.find import DupesOptions, find_duplicates
     from lookalike.reports.export import write_report
     from lookalike.reports.text import format_table
@@ -84,6 +93,12 @@ def run(args: argparse.Namespace) -> int:
     if args.move_to and args.delete:
         print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
         return 2
+    if args.move_to:
+        try:
+            check_destination(args.move_to, args.paths)
+        except LookalikeError as exc:
+            print(f"lookalike: --move-to {exc}", file=sys.stderr)
+            return 2
     options = DupesOptions(
         methods=tuple(args.methods),
         threshold=args.threshold,
@@ -101,9 +116,10 @@ def run(args: argparse.Namespace) -> int:
         actions = move_copies(report, args.move_to, args.paths, dry_run=args.dry_run)
     elif args.delete:
         planned = delete_copies(report, dry_run=True)
-        if args.dry_run:
+        doomed = [a for a in planned if a.kind == "delete"]
+        if args.dry_run or not doomed:
             actions = planned
-        elif args.yes or _confirm(sum(a.kind == "delete" for a in planned)):
+        elif args.yes or _confirm(doomed):
             actions = delete_copies(report, dry_run=False)
         else:
             print("lookalike: nothing deleted", file=sys.stderr)

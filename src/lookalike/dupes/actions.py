@@ -4,16 +4,31 @@ Nothing is deleted by default. ``--move-to DIR`` moves every member but the keep
 DIR, keeping its path relative to the folder it was found under, and never overwrites
 (a name already taken gets `` (1)``, `` (2)``... before its suffix). Members inside zip
 archives are left alone (an archive is not rewritten) and say so.
+
+**Re-checked before every step.** Minutes can pass between the scan and the action, and
+files change meanwhile. So before a copy is moved or deleted:
+
+* its group's keeper must still be there, holding the bytes that were compared (else the
+  copy might be the last one left);
+* the copy must still hold the bytes that were compared (else it is another picture now);
+* the copy must not be the keeper under another name (a link).
+
+Anything that fails a check is skipped, with the reason, and the rest goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lookalike.dupes.records import DuplicateReport
+from lookalike.errors import LookalikeError
+from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
 
 
 @dataclass(frozen=True)
@@ -38,15 +53,81 @@ class Action:
         }
 
 
-def copies(report: DuplicateReport) -> list[str]:
-    """Every group member except the keepers, in report order, each once."""
+def copies(report: DuplicateReport) -> list[tuple[str, str]]:
+    """``(copy, its keeper)`` for every group member except the keepers, each copy once."""
     keepers = {g.keep for g in report.groups}
-    out: dict[str, None] = {}
+    out: dict[str, str] = {}
     for g in report.groups:
         for m in g.members:
-            if m.path != g.keep and m.path not in keepers:
-                out[m.path] = None
-    return list(out)
+            if m.path != g.keep and m.path not in keepers and m.path not in out:
+                out[m.path] = g.keep
+    return list(out.items())
+
+
+def file_digest(path: str) -> str | None:
+    """Hex BLAKE2b-128 of a file's bytes (an archive member's too), or None if unreadable.
+
+    The same digest the catalog stores, computed in 1 MiB blocks (memory stays flat).
+    """
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        if MEMBER_SEP in path:
+            archive, member = path.split(MEMBER_SEP, 1)
+            with zipfile.ZipFile(archive) as zf, zf.open(member) as fh:
+                data = fh.read(MAX_MEMBER_BYTES + 1)
+            if len(data) > MAX_MEMBER_BYTES:
+                return None
+            h.update(data)
+        else:
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
+        return None
+    return h.hexdigest()
+
+
+class _Checker:
+    """The re-checks of one action run; each keeper is verified once."""
+
+    def __init__(self, report: DuplicateReport) -> None:
+        self.digests = report.digests
+        self._keepers: dict[str, str | None] = {}
+
+    def _keeper_problem(self, keeper: str) -> str | None:
+        if keeper not in self._keepers:
+            expected = self.digests.get(keeper)
+            now = file_digest(keeper)
+            if expected is None:
+                self._keepers[keeper] = "the keeper's content was never recorded"
+            elif now is None:
+                self._keepers[keeper] = f"the keeper {keeper} is gone or unreadable"
+            elif now != expected:
+                self._keepers[keeper] = f"the keeper {keeper} changed since the scan"
+            else:
+                self._keepers[keeper] = None
+        return self._keepers[keeper]
+
+    def problem(self, copy: str, keeper: str) -> str | None:
+        """Why ``copy`` must not be touched now, or None when it is safe to."""
+        reason = self._keeper_problem(keeper)
+        if reason is not None:
+            return f"{reason}: copy kept"
+        expected = self.digests.get(copy)
+        now = file_digest(copy)
+        if expected is None:
+            return "its content was never recorded: kept"
+        if now is None:
+            return "gone or unreadable since the scan"
+        if now != expected:
+            return "changed since the scan: it is not the picture that was compared"
+        if MEMBER_SEP not in copy and MEMBER_SEP not in keeper:
+            try:
+                if os.path.samefile(copy, keeper):
+                    return "it is the keeper under another name (a link): kept"
+            except OSError:
+                return "cannot be compared with its keeper on disk: kept"
+        return None
 
 
 def _relative(path: str, roots: list[str]) -> str:
@@ -72,24 +153,62 @@ def _free_name(target: Path) -> Path:
     raise FileExistsError(f"no free name for {target}")
 
 
+def _roots(roots: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The folders the scan started from (a file's folder when a file was named)."""
+    out = []
+    for r in roots:
+        path = os.path.abspath(os.fspath(r))
+        out.append(path if os.path.isdir(path) else os.path.dirname(path))
+    return out
+
+
+def check_destination(
+    dest: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]
+) -> None:
+    """Refuse a ``--move-to`` folder that is a scanned folder or holds one.
+
+    Moving copies "into" the folder they came from only renames them in place, and a
+    destination above a scanned folder would do the same for every copy. A destination
+    *inside* a scanned folder is allowed: copies already there are left alone.
+    Raises LookalikeError naming the folder, before any work starts.
+    """
+    target = os.path.realpath(os.fspath(dest))
+    for root in _roots(roots):
+        real = os.path.realpath(root)
+        if real == target or real.startswith(target.rstrip(os.sep) + os.sep):
+            raise LookalikeError(
+                os.fspath(dest),
+                f"the destination is (or holds) the scanned folder {root}: the copies "
+                "would only be renamed in place; choose a folder outside it",
+            )
+
+
 def move_copies(
-    report: DuplicateReport, dest: str | os.PathLike[str], roots: list[str], *, dry_run: bool
+    report: DuplicateReport,
+    dest: str | os.PathLike[str],
+    roots: Sequence[str | os.PathLike[str]],
+    *,
+    dry_run: bool,
 ) -> list[Action]:
-    """Move every non-keeper into ``dest`` (relative paths kept, never overwriting)."""
+    """Move every non-keeper into ``dest`` (relative paths kept, never overwriting), each
+    after the re-checks of the module docstring."""
+    check_destination(dest, roots)
     dest_path = Path(dest).resolve()
-    root_dirs = [
-        os.path.abspath(r) if os.path.isdir(r) else os.path.dirname(os.path.abspath(r))
-        for r in roots
-    ]
+    root_dirs = _roots(roots)
+    checker = _Checker(report)
     actions = []
-    for p in copies(report):
-        if "!/" in p and not os.path.exists(p):
+    for p, keeper in copies(report):
+        if MEMBER_SEP in p:
             actions.append(Action("skip", p, reason="inside an archive: left in place"))
             continue
-        target = _free_name(dest_path / _relative(p, root_dirs))
-        if Path(p).resolve() == target:
-            actions.append(Action("skip", p, reason="already in the destination"))
+        if Path(p).resolve().is_relative_to(dest_path):
+            actions.append(Action("skip", p, reason="already in the destination folder"))
             continue
+        problem = checker.problem(p, keeper)
+        if problem is not None:
+            actions.append(Action("skip", p, reason=problem))
+            continue
+        target = _free_name(dest_path / _relative(p, root_dirs))
         if dry_run:
             actions.append(Action("move", p, str(target), "dry run"))
             continue
@@ -103,11 +222,17 @@ def move_copies(
 
 
 def delete_copies(report: DuplicateReport, *, dry_run: bool) -> list[Action]:
-    """Delete every non-keeper (the caller has asked for confirmation)."""
+    """Delete every non-keeper (the caller has asked for confirmation), each after the
+    re-checks of the module docstring."""
+    checker = _Checker(report)
     actions = []
-    for p in copies(report):
-        if "!/" in p and not os.path.exists(p):
+    for p, keeper in copies(report):
+        if MEMBER_SEP in p:
             actions.append(Action("skip", p, reason="inside an archive: left in place"))
+            continue
+        problem = checker.problem(p, keeper)
+        if problem is not None:
+            actions.append(Action("skip", p, reason=problem))
             continue
         if dry_run:
             actions.append(Action("delete", p, reason="dry run"))

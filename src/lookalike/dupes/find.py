@@ -105,6 +105,7 @@ def find_duplicates(
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
     report.stats["cache"] = stats.to_dict()
+    report.digests = digests
     return report
 
 

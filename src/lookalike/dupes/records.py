@@ -78,6 +78,8 @@ class DuplicateReport:
     errors: list[Failure] = field(default_factory=list)
     scanned: int = 0
     stats: dict[str, object] = field(default_factory=dict)
+    #: path -> hex BLAKE2b-128 of the bytes that were compared; actions re-check them
+    digests: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON shape of ``lookalike dupes --json``."""

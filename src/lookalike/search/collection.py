@@ -52,7 +52,7 @@ from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.methods import Method, get_method
 from lookalike.methods.words import idf
 from lookalike.progress import Progress
-from lookalike.sources.folders import Entry, scan
+from lookalike.sources.folders import MEMBER_SEP, Entry, scan
 from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
 from lookalike.store.catalog import (
     Catalog,
@@ -334,7 +334,7 @@ class Collection:
         for root in roots:
             key = path_key(root)
             folder = path_key(root.rstrip(os.sep) + os.sep)
-            member = path_key(root + "!/")
+            member = path_key(root + MEMBER_SEP)
             rows = self._query(
                 "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ? "
                 "OR substr(path, 1, ?) = ?",

@@ -14,12 +14,16 @@ file's first bytes are read and matched against the magic numbers of image forma
   inside archives are not opened (not needed for photo collections; a nested zip member is
   ignored like any other non-image member).
 
-Archive members are named ``ARCHIVE!/MEMBER``: the archive's path, ``!/``, then the member
-name as stored in the zip (forward slashes), e.g. ``/photos/2019.zip!/trip/IMG_0001.jpg``
-(the convention of Java's ``jar:`` URLs). :attr:`Entry.archive` and :attr:`Entry.member`
-hold the two parts, so nobody has to split the string. A member's ``mtime_ns`` is that of
-its archive: when the archive changes, every member counts as changed (zip timestamps
-have a two-second resolution and local time, too weak for a cache key).
+Archive members are named ``ARCHIVE!//MEMBER``: the archive's path, ``!//``, then the
+member name as stored in the zip (forward slashes), e.g.
+``/photos/2019.zip!//trip/IMG_0001.jpg``. The separator cannot occur in a real path: scanned
+paths are normalised, and a normalised path never holds ``//`` (Java's ``jar:`` convention,
+``!/``, could: a folder named ``x.zip!`` beside ``x.zip`` made a real file and an archive
+member share one name, and a unique file was deleted as a copy). :attr:`Entry.archive` and
+:attr:`Entry.member` hold the two parts, so nobody has to split the string. A member's
+``mtime_ns`` and ``ctime_ns`` are its archive's: when the archive changes, every member
+counts as changed (zip timestamps have a two-second resolution and local time, too weak
+for a cache key).
 
 Robustness: paths are absolute (not resolved: links keep their names); symbolic links are
 followed by default, every directory is entered at most once (visited ``(st_dev, st_ino)``,
@@ -49,8 +53,9 @@ __all__ = [
     "sniff",
 ]
 
-#: Separator between an archive's path and a member's name in :attr:`Entry.path`.
-MEMBER_SEP = "!/"
+#: Separator between an archive's path and a member's name in :attr:`Entry.path`; a
+#: normalised file path never contains it (see the module docstring).
+MEMBER_SEP = "!//"
 #: A zip member larger than this (uncompressed) is refused (zip bomb guard).
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
 #: A zip member that expands more than this many times is refused (zip bomb guard);
@@ -83,7 +88,9 @@ class Entry:
 
     ``path`` is absolute; for a zip member it is ``ARCHIVE!/MEMBER`` (see the module doc)
     and ``archive`` / ``member`` hold the parts. ``mtime_ns`` is the file's (for a member:
-    the archive's) modification time in nanoseconds. ``kind`` is the sniffed format.
+    the archive's) modification time in nanoseconds, ``ctime_ns`` its inode change time
+    (0 when unknown): a file rewritten with its size and mtime kept still gets a new
+    ctime, so the cache cannot serve a stale digest. ``kind`` is the sniffed format.
     """
 
     path: str
@@ -92,6 +99,7 @@ class Entry:
     kind: str = ""
     archive: str | None = None
     member: str | None = None
+    ctime_ns: int = 0
 
     def read(self) -> bytes:
         """The file's bytes; a member's are read from its archive within the bomb limits.
@@ -212,7 +220,7 @@ def _is_document_package(zf: zipfile.ZipFile) -> bool:
     return "[Content_Types].xml" in names or (bool(names) and names[0] == "mimetype")
 
 
-def _members(archive: str, mtime_ns: int) -> Iterator[Entry | Failure]:
+def _members(archive: str, mtime_ns: int, ctime_ns: int) -> Iterator[Entry | Failure]:
     """Image members of one zip archive, sorted by name; refused members as failures."""
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -244,7 +252,9 @@ def _members(archive: str, mtime_ns: int) -> Iterator[Entry | Failure]:
                 if kind is None and ext in _MAGICLESS:
                     kind = ext[1:]
                 if kind is not None:
-                    yield Entry(path, info.file_size, mtime_ns, kind, archive, info.filename)
+                    yield Entry(
+                        path, info.file_size, mtime_ns, kind, archive, info.filename, ctime_ns
+                    )
                 elif ext in IMAGE_EXTENSIONS:
                     yield _not_image(path, head)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -277,12 +287,12 @@ class _Walker:
         kind = sniff(head)
         if kind == "zip":
             if self.include_archives:
-                yield from _members(path, st.st_mtime_ns)
+                yield from _members(path, st.st_mtime_ns, st.st_ctime_ns)
             return
         if kind is None and ext in _MAGICLESS:
             kind = ext[1:]
         if kind is not None:
-            yield Entry(path, st.st_size, st.st_mtime_ns, kind)
+            yield Entry(path, st.st_size, st.st_mtime_ns, kind, ctime_ns=st.st_ctime_ns)
         elif explicit or ext in IMAGE_EXTENSIONS:
             yield (
                 _not_image(path, head)

@@ -1,8 +1,8 @@
 """The feature cache: one SQLite file remembering, per image file, what was computed from it.
 
 Why: decoding dominates the cost of fingerprinting a collection, and collections change
-little between runs. The catalog keys every file by ``(path, size, mtime_ns)``; a second
-run over an unchanged folder decodes nothing, a changed file (other size or time) is
+little between runs. The catalog keys every file by ``(path, size, mtime_ns, ctime_ns)``; a
+second run over an unchanged folder decodes nothing, a changed file (other size or time) is
 recomputed, a removed one can be purged (:meth:`Catalog.purge`).
 
 Per file it holds the size, modification time, width and height as stored in the header
@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import CollectionError, Failure, LookalikeError
-from lookalike.sources.folders import Entry
+from lookalike.sources.folders import MEMBER_SEP, Entry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,7 +55,7 @@ __all__ = [
     "path_key",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _APP = "lookalike-catalog"
 _BATCH = 500  # SQL parameters per IN (...) query
 
@@ -67,6 +67,7 @@ CREATE TABLE files (
     archive BLOB,                   -- the zip's path for an archive member, else NULL
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER,               -- inode change time; NULL: unknown (never trusted)
     width INTEGER,
     height INTEGER,
     digest BLOB,                    -- BLAKE2b-128 of the bytes
@@ -227,7 +228,17 @@ class Catalog:
                 f"catalog schema {version} was written by a newer lookalike (this one reads "
                 f"{SCHEMA_VERSION}); upgrade, or use another cache (LOOKALIKE_CACHE)"
             )
-        if version < SCHEMA_VERSION:  # cheaper to recompute than to migrate
+        if version == 1:  # v2 added ctime_ns and the collision-free member separator
+            with db:
+                db.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
+                db.execute(
+                    "UPDATE files SET path = "
+                    "CAST(archive || ? || substr(path, length(archive) + 3) AS BLOB) "
+                    "WHERE archive IS NOT NULL AND substr(path, length(archive) + 1, 2) = ?",
+                    (path_key(MEMBER_SEP), b"!/"),
+                )
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", ("2",))
+        elif version < SCHEMA_VERSION:  # cheaper to recompute than to migrate
             with db:
                 for table in ("features", "files", "meta"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
@@ -262,17 +273,22 @@ class Catalog:
             raise self._fail(f"catalog query failed: {exc}") from None
 
     def _current(self, entries: Sequence[Entry]) -> dict[str, int]:
-        """path -> file id, for the entries whose stored size and mtime still match."""
+        """path -> file id, for the entries whose stored size, mtime and ctime still match.
+
+        An entry with ``ctime_ns == 0`` (rebuilt from the catalog, not from a scan) is
+        matched on size and mtime; a stored NULL ctime never matches a scanned entry.
+        """
         out: dict[str, int] = {}
         for i in range(0, len(entries), _BATCH):
             part = {path_key(e.path): e for e in entries[i : i + _BATCH]}
             marks = ",".join("?" * len(part))
             rows = self._query(
-                f"SELECT id, path, size, mtime_ns FROM files WHERE path IN ({marks})", list(part)
+                f"SELECT id, path, size, mtime_ns, ctime_ns FROM files WHERE path IN ({marks})",
+                list(part),
             )
-            for fid, raw, size, mtime in rows:
+            for fid, raw, size, mtime, ctime in rows:
                 e = part[bytes(raw)]
-                if e.size == size and e.mtime_ns == mtime:
+                if not _changed(e, size, mtime, ctime):
                     out[e.path] = fid
         return out
 
@@ -327,17 +343,18 @@ class Catalog:
                     e = rec.entry
                     key = path_key(e.path)
                     row = self._db.execute(
-                        "SELECT id, size, mtime_ns FROM files WHERE path = ?", (key,)
+                        "SELECT id, size, mtime_ns, ctime_ns FROM files WHERE path = ?", (key,)
                     ).fetchone()
                     if row is None:
                         fid = self._db.execute(
-                            "INSERT INTO files (path, archive, size, mtime_ns, width, height, "
-                            "digest, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            "INSERT INTO files (path, archive, size, mtime_ns, ctime_ns, width, "
+                            "height, digest, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (
                                 key,
                                 None if e.archive is None else path_key(e.archive),
                                 e.size,
                                 e.mtime_ns,
+                                e.ctime_ns or None,
                                 rec.width,
                                 rec.height,
                                 rec.digest,
@@ -346,11 +363,12 @@ class Catalog:
                         ).lastrowid
                     else:
                         fid = row[0]
-                        changed = (row[1], row[2]) != (e.size, e.mtime_ns)
+                        changed = _changed(e, row[1], row[2], row[3])
                         if changed:
                             self._db.execute("DELETE FROM features WHERE file_id = ?", (fid,))
                         self._db.execute(
                             "UPDATE files SET size = ?, mtime_ns = ?, updated_ns = ?, "
+                            "ctime_ns = COALESCE(?, ctime_ns), "
                             "width = CASE WHEN ? THEN ? ELSE COALESCE(?, width) END, "
                             "height = CASE WHEN ? THEN ? ELSE COALESCE(?, height) END, "
                             "digest = CASE WHEN ? THEN ? ELSE COALESCE(?, digest) END "
@@ -359,6 +377,7 @@ class Catalog:
                                 e.size,
                                 e.mtime_ns,
                                 now,
+                                e.ctime_ns or None,
                                 changed,
                                 rec.width,
                                 rec.width,
@@ -410,7 +429,7 @@ class Catalog:
         A plain file is stat-ed; an archive member counts as gone when its archive is gone
         or was modified. Returns the number of files forgotten.
         """
-        sql = "SELECT path, archive, size, mtime_ns FROM files"
+        sql = "SELECT path, archive, size, mtime_ns, ctime_ns FROM files"
         params: list[Any] = []
         if under is not None:
             root = os.path.abspath(os.fspath(under))
@@ -418,19 +437,27 @@ class Catalog:
             sql += " WHERE path = ? OR substr(path, 1, ?) = ?"
             params = [path_key(root), len(prefix), prefix]
         stale: list[str] = []
-        for raw, archive, size, mtime in self._query(sql, params):
+        for raw, archive, size, mtime, ctime in self._query(sql, params):
             path = key_path(raw)
             try:
                 if archive is None:
                     st = os.stat(path)
-                    gone = (st.st_size, st.st_mtime_ns) != (size, mtime)
+                    gone = (st.st_size, st.st_mtime_ns, st.st_ctime_ns) != (size, mtime, ctime)
                 else:
-                    gone = os.stat(key_path(archive)).st_mtime_ns != mtime
+                    st = os.stat(key_path(archive))
+                    gone = (st.st_mtime_ns, st.st_ctime_ns) != (mtime, ctime)
             except OSError:
                 gone = True
             if gone:
                 stale.append(path)
         return self.forget(stale)
+
+
+def _changed(entry: Entry, size: int, mtime_ns: int, ctime_ns: int | None) -> bool:
+    """Whether ``entry`` differs from the stored facts (see :meth:`Catalog._current`)."""
+    if (entry.size, entry.mtime_ns) != (size, mtime_ns):
+        return True
+    return bool(entry.ctime_ns) and entry.ctime_ns != ctime_ns
 
 
 class _Foreign(CollectionError):
