@@ -316,7 +316,7 @@ def write_document_workbook(
     *,
     lang: str = "zh",
     thumb_side: int = THUMB_SIDE,
-    max_rows: int = MAX_WORKBOOK_ROWS,
+    max_rows: int | None = None,
 ) -> int:
     """Write the document checker's workbook (the 图片相似度分析工具 layout).
 
@@ -325,9 +325,10 @@ def write_document_workbook(
     percentage), method, then both thumbnails; sorted by similarity, highest first.
     Sheet 2 (文档 / Documents): every document, its image count, small images skipped and
     status. Sheet 3 (错误 / Errors): every error. ``lang``: "zh" or "en" headers.
-    Each sheet holds at most ``max_rows`` rows (the most similar pairs are kept), with a
-    note under the table saying how many were left out; thumbnails are drawn for the
-    first MAX_THUMBNAIL_ROWS pairs. Returns the number of pairs left out.
+    Each sheet holds at most ``max_rows`` rows (default MAX_WORKBOOK_ROWS; the most
+    similar pairs are kept), with a note under the table saying how many were left out;
+    thumbnails are drawn for the first MAX_THUMBNAIL_ROWS pairs. Returns the number of
+    pairs left out.
     """
     from openpyxl.styles import Alignment
 
@@ -353,6 +354,7 @@ def write_document_workbook(
         del headers[3], widths[3]
     _header(ws, headers, widths)
 
+    max_rows = MAX_WORKBOOK_ROWS if max_rows is None else max_rows
     ordered = sorted(rows, key=lambda r: r.similarity, reverse=True)
     left_out = max(0, len(ordered) - max_rows)
     del ordered[max_rows:]
