@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from lookalike.dupes.find import DEFAULT_LAYERS, DupesOptions, detect, layer_methods
-from lookalike.errors import Failure, MissingDependencyError
+from lookalike.errors import Failure, LookalikeError, MissingDependencyError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.methods import Method
@@ -364,8 +364,14 @@ def _extract(
         errors.extend(ErrorRow(doc.name, w) for w in found.warnings)
         if not found.images:
             continue
-        doc.folder = _document_folder(root, doc.path.name, taken)
-        written = save_images(found, doc.folder)
+        try:
+            doc.folder = _document_folder(root, doc.path.name, taken)
+            written = save_images(found, doc.folder)
+        except OSError as exc:  # disk full, folder made read-only during the run
+            reason = f"cannot save its pictures in {doc.folder or root}: {exc.strerror or exc}"
+            doc.error = reason
+            errors.append(ErrorRow(doc.name, reason))
+            continue
         pictures: list[ExtractedImage] = found.images
         for picture, path in zip(pictures, written, strict=False):
             image = CheckedImage(
@@ -542,7 +548,8 @@ def check_documents(
     """Extract, compare and report the pictures of the documents under ``paths``.
 
     Never raises for a bad document or picture: each becomes a row of ``errors``.
-    Raises ValueError for bad options and OSError when OUT cannot be written.
+    Raises ValueError for bad options and LookalikeError (naming the folder) when OUT
+    cannot be written.
     """
     options = options or CheckOptions()
     if options.scope not in SCOPES:
@@ -557,7 +564,7 @@ def check_documents(
     t0 = time.perf_counter()
     found, result.errors = find_documents(paths, exclude=[root])
     result.documents = [CheckedDocument(p, name) for p, name in found]
-    root.mkdir(parents=True, exist_ok=True)
+    _check_writable(out, root) if options.workbook else _check_writable(root)
     metafiles = _extract(result.documents, root, result.errors, progress)
     t1 = time.perf_counter()
     if progress and metafiles:
@@ -591,8 +598,10 @@ def check_documents(
         if similarity + 1e-9 >= options.threshold:
             result.pairs.append(SimilarPair(a, b, float(similarity), method))
     result.pairs.sort(key=lambda p: (-p.similarity, p.image1.document, p.image1.name))
+    result.stats["pairs_not_in_workbook"] = 0
     if options.workbook:
-        result.workbook = _write_workbook(result, out, options.lang)
+        result.workbook, left_out = _write_workbook(result, out, options.lang)
+        result.stats["pairs_not_in_workbook"] = left_out
     t4 = time.perf_counter()
     images = result.images
     result.stats.update(
@@ -615,15 +624,34 @@ def check_documents(
     return result
 
 
-def _write_workbook(result: DocumentCheck, out: Path, lang: str) -> Path:
-    """Write the workbook; when the file is locked (open in Excel) try ``_2``, ``_3``..."""
+def _check_writable(*folders: Path) -> None:
+    """Make each folder and write a probe file in it, or raise LookalikeError naming it."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".lookalike-probe-"):
+                pass
+        except OSError as exc:
+            reason = f"cannot write the output folder: {exc.strerror or exc}"
+            raise LookalikeError(folder, reason) from None
+
+
+def _write_workbook(result: DocumentCheck, out: Path, lang: str) -> tuple[Path, int]:
+    """Write the workbook; when the file is locked (open in Excel) try ``_2``, ``_3``...
+
+    Returns its path and the number of pairs left out of it (past MAX_WORKBOOK_ROWS).
+    """
     path = _workbook_path(out, lang)
     rows, documents = result.pair_rows(), result.document_rows()
     for n in range(1, 10):
         target = path if n == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
         try:
-            write_document_workbook(rows, documents, result.errors, target, lang=lang)
+            left_out = write_document_workbook(rows, documents, result.errors, target, lang=lang)
         except PermissionError:
             continue
-        return target
-    raise PermissionError(f"cannot write the workbook {path} (is it open in Excel?)")
+        except OSError as exc:
+            raise LookalikeError(
+                target, f"cannot write the workbook: {exc.strerror or exc}"
+            ) from None
+        return target, left_out
+    raise LookalikeError(path, "cannot write the workbook (is it open in Excel?)")

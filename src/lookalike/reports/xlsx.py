@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date as Date
@@ -105,6 +106,36 @@ DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
         "error_headers": ["Document", "Reason"],
     },
 }
+
+
+#: Rows per sheet of the document workbook (Excel stops at 1,048,576); the pairs past it
+#: are left out and a note under the table says how many.
+MAX_WORKBOOK_ROWS = 100_000
+#: Thumbnails are drawn for the first this many pair rows (each is a picture object).
+MAX_THUMBNAIL_ROWS = 5_000
+#: The note under a truncated sheet, by language: {shown} and {left} are row counts.
+LEFT_OUT_NOTE = {
+    "zh": "仅显示前 {shown} 行，另有 {left} 行未写入本表（超出上限）",
+    "en": "only the first {shown} rows are shown; {left} more rows were left out (row limit)",
+}
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: object) -> object:
+    """A string with surrogate-escaped bytes (undecodable names) made valid for XML."""
+    if isinstance(value, str) and _SURROGATES.search(value):
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            return _SURROGATES.sub("\ufffd", value)
+    return value
+
+
+def _note(ws: Any, row: int, text: str) -> None:
+    """A bold red note in column A of ``row`` (under a table, outside its autofilter)."""
+    from openpyxl.styles import Font
+
+    _put(ws, row, 1, text).font = Font(bold=True, color="C0392B")
 
 
 def document_workbook_name(date: Date | None = None, lang: str = "zh") -> str:
@@ -286,7 +317,8 @@ def write_document_workbook(
     *,
     lang: str = "zh",
     thumb_side: int = THUMB_SIDE,
-) -> None:
+    max_rows: int | None = None,
+) -> int:
     """Write the document checker's workbook (the 图片相似度分析工具 layout).
 
     Sheet 1 (图片相似度 / Similar images): document, image 1, image 2, document 2 (only
@@ -294,6 +326,10 @@ def write_document_workbook(
     percentage), method, then both thumbnails; sorted by similarity, highest first.
     Sheet 2 (文档 / Documents): every document, its image count, small images skipped and
     status. Sheet 3 (错误 / Errors): every error. ``lang``: "zh" or "en" headers.
+    Each sheet holds at most ``max_rows`` rows (default MAX_WORKBOOK_ROWS; the most
+    similar pairs are kept), with a note under the table saying how many were left out;
+    thumbnails are drawn for the first MAX_THUMBNAIL_ROWS pairs. Returns the number of
+    pairs left out.
     """
     from openpyxl.styles import Alignment
 
@@ -319,10 +355,14 @@ def write_document_workbook(
         del headers[3], widths[3]
     _header(ws, headers, widths)
 
+    max_rows = MAX_WORKBOOK_ROWS if max_rows is None else max_rows
     ordered = sorted(rows, key=lambda r: r.similarity, reverse=True)
-    keys = [_thumb_key(s) for r in ordered for s in (r.thumb1, r.thumb2)]
+    left_out = max(0, len(ordered) - max_rows)
+    del ordered[max_rows:]
+    thumbed = ordered[:MAX_THUMBNAIL_ROWS]
+    keys = [_thumb_key(s) for r in thumbed for s in (r.thumb1, r.thumb2)]
     unique: dict[object, ImageSource | None] = {}
-    for r in ordered:
+    for r in thumbed:
         for s in (r.thumb1, r.thumb2):
             k = _thumb_key(s)
             if k is not None and k not in unique:
@@ -339,8 +379,10 @@ def write_document_workbook(
             values.append(second)
         values += [r.similarity, r.method]
         for col, value in enumerate(values, 1):
-            cell = _put(ws, row, col, value, "0.00%" if col == pct_col else None)
+            cell = _put(ws, row, col, _clean(value), "0.00%" if col == pct_col else None)
             cell.alignment = middle
+        if row - 2 >= len(thumbed):
+            continue
         t1, t2 = (thumb_of.get(k) for k in keys[2 * (row - 2) : 2 * (row - 1)])
         first_thumb_col = len(values) + 1
         for offset, thumb in enumerate((t1, t2)):
@@ -348,18 +390,33 @@ def write_document_workbook(
                 _place(ws, thumb, row, first_thumb_col + offset, thumb_side)
         ws.row_dimensions[row].height = _row_height(thumb_side)
     _finish(ws, len(headers))
+    if left_out:
+        note = LEFT_OUT_NOTE[lang].format(shown=len(ordered), left=left_out)
+        if len(thumbed) < len(ordered):
+            note += {
+                "zh": f"；缩略图仅前 {len(thumbed)} 行",
+                "en": f"; thumbnails for the first {len(thumbed)}",
+            }[lang]
+        _note(ws, len(ordered) + 3, note)
 
     docs = wb.create_sheet(names["documents"])
     _header(docs, names["document_headers"], [48, 10, 12, 24])
-    for row, d in enumerate(documents, 2):
+    for row, d in enumerate(documents[:max_rows], 2):
         for col, value in enumerate((d.document, d.images, d.skipped_small, d.status), 1):
-            _put(docs, row, col, value)
+            _put(docs, row, col, _clean(value))
     _finish(docs, 4)
+    if len(documents) > max_rows:
+        left = len(documents) - max_rows
+        _note(docs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
 
     errs = wb.create_sheet(names["errors"])
     _header(errs, names["error_headers"], [48, 80])
-    for row, e in enumerate(errors, 2):
-        _put(errs, row, 1, e.document)
-        _put(errs, row, 2, e.reason)
+    for row, e in enumerate(errors[:max_rows], 2):
+        _put(errs, row, 1, _clean(e.document))
+        _put(errs, row, 2, _clean(e.reason))
     _finish(errs, 2)
+    if len(errors) > max_rows:
+        left = len(errors) - max_rows
+        _note(errs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
     wb.save(os.fspath(path))
+    return left_out

@@ -37,8 +37,12 @@ DOCUMENT_EXTENSIONS = frozenset(
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 #: Wall-clock budget for one document; past it the extraction stops with a warning.
 DOCUMENT_TIME_BUDGET_S = 30.0
-#: At most this many pictures are taken from one document.
-MAX_IMAGES_PER_DOCUMENT = 10_000
+#: At most this many pictures are taken from one document (the rest are counted as
+#: skipped). 1,000 near-identical pictures make ~500,000 candidate pairs, which the
+#: comparison holds in memory: the cap keeps one document's check in minutes and < 1.5 GB.
+MAX_IMAGES_PER_DOCUMENT = 1_000
+#: Bound on the picture bytes taken from one document (all extractors).
+MAX_IMAGE_BYTES_PER_DOCUMENT = 200 * 1024 * 1024
 
 ENCRYPTED = "encrypted (password protected)"
 RIGHTS_MANAGED = "encrypted (IRM/DRM rights management)"
@@ -73,13 +77,48 @@ class DocumentImages:
 
 
 class Budget:
-    """A per-document deadline, checked inside loops so hostile files cannot hang us."""
+    """Per-document limits: a deadline checked inside loops, a picture count and bytes.
 
-    def __init__(self, seconds: float = DOCUMENT_TIME_BUDGET_S) -> None:
-        self.deadline = time.monotonic() + seconds
+    The defaults are read from the module constants when the budget is made, so tests
+    (and callers) may lower them.
+    """
+
+    def __init__(
+        self,
+        seconds: float | None = None,
+        *,
+        max_images: int | None = None,
+        max_image_bytes: int | None = None,
+    ) -> None:
+        self.seconds = DOCUMENT_TIME_BUDGET_S if seconds is None else seconds
+        self.max_images = MAX_IMAGES_PER_DOCUMENT if max_images is None else max_images
+        self.max_image_bytes = (
+            MAX_IMAGE_BYTES_PER_DOCUMENT if max_image_bytes is None else max_image_bytes
+        )
+        self.deadline = time.monotonic() + self.seconds
+        self.image_bytes = 0
 
     def expired(self) -> bool:
+        """True once the deadline has passed."""
         return time.monotonic() > self.deadline
+
+    def ran_out(self, done: int, total: int | None, unit: str, where: str = "") -> str:
+        """The warning for what the expired deadline left unread."""
+        text = f"time budget of {self.seconds:g} s ran out"
+        if where:
+            text += f" {where}"
+        if total is None:
+            return f"{text} after {done} {unit}; the rest not read"
+        return f"{text} after {done} of {total} {unit}; {total - done} {unit} not read"
+
+    def refuse(self, result: DocumentImages, size: int) -> str | None:
+        """Why one more picture of ``size`` bytes may not be taken, or None (then counted)."""
+        if len(result.images) >= self.max_images:
+            return f"picture limit of {self.max_images} per document reached"
+        if self.image_bytes + size > self.max_image_bytes:
+            return f"picture bytes over the per-document limit of {self.max_image_bytes}"
+        self.image_bytes += size
+        return None
 
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -122,6 +161,16 @@ def sniff_format(data: bytes, name: str = "") -> str | None:
         return "svg"
     ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
     return _EXTENSION_FORMATS.get(ext)
+
+
+#: The file extension a saved picture gets for each format (never the member's own).
+_FORMAT_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+_KNOWN_FORMATS = frozenset(_EXTENSION_FORMATS.values()) | {fmt for _, _, fmt in _MAGIC}
+
+
+def format_extension(fmt: str) -> str:
+    """The extension for a sniffed format: ``jpeg`` -> ``jpg``; unknown ones -> ``bin``."""
+    return _FORMAT_EXTENSIONS.get(fmt, fmt) if fmt in _KNOWN_FORMATS else "bin"
 
 
 def dib_to_bmp(dib: bytes) -> bytes:
@@ -169,13 +218,14 @@ def _kind_from_extension(path: Path, family: str) -> str:
     return ext if ext in families.get(family, ()) else family
 
 
-def extract_images(path: str | os.PathLike[str]) -> DocumentImages:
+def extract_images(path: str | os.PathLike[str], budget: Budget | None = None) -> DocumentImages:
     """Every embedded picture of an Office or PDF document, found by content, not extension.
 
     Never raises for a bad document: an unreadable one gets ``error`` (e.g.
     ``"encrypted (password protected)"``), a bad member a line in ``warnings``.
     A missing optional dependency still raises MissingDependencyError (an install
-    problem, not a document problem).
+    problem, not a document problem). ``budget``: the time and picture limits (default
+    :class:`Budget`: 30 s, 1,000 pictures, 200 MiB of pictures).
     """
     p = Path(path)
     result = DocumentImages(path=str(path), kind=p.suffix.lower().lstrip(".") or "unknown")
@@ -188,7 +238,7 @@ def extract_images(path: str | os.PathLike[str]) -> DocumentImages:
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror or exc}"
         return result
-    budget = Budget()
+    budget = budget or Budget()
     try:
         if container == "zip":
             from .ooxml import extract_ooxml
@@ -228,9 +278,20 @@ _RESERVED_NAMES = frozenset(
 )
 
 
+def clean_text(text: str) -> str:
+    """``text`` with surrogate-escaped bytes (undecodable file names) decoded or replaced."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # surrogates that are not escaped bytes
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
+
+
 def safe_file_name(name: str, fmt: str = "") -> str:
-    """A plain file name: no directories, ``..``, control characters or reserved names."""
-    base = re.split(r"[/\\]", name)[-1]
+    """A plain file name: no directories, ``..``, control characters or reserved names.
+
+    Undecodable bytes (surrogate escapes) become U+FFFD, so the name is valid UTF-8.
+    """
+    base = re.split(r"[/\\]", clean_text(name))[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
     base = _UNSAFE_CHARS.sub("_", base).strip(" .")
     if not base or base.split(".")[0].lower() in _RESERVED_NAMES:
@@ -247,12 +308,32 @@ def safe_file_name(name: str, fmt: str = "") -> str:
     return base
 
 
+def picture_file_name(name: str, fmt: str) -> tuple[str, str]:
+    """(stem, extension) to save a picture under: the safe stem, the format's extension.
+
+    The member's own extension is kept only when it names the same format
+    (``photo.jpeg`` stays ``photo.jpeg``); any other (``gnp.exe``) is replaced.
+    """
+    ext = format_extension(fmt)
+    base = safe_file_name(name)
+    stem, dot, own = base.rpartition(".")
+    if not dot:
+        stem, own = base, ""
+    if own and _EXTENSION_FORMATS.get(own.lower()) == fmt and ext != "bin":
+        ext = own
+    stem = stem.strip(" .") or "image"
+    if stem.split(".")[0].lower() in _RESERVED_NAMES:
+        stem = f"image_{stem}"
+    return stem, ext
+
+
 def save_images(doc: DocumentImages, out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write each picture of ``doc`` into ``out_dir`` (created); returns the written paths.
 
     Names are sanitized (``../evil.png`` becomes ``evil.png``) and de-duplicated
     (``image1.png``, ``image1_2.png``); existing files are never overwritten and
-    nothing is written outside ``out_dir``.
+    nothing is written outside ``out_dir``. The extension is that of the sniffed format
+    (``gnp.exe`` holding a PNG is saved as ``gnp.png``), never the member's own.
     """
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -260,10 +341,8 @@ def save_images(doc: DocumentImages, out_dir: str | os.PathLike[str]) -> list[Pa
     taken = {p.name.lower() for p in root.iterdir()}
     written: list[Path] = []
     for image in doc.images:
-        name = safe_file_name(image.name, image.format)
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
+        stem, ext = picture_file_name(image.name, image.format)
+        name = f"{stem}.{ext}"
         candidate, n = name, 1
         while candidate.lower() in taken:
             n += 1

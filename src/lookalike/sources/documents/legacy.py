@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike.errors import require
 
 from . import (
     ENCRYPTED,
-    MAX_IMAGES_PER_DOCUMENT,
     RIGHTS_MANAGED,
     Budget,
     DocumentImages,
@@ -33,8 +33,6 @@ MAX_STREAM_BYTES = 200 * 1024 * 1024
 #: Bound on one inflated metafile BLIP and on a BLIP's inflation ratio.
 MAX_METAFILE_BYTES = 50 * 1024 * 1024
 MAX_INFLATE_RATIO = 1000
-#: Bound on the picture bytes taken from one file.
-MAX_TOTAL_IMAGE_BYTES = 200 * 1024 * 1024
 #: Bound on candidate record headers examined per stream (guards pathological input).
 MAX_CANDIDATES = 200_000
 
@@ -109,14 +107,32 @@ def _inflate(data: bytes, expected: int) -> bytes | None:
         return None
 
 
-def scan_blips(buf: bytes, budget: Budget) -> list[tuple[str, bytes]]:
-    """(format, file bytes) of every valid OfficeArt BLIP record in ``buf``."""
-    found: list[tuple[str, bytes]] = []
+def scan_blips(
+    buf: bytes, budget: Budget, warnings: list[str] | None = None
+) -> list[tuple[str, bytes]]:
+    """(format, file bytes) of every valid OfficeArt BLIP record in ``buf``.
+
+    When the scan stops early (time budget, MAX_CANDIDATES) a line says so in ``warnings``.
+    """
+    return list(_blips(buf, budget, warnings))
+
+
+def _blips(
+    buf: bytes, budget: Budget, warnings: list[str] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """scan_blips, lazily: a caller that stops early inflates nothing more."""
     end_of_last = 0
     n = len(buf)
     for count, match in enumerate(_CANDIDATE.finditer(buf)):
-        if count >= MAX_CANDIDATES or (count & 1023 == 0 and budget.expired()):
-            break
+        if count >= MAX_CANDIDATES or budget.expired():
+            if warnings is not None:
+                stop = (
+                    budget.ran_out(count, None, "record candidates", "scanning a stream")
+                    if budget.expired()
+                    else f"more than {MAX_CANDIDATES} record candidates in a stream: rest skipped"
+                )
+                warnings.append(f"{stop} (at byte {match.start()} of {n})")
+            return
         pos = match.start()
         if pos < end_of_last or pos + 8 > n:
             continue
@@ -152,15 +168,13 @@ def scan_blips(buf: bytes, budget: Budget) -> list[tuple[str, bytes]]:
         else:
             data = buf[start + 1 : body_end]  # 1-byte tag, then the picture
             if fmt == "bmp" and _valid_payload("bmp", data):
-                data = dib_to_bmp(data)
-                found.append((fmt, data))
                 end_of_last = body_end
+                yield fmt, dib_to_bmp(data)
                 continue
         if not _valid_payload(fmt, data if fmt != "pict" else data[512:]):
             continue
-        found.append((fmt, data))
         end_of_last = body_end
-    return found
+        yield fmt, data
 
 
 def _xls_drawing_group(stream: bytes) -> tuple[bytes, bool]:
@@ -238,11 +252,11 @@ def extract_ole(path: Path, result: DocumentImages, budget: Budget) -> None:
             return
 
         seen: set[bytes] = set()
-        total = 0
         counter = 0
-        for key in sorted(lower):
+        keys = sorted(lower)
+        for index, key in enumerate(keys):
             if budget.expired():
-                result.warnings.append("time budget exceeded: stopped early")
+                result.warnings.append(budget.ran_out(index, len(keys), "streams"))
                 break
             entry = lower[key]
             base = key.rsplit("/", 1)[-1]
@@ -277,23 +291,22 @@ def extract_ole(path: Path, result: DocumentImages, budget: Budget) -> None:
                     return
                 result.warnings.append(f"{'/'.join(entry)}: encrypted embedded document")
                 continue
-            for fmt, data in scan_blips(stream, budget):
+            notes: list[str] = []
+            for fmt, data in _blips(stream, budget, notes):
                 if data in seen:  # Word repeats a picture for each use; keep one
                     continue
-                if total + len(data) > MAX_TOTAL_IMAGE_BYTES:
+                refused = budget.refuse(result, len(data))
+                if refused:
+                    left = len(keys) - index - 1
                     result.warnings.append(
-                        "picture bytes over the per-document limit: rest skipped"
-                    )
-                    return
-                if len(result.images) >= MAX_IMAGES_PER_DOCUMENT:
-                    result.warnings.append(
-                        f"more than {MAX_IMAGES_PER_DOCUMENT} pictures: rest skipped"
+                        f"{refused} in stream {'/'.join(entry)}: its later pictures "
+                        f"and {left} later streams skipped"
                     )
                     return
                 seen.add(data)
-                total += len(data)
                 counter += 1
                 ext = _EXTENSIONS.get(fmt, fmt)
                 result.images.append(
                     ExtractedImage(name=f"blip_{counter:03d}.{ext}", data=data, format=fmt)
                 )
+            result.warnings += (f"{'/'.join(entry)}: {note}" for note in notes)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import (
-    MAX_IMAGES_PER_DOCUMENT,
     NOT_A_DOCUMENT,
     Budget,
     DocumentImages,
@@ -30,48 +30,139 @@ MAX_MEMBER_BYTES = 50 * 1024 * 1024
 #: Members that expand more than this (and past MIN_RATIO_CHECK_BYTES) are refused.
 MAX_COMPRESSION_RATIO = 200
 MIN_RATIO_CHECK_BYTES = 8 * 1024 * 1024
+#: XML parts are ratio-checked whatever their size; one this small cannot be a bomb.
+MIN_XML_RATIO_CHECK_BYTES = 64 * 1024
+#: Members are inflated in chunks of this size, the time budget checked between them.
+READ_CHUNK_BYTES = 1024 * 1024
 #: Bound on an XML/rels part read to find locations and previews.
 MAX_XML_BYTES = 20 * 1024 * 1024
 #: A package with more entries than this is refused (hostile central directory).
 MAX_ENTRIES = 100_000
 
 _NOT_IMAGES = frozenset({"pdf", "bin", "mp3", "mp4", "wav", "avi", "wmv", "mov", "m4a", "xml"})
-_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.S)
-_ATTRIBUTE = re.compile(rb"""\b([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# Part contents are untrusted: they are scanned for tags with bytes.find (linear), and
+# the regular expressions below only run on one tag, with possessive quantifiers and a
+# lookbehind so that no match attempt re-scans what an earlier one consumed.
+_TAG_NAME = re.compile(rb"(/?)([\w.:-]++)")
+_ATTRIBUTE = re.compile(rb"""(?<![\w:])([\w:]++)\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 #: Elements whose content is an embedded OLE object (its picture is a preview).
-_OLE_BLOCK = re.compile(
-    rb"<((?:\w+:)?(?:object|oleObj|oleObject|OLEObject))\b[^>]*?(?:/>|>.*?</\1\s*>)", re.S
-)
-_REL_REF = re.compile(rb"""\b(?:r:id|r:embed|r:link|r:pict|o:relid)\s*=\s*["']([^"']+)["']""")
-_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>", re.S)
-_SLIDE_ID = re.compile(rb"<(?:\w+:)?sldId\b[^>]*>", re.S)
+_OLE_ELEMENTS = frozenset({b"object", b"oleObj", b"oleObject", b"OLEObject"})
+_REL_REF_ATTRIBUTES = frozenset({b"r:id", b"r:embed", b"r:link", b"r:pict", b"o:relid"})
 _NATURAL = re.compile(r"(\d+)")
+#: Tags scanned between two looks at the clock.
+_TAGS_PER_CHECK = 4096
+
+
+class _OutOfTime(Exception):
+    """The time budget ran out inside a scan."""
+
+
+def _tags(data: bytes, budget: Budget | None = None) -> Iterator[tuple[bytes, bool, bytes]]:
+    """Each tag of ``data`` as (qualified name, is an end tag, the text inside ``<...>``).
+
+    Linear whatever the input: an unclosed ``<`` ends the scan, and in ``<a <b>`` the tag
+    is ``<b>``. Raises _OutOfTime when ``budget`` expires.
+    """
+    pos, count = 0, 0
+    while True:
+        start = data.find(b"<", pos)
+        if start < 0:
+            return
+        end = data.find(b">", start + 1)
+        if end < 0:
+            return
+        start = data.rfind(b"<", start, end)
+        pos = end + 1
+        count += 1
+        if budget is not None and count % _TAGS_PER_CHECK == 0 and budget.expired():
+            raise _OutOfTime
+        body = data[start + 1 : end]
+        match = _TAG_NAME.match(body)
+        if match:
+            yield match.group(2), bool(match.group(1)), body
+
+
+def _local(name: bytes) -> bytes:
+    """The element name without its namespace prefix."""
+    return name.rpartition(b":")[2]
+
+
+def _attributes(tag: bytes, *, lower: bool = False) -> dict[bytes, bytes]:
+    """The quoted attributes of one tag (names lower-cased when ``lower``)."""
+    return {
+        (m.group(1).lower() if lower else m.group(1)): (m.group(2) or m.group(3) or b"")
+        for m in _ATTRIBUTE.finditer(tag)
+    }
+
+
+def _rel_refs(tag: bytes) -> list[bytes]:
+    """The relationship ids one tag refers to (``r:id``, ``r:embed``, ...)."""
+    return [v for k, v in _attributes(tag).items() if k in _REL_REF_ATTRIBUTES and v]
+
+
+def _ole_refs(xml: bytes, budget: Budget | None = None) -> set[bytes]:
+    """Relationship ids referred to inside OLE object elements (``<w:object>...</w:object>``).
+
+    One pass over the tags: an element's references count once its end tag is seen (or
+    at once for ``<o:OLEObject .../>``); an element never closed adds nothing.
+    """
+    found: set[bytes] = set()
+    open_name: bytes | None = None
+    pending: list[bytes] = []
+    for name, is_end, body in _tags(xml, budget):
+        if is_end:
+            if name == open_name:
+                found.update(pending)
+                open_name, pending = None, []
+            continue
+        ole = _local(name) in _OLE_ELEMENTS
+        if ole and body.endswith(b"/"):
+            found.update(_rel_refs(body))
+        elif open_name is not None:
+            pending += _rel_refs(body)
+        elif ole:
+            open_name, pending = name, _rel_refs(body)
+    return found
 
 
 class _Package:
     """A zip opened with read limits; every read is counted against the total budget."""
 
-    def __init__(self, zf: zipfile.ZipFile, result: DocumentImages) -> None:
+    def __init__(
+        self, zf: zipfile.ZipFile, result: DocumentImages, budget: Budget | None = None
+    ) -> None:
         self.zf = zf
         self.result = result
+        self.budget = budget or Budget()
         self.total = 0
         self.by_lower = {info.filename.lower(): info for info in zf.infolist()}
+        self.warned: set[str] = set()
 
     def read(
-        self, name: str, limit: int = MAX_MEMBER_BYTES, *, quiet: bool = False
+        self,
+        name: str,
+        limit: int = MAX_MEMBER_BYTES,
+        *,
+        quiet: bool = False,
+        xml: bool = False,
     ) -> bytes | None:
-        """The member's bytes, or None (with a warning unless ``quiet``) when over a limit."""
+        """The member's bytes, or None (with a warning unless ``quiet``) when over a limit.
+
+        The member is inflated in chunks (the time budget checked between them); an
+        ``xml`` part is refused past MAX_COMPRESSION_RATIO whatever its size (from
+        MIN_XML_RATIO_CHECK_BYTES on: a smaller part cannot be a bomb).
+        """
         info = self.by_lower.get(name.lower())
         if info is None:
             return None
         problem = None
+        ratio_from = MIN_XML_RATIO_CHECK_BYTES if xml else MIN_RATIO_CHECK_BYTES
         if info.flag_bits & 0x1:
             problem = "encrypted zip member"
         elif info.file_size > limit:
             problem = f"oversized member ({info.file_size} bytes, limit {limit})"
-        elif (
-            info.file_size > MIN_RATIO_CHECK_BYTES
-            and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
+        elif info.file_size > ratio_from and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
         ):
             problem = (
                 f"suspicious compression ratio ({info.file_size} from "
@@ -81,35 +172,50 @@ class _Package:
             problem = f"total uncompressed size over {MAX_TOTAL_BYTES} bytes"
         if problem is None:
             try:
-                with self.zf.open(info) as fh:
-                    data = fh.read(limit + 1)
+                data, problem = self._inflate(info, limit)
             except Exception as exc:  # corrupt member: bad CRC, bad deflate stream, ...
                 problem = f"unreadable member ({type(exc).__name__}: {exc})"[:200]
             else:
-                self.total += len(data)
-                if len(data) > limit:  # pragma: no cover - zipfile stops at file_size
-                    problem = f"oversized member (over {limit} bytes)"
-                else:
+                if problem is None:
                     return data
-        if not quiet:
+        if not quiet and info.filename not in self.warned:
+            self.warned.add(info.filename)
             self.result.warnings.append(f"{info.filename}: skipped: {problem}")
         return None
+
+    def _inflate(self, info: zipfile.ZipInfo, limit: int) -> tuple[bytes, str | None]:
+        """(bytes, None), or (partial bytes, why it stopped): bounded chunks, the clock read
+        between them. zipfile never reads past the sizes of the central directory."""
+        chunks: list[bytes] = []
+        size = 0
+        with self.zf.open(info) as fh:
+            while True:
+                chunk = fh.read(min(READ_CHUNK_BYTES, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                self.total += len(chunk)
+                if size > limit:  # pragma: no cover - zipfile stops at file_size
+                    return b"", f"oversized member (over {limit} bytes)"
+                if self.budget.expired():
+                    return b"", f"time budget of {self.budget.seconds:g} s ran out while inflating"
+        return b"".join(chunks), None
 
     def rels(self, part: str) -> dict[str, str]:
         """Relationship id -> resolved internal target of ``part`` (empty when none)."""
         folder, base = posixpath.split(part)
-        data = self.read(posixpath.join(folder, "_rels", base + ".rels"), MAX_XML_BYTES, quiet=True)
+        data = self.read(posixpath.join(folder, "_rels", base + ".rels"), MAX_XML_BYTES, xml=True)
         out: dict[str, str] = {}
         if not data:
             return out
-        for match in _RELATIONSHIP.finditer(data):
-            attrs = {
-                m.group(1).decode("ascii", "replace").lower(): (m.group(2) or m.group(3) or b"")
-                for m in _ATTRIBUTE.finditer(match.group(0))
-            }
-            if attrs.get("targetmode", b"").lower() == b"external" or "id" not in attrs:
+        for name, is_end, tag in _tags(data, self.budget):
+            if is_end or _local(name) != b"Relationship":
                 continue
-            target = attrs.get("target", b"").decode("utf-8", "replace")
+            attrs = _attributes(tag, lower=True)
+            if attrs.get(b"targetmode", b"").lower() == b"external" or b"id" not in attrs:
+                continue
+            target = attrs.get(b"target", b"").decode("utf-8", "replace")
             if not target:
                 continue
             target = target.replace("\\", "/").split("#", 1)[0]
@@ -117,7 +223,7 @@ class _Package:
                 target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
             )
             resolved = posixpath.normpath(resolved).lstrip("./") if resolved else resolved
-            out[attrs["id"].decode("utf-8", "replace")] = resolved.lower()
+            out[attrs[b"id"].decode("utf-8", "replace")] = resolved.lower()
         return out
 
 
@@ -141,53 +247,89 @@ def _family(names: list[str]) -> str | None:
 
 
 def _locations(pkg: _Package, family: str, budget: Budget) -> tuple[dict[str, str], set[str]]:
-    """(media part -> "sheet X"/"slide N", media parts that are OLE previews), both lower-case."""
+    """(media part -> "sheet X"/"slide N", media parts that are OLE previews), both lower-case.
+
+    When the time budget runs out, what was found so far is returned with a warning.
+    """
     parents: dict[str, set[str]] = {}
     previews: set[str] = set()
     parts = [n for n in pkg.by_lower if n.endswith((".xml", ".vml")) and "/_rels/" not in n]
     rels_of: dict[str, dict[str, str]] = {}
-    for part in parts:
-        if budget.expired():
-            break
-        folder, base = posixpath.split(part)
-        if posixpath.join(folder, "_rels", base + ".rels") not in pkg.by_lower:
-            continue
+    holders: dict[str, str] = {}  # sheet/slide part -> its label
+    done = 0
+    try:
+        for part in parts:
+            if budget.expired():
+                raise _OutOfTime
+            _relate(pkg, part, parents, previews, rels_of)
+            done += 1
+        _holders(pkg, family, parts, rels_of, holders)
+    except _OutOfTime:
+        pass
+    locations = _media_locations(parents, holders, budget)
+    if budget.expired():
+        pkg.result.warnings.append(
+            budget.ran_out(done, len(parts), "XML parts", "while reading relationships")
+            + "; picture locations and OLE previews may be incomplete"
+        )
+    return locations, previews
+
+
+def _relate(
+    pkg: _Package,
+    part: str,
+    parents: dict[str, set[str]],
+    previews: set[str],
+    rels_of: dict[str, dict[str, str]],
+) -> None:
+    """Add the relationships of one part to ``parents``, its OLE preview pictures to
+    ``previews``."""
+    folder, base = posixpath.split(part)
+    if posixpath.join(folder, "_rels", base + ".rels") in pkg.by_lower:
         rels = pkg.rels(part)
         rels_of[part] = rels
         for target in rels.values():
             parents.setdefault(target, set()).add(part)
         media = {rid: t for rid, t in rels.items() if _is_media(t)}
         if not media:
-            continue
+            return
         if part.endswith(".vml"):  # legacy VML drawings of xlsx/pptx hold OLE previews
             previews.update(media.values())
-            continue
-        xml = pkg.read(part, MAX_XML_BYTES, quiet=True) or b""
-        for block in _OLE_BLOCK.finditer(xml):
-            for ref in _REL_REF.finditer(block.group(0)):
-                target = media.get(ref.group(1).decode("utf-8", "replace"))
-                if target:
-                    previews.add(target)
+            return
+        xml = pkg.read(part, MAX_XML_BYTES, xml=True) or b""
+        for ref in _ole_refs(xml, pkg.budget):
+            target = media.get(ref.decode("utf-8", "replace"))
+            if target:
+                previews.add(target)
 
-    holders: dict[str, str] = {}  # sheet/slide part -> its label
+
+def _holders(
+    pkg: _Package,
+    family: str,
+    parts: list[str],
+    rels_of: dict[str, dict[str, str]],
+    holders: dict[str, str],
+) -> None:
+    """Fill ``holders``: sheet part -> "sheet NAME", slide part -> "slide N"."""
     if family == "xlsx":
-        workbook = pkg.read("xl/workbook.xml", MAX_XML_BYTES, quiet=True) or b""
+        workbook = pkg.read("xl/workbook.xml", MAX_XML_BYTES, xml=True) or b""
         wb_rels = rels_of.get("xl/workbook.xml") or pkg.rels("xl/workbook.xml")
-        for match in _SHEET.finditer(workbook):
-            attrs = {
-                m.group(1): (m.group(2) or m.group(3) or b"")
-                for m in _ATTRIBUTE.finditer(match.group(0))
-            }
+        for name, is_end, tag in _tags(workbook, pkg.budget):
+            if is_end or _local(name) != b"sheet":
+                continue
+            attrs = _attributes(tag)
             target = wb_rels.get(attrs.get(b"r:id", b"").decode("utf-8", "replace"))
             name = attrs.get(b"name", b"").decode("utf-8", "replace")
             if target and name:
                 holders[target] = f"sheet {_unescape(name)}"
     elif family == "pptx":
-        presentation = pkg.read("ppt/presentation.xml", MAX_XML_BYTES, quiet=True) or b""
+        presentation = pkg.read("ppt/presentation.xml", MAX_XML_BYTES, xml=True) or b""
         p_rels = rels_of.get("ppt/presentation.xml") or pkg.rels("ppt/presentation.xml")
-        for number, match in enumerate(_SLIDE_ID.finditer(presentation), 1):
-            ref = _REL_REF.search(match.group(0))
-            target = p_rels.get(ref.group(1).decode("utf-8", "replace")) if ref else None
+        tags = _tags(presentation, pkg.budget)
+        slides = (tag for name, end, tag in tags if not end and _local(name) == b"sldId")
+        for number, tag in enumerate(slides, 1):
+            refs = _rel_refs(tag)
+            target = p_rels.get(refs[0].decode("utf-8", "replace")) if refs else None
             if target:
                 holders[target] = f"slide {number}"
         if not holders:  # no usable presentation.xml: number the slides by file name
@@ -196,9 +338,16 @@ def _locations(pkg: _Package, family: str, budget: Budget) -> tuple[dict[str, st
                 if m:
                     holders[part] = f"slide {int(m.group(1))}"
 
+
+def _media_locations(
+    parents: dict[str, set[str]], holders: dict[str, str], budget: Budget
+) -> dict[str, str]:
+    """Media part -> the sheets/slides that show it, walking up the relationships."""
     locations: dict[str, str] = {}
     if holders:
         for media in (t for t in parents if _is_media(t)):
+            if budget.expired():
+                break
             frontier, seen, found = {media}, {media}, set()
             for _depth in range(4):  # media <- drawing <- sheet; media <- slide; bounded walk
                 frontier = {p for t in frontier for p in parents.get(t, ()) if p not in seen}
@@ -208,7 +357,7 @@ def _locations(pkg: _Package, family: str, budget: Budget) -> tuple[dict[str, st
                     break
             if found:
                 locations[media] = ", ".join(dict.fromkeys(holders[h] for h in found))
-    return locations, previews
+    return locations
 
 
 def _unescape(text: str) -> str:
@@ -242,7 +391,7 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             result.kind = path.suffix.lower().lstrip(".") or "odf"
         else:
             result.kind = _kind_from_extension(path, family)
-        pkg = _Package(zf, result)
+        pkg = _Package(zf, result, budget)
         media = sorted(
             (i.filename for i in infos if _is_media(i.filename) and not i.is_dir()),
             key=_natural_key,
@@ -251,18 +400,16 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             return
         locations, previews = _locations(pkg, family, budget) if family != "odf" else ({}, set())
         seen: set[str] = set()
-        for name in media:
+        for index, name in enumerate(media):
             low = name.lower()
             if low in seen:  # duplicate entry names in a hostile zip
                 continue
             seen.add(low)
             if budget.expired():
-                result.warnings.append("time budget exceeded: stopped early")
+                result.warnings.append(budget.ran_out(index, len(media), "media parts"))
                 break
-            if len(result.images) >= MAX_IMAGES_PER_DOCUMENT:
-                result.warnings.append(
-                    f"more than {MAX_IMAGES_PER_DOCUMENT} pictures: rest skipped"
-                )
+            if len(result.images) >= budget.max_images:
+                result.warnings.append(_skipped(budget, index, len(media)))
                 break
             base = posixpath.basename(name)
             ext = base.rsplit(".", 1)[-1].lower() if "." in base else ""
@@ -274,6 +421,10 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             fmt = sniff_format(data, base)
             if fmt is None:
                 continue
+            refused = budget.refuse(result, len(data))
+            if refused:
+                result.warnings.append(_skipped(budget, index, len(media), refused))
+                break
             result.images.append(
                 ExtractedImage(
                     name=base,
@@ -283,3 +434,9 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
                     is_preview=low in previews,
                 )
             )
+
+
+def _skipped(budget: Budget, index: int, total: int, reason: str = "") -> str:
+    """The warning for the media parts left when a per-document cap is reached."""
+    reason = reason or f"picture limit of {budget.max_images} per document reached"
+    return f"{reason}: {total - index} of {total} media parts skipped"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from lookalike.errors import require
 
 from . import (
     ENCRYPTED,
-    MAX_IMAGES_PER_DOCUMENT,
     Budget,
     DocumentImages,
     ExtractedImage,
@@ -49,14 +49,10 @@ def extract_pdf(path: Path, result: DocumentImages, budget: Budget) -> None:
         pages = len(pdf)
         if pages > MAX_PAGES:
             result.warnings.append(f"{pages} pages: only the first {MAX_PAGES} examined")
-        for index in range(min(pages, MAX_PAGES)):
+        total = min(pages, MAX_PAGES)
+        for index in range(total):
             if budget.expired():
-                result.warnings.append("time budget exceeded: stopped early")
-                break
-            if len(result.images) >= MAX_IMAGES_PER_DOCUMENT:
-                result.warnings.append(
-                    f"more than {MAX_IMAGES_PER_DOCUMENT} pictures: rest skipped"
-                )
+                result.warnings.append(budget.ran_out(index, total, "pages"))
                 break
             try:
                 page = pdf[index]
@@ -64,21 +60,34 @@ def extract_pdf(path: Path, result: DocumentImages, budget: Budget) -> None:
                 result.warnings.append(f"page {index + 1}: unreadable ({exc})"[:200])
                 continue
             try:
-                _page_images(page, index + 1, result, budget, raw)
+                stopped = _page_images(page, index + 1, result, budget, raw)
             finally:
                 page.close()
+            if stopped:
+                left = total - index - 1
+                result.warnings.append(f"{stopped}; {left} later pages not read")
+                break
     finally:
         pdf.close()
 
 
-def _page_images(page, number: int, result: DocumentImages, budget: Budget, raw) -> None:
+def _page_images(
+    page: Any, number: int, result: DocumentImages, budget: Budget, raw: Any
+) -> str | None:
+    """Add the image objects of one page; returns why it stopped early (None: it did not)."""
     count = 0
     objects = page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=MAX_FORM_DEPTH)
     for obj in objects:
-        if budget.expired() or len(result.images) >= MAX_IMAGES_PER_DOCUMENT:
-            break
-        count += 1
         where = f"page {number}"
+        if budget.expired():
+            return budget.ran_out(count, None, "image objects", f"on {where}")
+        if len(result.images) >= budget.max_images:
+            left = 1 + sum(1 for _ in objects)
+            return (
+                f"picture limit of {budget.max_images} per document reached on {where}: "
+                f"{left} image objects of the page skipped"
+            )
+        count += 1
         try:
             data, fmt = _image_bytes(obj)
         except Exception as exc:
@@ -89,15 +98,19 @@ def _page_images(page, number: int, result: DocumentImages, budget: Budget, raw)
         if not data or fmt is None:
             result.warnings.append(f"{where} image {count}: no image data")
             continue
+        refused = budget.refuse(result, len(data))
+        if refused:
+            return f"{refused} on {where}"
         ext = {"jpeg": "jpg"}.get(fmt, fmt)
         result.images.append(
             ExtractedImage(
                 name=f"page{number}_img{count}.{ext}", data=data, format=fmt, location=where
             )
         )
+    return None
 
 
-def _image_bytes(obj) -> tuple[bytes, str | None]:
+def _image_bytes(obj: Any) -> tuple[bytes, str | None]:
     """The stored bytes of a JPEG/JPEG 2000 image object, else the decoded pixels as PNG."""
     filters = obj.get_filters()
     if (
