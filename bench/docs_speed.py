@@ -21,7 +21,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from lookalike.doccheck.check import CheckOptions, check_documents
+from lookalike.doccheck.check import check_documents
+from lookalike.doccheck.records import CheckOptions
 from lookalike.dupes.find import DEFAULT_LAYERS
 
 ROOT = Path(__file__).resolve().parents[1]

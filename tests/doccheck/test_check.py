@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
-from lookalike.doccheck.check import MARKER, CheckOptions, check_documents
+from lookalike.doccheck.check import MARKER, check_documents
+from lookalike.doccheck.records import CheckOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -13,9 +13,10 @@ from PIL import Image
 
 import lookalike.sources.documents as documents
 from lookalike.cli import main
-from lookalike.doccheck.check import CheckOptions, check_documents
+from lookalike.doccheck.check import check_documents
+from lookalike.doccheck.records import CheckOptions, ImagePairRow
 from lookalike.errors import LookalikeError
-from lookalike.reports.xlsx import ImagePairRow, write_document_workbook
+from lookalike.reports.xlsx import write_document_workbook
 from lookalike.sources.documents import (
     Budget,
     DocumentImages,

@@ -252,7 +252,7 @@ def test_zip_bombs_and_broken_archives_are_refused(
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     entries, failures = _split(list(scan(tmp_path)))
     assert [e.member for e in entries] == ["ok.jpg"]
-    reasons = {os.path.relpath(f.path, tmp_path): f.reason for f in failures}
+    reasons = {f.path[len(str(tmp_path)) + 1 :]: f.reason for f in failures}
     assert "zip bomb" in reasons["bomb.zip!//zeros.jpg"]
     assert "cannot open zip archive" in reasons["broken.zip"]
     # the size cap is checked again when the member is read

@@ -334,3 +334,39 @@ def test_corpus_second_run_is_served_from_the_catalog(tmp_path: Path, calls: lis
     assert s1.computed == len(entries) and s2.computed == 0 and s2.cached == len(entries)
     assert sum(calls) == len(entries)
     _same(first, second)
+
+
+def test_version_1_catalog_is_migrated_not_dropped(tmp_path: Path) -> None:
+    """A v1 catalog gains ctime_ns and the collision-free member separator, keeping rows."""
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE files (id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE,
+                archive BLOB, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                width INTEGER, height INTEGER, digest BLOB, updated_ns INTEGER NOT NULL);
+            CREATE TABLE features (file_id INTEGER NOT NULL, method TEXT NOT NULL,
+                codec TEXT, data BLOB, error TEXT, PRIMARY KEY (file_id, method))
+                WITHOUT ROWID;
+            INSERT INTO meta VALUES ('app', 'lookalike-catalog'), ('schema_version', '1');
+            """
+        )
+        db.execute(
+            "INSERT INTO files (path, archive, size, mtime_ns, updated_ns) VALUES (?, ?, 1, 1, 1)",
+            ("/p/x.zip!/a/照片.jpg".encode(), b"/p/x.zip"),
+        )
+        db.execute(
+            "INSERT INTO files (path, size, mtime_ns, updated_ns) VALUES (?, 1, 1, 1)",
+            (b"/p/x.zip!/a/real.jpg",),  # a real folder named "x.zip!": left as it is
+        )
+    db.close()
+    with Catalog(path) as cat:
+        assert len(cat) == 2
+    with sqlite3.connect(path) as db:
+        paths = sorted(bytes(r[0]).decode() for r in db.execute("SELECT path FROM files"))
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
+    db.close()
+    assert paths == ["/p/x.zip!//a/照片.jpg", "/p/x.zip!/a/real.jpg"]
+    assert version == (str(SCHEMA_VERSION),) and "ctime_ns" in columns

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from lookalike.cli.output import print_json
-from lookalike.comparison import compare
 from lookalike.methods import DEFAULT_METHODS, METHODS
 from lookalike.reports.text import table
 
@@ -35,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.comparison import compare
+
     result = compare(args.a, args.b, methods=args.method)
     if args.json:
         print_json(result.to_dict())

@@ -7,14 +7,13 @@ import sys
 
 from lookalike.cli.arguments import add_jobs, count, percentage
 from lookalike.cli.output import ProgressBar, error, print_json
-from lookalike.doccheck.check import (
+from lookalike.doccheck.records import (
     DEFAULT_MIN_SIZE,
     DEFAULT_THRESHOLD,
     EXTRACT_FOLDER,
     SCOPES,
     CheckOptions,
     DocumentCheck,
-    check_documents,
 )
 
 #: Errors printed on stderr before "... N more in the workbook".
@@ -79,6 +78,8 @@ def _summary(result: DocumentCheck) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.doccheck.check import check_documents
+
     options = CheckOptions(
         out=args.out,
         threshold=args.threshold,

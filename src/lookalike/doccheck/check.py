@@ -26,26 +26,31 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from lookalike.dupes.find import DEFAULT_LAYERS, DupesOptions, detect, layer_methods
+from lookalike.doccheck.records import (
+    DEFAULT_MIN_SIZE,
+    DEFAULT_THRESHOLD,
+    EXTRACT_FOLDER,
+    SCOPES,
+    CheckedDocument,
+    CheckedImage,
+    CheckOptions,
+    DocumentCheck,
+    ErrorRow,
+    SimilarPair,
+)
+from lookalike.dupes.find import DupesOptions, detect, layer_methods
 from lookalike.errors import Failure, LookalikeError, MissingDependencyError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.methods import Method
-from lookalike.reports.xlsx import (
-    DocumentRow,
-    ErrorRow,
-    ImagePairRow,
-    document_workbook_name,
-    write_document_workbook,
-)
+from lookalike.progress import Progress
+from lookalike.reports.xlsx import document_workbook_name, write_document_workbook
 from lookalike.sources.documents import (
     DocumentImages,
     ExtractedImage,
@@ -72,15 +77,6 @@ __all__ = [
     "find_documents",
 ]
 
-SCOPES = ("within", "across", "both")
-#: Pairs at or above this similarity are reported (ORB puts verified partial copies >= 0.85).
-DEFAULT_THRESHOLD = 0.85
-#: Pictures whose short side is below this many pixels (icons, bullets, rules) are skipped.
-#: On the corpus (781 pictures) 43 are under 32 px: spacer GIFs, bullets, 16 px icons;
-#: at 32 px sit the standard 32x32 Office icons, at 48-64 px real figures begin.
-DEFAULT_MIN_SIZE = 32
-#: The extraction folder inside OUT, by language.
-EXTRACT_FOLDER = {"zh": "图片提取", "en": "extracted"}
 #: Size (pixels, longest side) metafiles are rasterized to for comparison.
 METAFILE_SIZE = 512
 #: A gzip-compressed metafile (.emz/.wmz) may expand to at most this many bytes.
@@ -88,175 +84,7 @@ MAX_INFLATED_METAFILE = 64 * 1024 * 1024
 #: File left in each extraction folder so a later run knows it may empty it.
 MARKER = ".lookalike-extracted"
 _METAFILES = {"emf": "emf", "wmf": "wmf", "emz": "emf", "wmz": "wmf"}
-_STATUS = {
-    "zh": {"ok": "正常", "no images": "无图片", "error": "错误"},
-    "en": {"ok": "ok", "no images": "no images", "error": "error"},
-}
 _WORKBOOK_NAME = re.compile(r"^(图片相似度\d{8}|image-similarity-\d{8})(_\d+)?\.xlsx$", re.I)
-
-#: progress(stage, done, total): stage is "extract", "rasterize" or "compare".
-from lookalike.progress import Progress  # noqa: E402
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """How a document check runs; the defaults are those of ``lookalike docs``."""
-
-    out: str | os.PathLike[str] = "."
-    #: Similarity (0..1) at or above which a pair the cascade calls alike is reported.
-    threshold: float = DEFAULT_THRESHOLD
-    scope: str = "both"
-    lang: str = "zh"
-    #: Pictures whose short side is below this (pixels) are skipped and counted.
-    min_size: int = DEFAULT_MIN_SIZE
-    jobs: int = 0
-    methods: tuple[str, ...] = DEFAULT_LAYERS
-    #: Metafile renderers to try (None = every installed one, best first).
-    metafile_backends: tuple[str, ...] | None = None
-    #: Write the workbook (False: only the extraction and the returned result).
-    workbook: bool = True
-
-
-@dataclass
-class CheckedImage:
-    """One picture of a document: where it was saved, and what was compared."""
-
-    document: int  # index into DocumentCheck.documents
-    name: str  # the saved file name: the name in the package, made safe
-    path: Path  # the saved original bytes
-    format: str
-    location: str | None
-    is_preview: bool
-    digest: str  # BLAKE2b-128 of the original bytes
-    compare: Path | None = None  # the file fingerprinted (a metafile's PNG); None = not compared
-    width: int = 0
-    height: int = 0
-    skipped: str | None = None  # "small", "error"
-
-
-@dataclass
-class CheckedDocument:
-    """One document: its name in the report, its extraction folder, its pictures."""
-
-    path: Path
-    name: str
-    kind: str = ""
-    folder: Path | None = None
-    images: list[CheckedImage] = field(default_factory=list)
-    skipped_small: int = 0
-    error: str | None = None
-
-    @property
-    def status(self) -> str:
-        """``ok``, ``no images`` or ``error``."""
-        if self.error:
-            return "error"
-        return "ok" if self.images else "no images"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "document": self.name,
-            "path": str(self.path),
-            "kind": self.kind,
-            "folder": str(self.folder) if self.folder else None,
-            "images": len(self.images),
-            "compared": sum(1 for i in self.images if i.compare is not None),
-            "skipped_small": self.skipped_small,
-            "status": self.status,
-            "error": self.error,
-        }
-
-
-@dataclass(frozen=True)
-class SimilarPair:
-    """Two pictures at or above the threshold; ``method`` is the layer that decided."""
-
-    image1: CheckedImage
-    image2: CheckedImage
-    similarity: float
-    method: str
-
-    @property
-    def within(self) -> bool:
-        return self.image1.document == self.image2.document
-
-
-@dataclass
-class DocumentCheck:
-    """What a check found: documents, similar pairs, errors, and the workbook written."""
-
-    documents: list[CheckedDocument] = field(default_factory=list)
-    pairs: list[SimilarPair] = field(default_factory=list)
-    errors: list[ErrorRow] = field(default_factory=list)
-    workbook: Path | None = None
-    #: What to install for pictures that could not be compared (rasterizers), deduplicated.
-    missing: list[str] = field(default_factory=list)
-    methods: list[str] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
-    lang: str = "zh"
-
-    @property
-    def images(self) -> list[CheckedImage]:
-        return [i for d in self.documents for i in d.images]
-
-    def pair_rows(self) -> list[ImagePairRow]:
-        """The workbook's rows: document, image names, second document, similarity, method."""
-        rows = []
-        for p in self.pairs:
-            d1, d2 = self.documents[p.image1.document], self.documents[p.image2.document]
-            rows.append(
-                ImagePairRow(
-                    document=d1.name,
-                    image1=p.image1.name,
-                    image2=p.image2.name,
-                    document2=None if p.within else d2.name,
-                    similarity=p.similarity,
-                    method=p.method,
-                    thumb1=p.image1.compare,
-                    thumb2=p.image2.compare,
-                )
-            )
-        return rows
-
-    def document_rows(self) -> list[DocumentRow]:
-        """One row per document: pictures found, small ones skipped, status in ``lang``."""
-        words = _STATUS[self.lang]
-        rows = []
-        for d in self.documents:
-            status = words[d.status]
-            if d.error:
-                status = f"{status}: {d.error}"
-            rows.append(DocumentRow(d.name, len(d.images), d.skipped_small, status))
-        return rows
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``lookalike docs --json``."""
-        pairs = []
-        for p in self.pairs:
-            d1, d2 = self.documents[p.image1.document], self.documents[p.image2.document]
-            pairs.append(
-                {
-                    "document": d1.name,
-                    "image1": p.image1.name,
-                    "image2": p.image2.name,
-                    "document2": None if p.within else d2.name,
-                    "similarity": round(float(p.similarity), 4),
-                    "method": p.method,
-                    "location1": p.image1.location,
-                    "location2": p.image2.location,
-                    "path1": str(p.image1.path),
-                    "path2": str(p.image2.path),
-                }
-            )
-        return {
-            "pairs": pairs,
-            "documents": [d.to_dict() for d in self.documents],
-            "errors": [{"document": e.document, "reason": e.reason} for e in self.errors],
-            "workbook": str(self.workbook) if self.workbook else None,
-            "missing": self.missing,
-            "methods": self.methods,
-            "stats": self.stats,
-        }
 
 
 def find_documents(

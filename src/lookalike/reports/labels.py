@@ -6,6 +6,8 @@ Chinese ("zh") or both side by side ("both", the default of files meant for mixe
 
 from __future__ import annotations
 
+from typing import Any
+
 #: Label languages: English only, Chinese only, or both side by side.
 LANGS = ("en", "zh", "both")
 
@@ -77,3 +79,54 @@ def percent(similarity: float) -> str:
 def file_name(path: str) -> str:
     """The last component of a path written with / or \\ (reports may come from Windows)."""
     return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or path
+
+
+#: Sheet names and headers of the document workbook, by language.
+DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "pairs": "图片相似度",
+        "pair_headers": [
+            "文档名",
+            "图片名1",
+            "图片名2",
+            "文档名2",
+            "图片相似度",
+            "判定方法",
+            "缩略图1",
+            "缩略图2",
+        ],
+        "documents": "文档",
+        "document_headers": ["文档", "图片数", "跳过的小图", "状态"],
+        "errors": "错误",
+        "error_headers": ["文档", "原因"],
+    },
+    "en": {
+        "pairs": "Similar images",
+        "pair_headers": [
+            "Document",
+            "Image 1",
+            "Image 2",
+            "Document 2",
+            "Similarity",
+            "Method",
+            "Thumbnail 1",
+            "Thumbnail 2",
+        ],
+        "documents": "Documents",
+        "document_headers": ["Document", "Images", "Skipped small", "Status"],
+        "errors": "Errors",
+        "error_headers": ["Document", "Reason"],
+    },
+}
+
+#: The note under a truncated sheet, by language: {shown} and {left} are row counts.
+LEFT_OUT_NOTE = {
+    "zh": "仅显示前 {shown} 行，另有 {left} 行未写入本表（超出上限）",
+    "en": "only the first {shown} rows are shown; {left} more rows were left out (row limit)",
+}
+
+#: A checked document's status, by language.
+DOCUMENT_STATUS: dict[str, dict[str, str]] = {
+    "zh": {"ok": "正常", "no images": "无图片", "error": "错误"},
+    "en": {"ok": "ok", "no images": "no images", "error": "error"},
+}

@@ -14,15 +14,15 @@ import io
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date as Date
 from typing import Any
 
 from lookalike.decode import ImageSource
+from lookalike.doccheck.records import DocumentRow, ErrorRow, ImagePairRow
 from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import require
 from lookalike.reports.export import member_rows
-from lookalike.reports.labels import check_lang, file_name, label
+from lookalike.reports.labels import DOCUMENT_SHEETS, LEFT_OUT_NOTE, check_lang, file_name, label
 from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
 
 #: Longest side of the thumbnails in a row, in pixels.
@@ -33,91 +33,11 @@ _BAND_FILL = "F5F7FA"
 _KEEP_FILL = "DAFBE1"
 
 
-@dataclass(frozen=True)
-class ImagePairRow:
-    """Two similar images from Office documents; ``document2`` is None in the same document.
-
-    ``similarity`` is 0..1; ``thumb1`` / ``thumb2`` are the images (bytes or a path) to
-    show, or None for no thumbnail.
-    """
-
-    document: str
-    image1: str
-    image2: str
-    document2: str | None
-    similarity: float
-    method: str
-    thumb1: bytes | str | os.PathLike[str] | None = None
-    thumb2: bytes | str | os.PathLike[str] | None = None
-
-
-@dataclass(frozen=True)
-class DocumentRow:
-    """One checked document: images compared, small images skipped, and its status."""
-
-    document: str
-    images: int
-    skipped_small: int
-    status: str
-
-
-@dataclass(frozen=True)
-class ErrorRow:
-    """A document (or one of its images) that could not be checked, and why."""
-
-    document: str
-    reason: str
-
-
-#: Sheet names and headers of the document workbook, by language.
-DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
-    "zh": {
-        "pairs": "图片相似度",
-        "pair_headers": [
-            "文档名",
-            "图片名1",
-            "图片名2",
-            "文档名2",
-            "图片相似度",
-            "判定方法",
-            "缩略图1",
-            "缩略图2",
-        ],
-        "documents": "文档",
-        "document_headers": ["文档", "图片数", "跳过的小图", "状态"],
-        "errors": "错误",
-        "error_headers": ["文档", "原因"],
-    },
-    "en": {
-        "pairs": "Similar images",
-        "pair_headers": [
-            "Document",
-            "Image 1",
-            "Image 2",
-            "Document 2",
-            "Similarity",
-            "Method",
-            "Thumbnail 1",
-            "Thumbnail 2",
-        ],
-        "documents": "Documents",
-        "document_headers": ["Document", "Images", "Skipped small", "Status"],
-        "errors": "Errors",
-        "error_headers": ["Document", "Reason"],
-    },
-}
-
-
 #: Rows per sheet of the document workbook (Excel stops at 1,048,576); the pairs past it
 #: are left out and a note under the table says how many.
 MAX_WORKBOOK_ROWS = 100_000
 #: Thumbnails are drawn for the first this many pair rows (each is a picture object).
 MAX_THUMBNAIL_ROWS = 5_000
-#: The note under a truncated sheet, by language: {shown} and {left} are row counts.
-LEFT_OUT_NOTE = {
-    "zh": "仅显示前 {shown} 行，另有 {left} 行未写入本表（超出上限）",
-    "en": "only the first {shown} rows are shown; {left} more rows were left out (row limit)",
-}
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 

@@ -230,7 +230,9 @@ class Catalog:
             )
         if version == 1:  # v2 added ctime_ns and the collision-free member separator
             with db:
-                db.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
+                columns = {r[1] for r in db.execute("PRAGMA table_info(files)")}
+                if "ctime_ns" not in columns:
+                    db.execute("ALTER TABLE files ADD COLUMN ctime_ns INTEGER")
                 db.execute(
                     "UPDATE files SET path = "
                     "CAST(archive || ? || substr(path, length(archive) + 3) AS BLOB) "
