@@ -191,7 +191,8 @@ def test_fifo_is_not_opened(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.jpg")
     shutil.copy(_photos()[0], tmp_path / "a.jpg")
     entries, failures = _split(list(scan(tmp_path)))  # would block if the fifo were read
-    assert len(entries) == 1 and failures == []
+    assert len(entries) == 1
+    assert [Path(f.path).name for f in failures] == ["pipe.jpg"]  # reported, never opened
 
 
 def test_chinese_file_and_folder_names(tmp_path: Path) -> None:
@@ -275,3 +276,16 @@ def test_corpus_photos_are_all_found() -> None:
     assert failures == []
     assert len(entries) == len([p for p in CORPUS.rglob("*") if p.suffix == ".jpg"])
     assert len(entries) >= 90
+
+
+def test_a_document_or_fifo_named_like_an_image_is_reported(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "report.jpg", "w") as zf:  # a .docx renamed .jpg
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document/>")
+    os.mkfifo(tmp_path / "pipe.png")
+    _, failures = _split(list(scan(tmp_path)))
+    reasons = {Path(f.path).name: f.reason for f in failures}
+    assert "zip archive or Office document" in reasons["report.jpg"]
+    assert "FIFO" in reasons["pipe.png"]

@@ -192,6 +192,17 @@ def _describe(head: bytes) -> str:
     return "text"
 
 
+def _special(st: os.stat_result) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISFIFO(st.st_mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(st.st_mode):
+        return "a socket"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "a device"
+    return "not a regular file"
+
+
 def _not_image(path: str, head: bytes) -> Failure:
     return Failure(path, f"named like an image but not one: the content is {_describe(head)}")
 
@@ -225,6 +236,8 @@ def _members(archive: str, mtime_ns: int, ctime_ns: int) -> Iterator[Entry | Fai
     try:
         with zipfile.ZipFile(archive) as zf:
             if _is_document_package(zf):
+                if os.path.splitext(archive)[1].lower() in IMAGE_EXTENSIONS:
+                    yield _not_image(archive, b"PK\x03\x04")
                 return
             infos = sorted((i for i in zf.infolist() if not i.is_dir()), key=lambda i: i.filename)
             for info in infos:
@@ -335,7 +348,10 @@ class _Walker:
                     yield from self.directory(child, cst)
             elif stat.S_ISREG(cst.st_mode):
                 yield from self.file(child, cst, explicit=False)
-            # sockets, fifos, devices: never opened (a fifo would block)
+            elif os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                # sockets, fifos, devices are never opened (a fifo would block); one named
+                # like an image is reported, so nothing that looks like a picture is lost
+                yield Failure(child, f"named like an image but not a file: {_special(cst)}")
 
 
 def scan(
