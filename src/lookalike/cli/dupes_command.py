@@ -87,18 +87,20 @@ def _confirm(doomed: list[Action]) -> bool:
 def run(args: argparse.Namespace) -> int:
     from lookalike.dupes.actions import check_destination, delete_copies, move_copies
     from lookalike.dupes.find import DupesOptions, find_duplicates
-    from lookalike.reports.export import write_report
+    from lookalike.reports.export import check_report_path, write_report
     from lookalike.reports.text import format_table
 
     if args.move_to and args.delete:
         print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
         return 2
-    if args.move_to:
-        try:
+    try:  # every argument is checked before the scan starts
+        if args.move_to:
             check_destination(args.move_to, args.paths)
-        except LookalikeError as exc:
-            print(f"lookalike: --move-to {exc}", file=sys.stderr)
-            return 2
+        for path in args.report:
+            check_report_path(path)
+    except LookalikeError as exc:
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return 2
     options = DupesOptions(
         methods=tuple(args.methods),
         threshold=args.threshold,

@@ -105,6 +105,29 @@ def write_json(report: DuplicateReport, path: str | os.PathLike[str]) -> None:
 REPORT_SUFFIXES = (".html", ".htm", ".xlsx", ".csv", ".json")
 
 
+def check_report_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before any work, a report that could not be written: an unknown suffix, a
+    folder that does not exist or cannot be written, a name that is a folder.
+
+    Raises LookalikeError naming the file and saying how to fix it.
+    """
+    name = os.fspath(path)
+    suffix = Path(name).suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
+        raise LookalikeError(
+            name,
+            f"unknown report type {suffix or '(no suffix)'!r}: "
+            "use a file name ending in .html, .xlsx, .csv or .json",
+        )
+    folder = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(folder):
+        raise LookalikeError(name, f"the folder {folder} does not exist: create it first")
+    if os.path.isdir(name):
+        raise LookalikeError(name, "is a folder: give a file name for the report")
+    if not os.access(folder, os.W_OK):
+        raise LookalikeError(name, f"the folder {folder} is not writable")
+
+
 def write_report(
     report: DuplicateReport, path: str | os.PathLike[str], *, lang: str = "both"
 ) -> None:
@@ -113,7 +136,17 @@ def write_report(
     Any other suffix raises a :class:`LookalikeError` that lists the supported ones, before
     anything is written. ``lang`` picks the labels of the HTML and xlsx reports.
     """
+    check_report_path(path)
     suffix = Path(path).suffix.lower()
+    try:
+        _write(report, path, suffix, lang)
+    except OSError as exc:
+        raise LookalikeError(
+            os.fspath(path), f"cannot write the report: {exc.strerror or exc}"
+        ) from None
+
+
+def _write(report: DuplicateReport, path: str | os.PathLike[str], suffix: str, lang: str) -> None:
     if suffix in (".html", ".htm"):
         from lookalike.reports.html import write_html
 
@@ -124,11 +157,5 @@ def write_report(
         write_xlsx(report, path, lang=lang)
     elif suffix == ".csv":
         write_csv(report, path)
-    elif suffix == ".json":
+    else:  # ".json": check_report_path admitted nothing else
         write_json(report, path)
-    else:
-        raise LookalikeError(
-            os.fspath(path),
-            f"unknown report type {suffix or '(no suffix)'!r}: "
-            "use a file name ending in .html, .xlsx, .csv or .json",
-        )
