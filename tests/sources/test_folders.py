@@ -13,8 +13,9 @@ from PIL import Image
 
 from lookalike.decode import load
 from lookalike.errors import Failure
+from lookalike.formats import sniff
 from lookalike.sources import folders
-from lookalike.sources.folders import MEMBER_SEP, Entry, scan, sniff
+from lookalike.sources.folders import MEMBER_SEP, Entry, scan
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 from corpus import CORPUS as SHARED  # noqa: E402

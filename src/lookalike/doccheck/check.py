@@ -48,6 +48,7 @@ from lookalike.dupes.find import DupesOptions, detect, layer_methods
 from lookalike.errors import Failure, LookalikeError, MissingDependencyError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
+from lookalike.formats import sniff
 from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.reports.xlsx import document_workbook_name, write_document_workbook
@@ -60,7 +61,7 @@ from lookalike.sources.documents import (
     save_images,
 )
 from lookalike.sources.documents.metafile import rasterize_metafiles
-from lookalike.sources.folders import Entry, sniff
+from lookalike.sources.folders import Entry
 from lookalike.store.catalog import Catalog
 
 __all__ = [

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lookalike.errors import Failure, LookalikeError
+from lookalike.formats import HEAD_BYTES, IMAGE_EXTENSIONS, MAGICLESS, describe, sniff
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -50,7 +51,6 @@ __all__ = [
     "MEMBER_SEP",
     "Entry",
     "scan",
-    "sniff",
 ]
 
 #: Separator between an archive's path and a member's name in :attr:`Entry.path`; a
@@ -62,24 +62,6 @@ MAX_MEMBER_BYTES = 256 * 1024 * 1024
 #: ratios are only checked above 1 MiB, where bombs matter.
 MAX_RATIO = 100
 _RATIO_FLOOR = 1024 * 1024
-#: Bytes read from each file to recognise its format.
-HEAD_BYTES = 64
-
-#: Names that promise an image: a file named so whose content is not one is reported.
-# fmt: off
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".pjpeg", ".png", ".apng", ".gif", ".bmp",
-    ".dib", ".tif", ".tiff", ".webp", ".ico", ".cur", ".heic", ".heif", ".hif", ".avif",
-    ".jp2", ".j2k", ".jpf", ".jpx", ".jxl", ".psd", ".ppm", ".pgm", ".pbm", ".pnm", ".qoi",
-    ".dds", ".icns", ".tga", ".pcx",
-})
-# fmt: on
-#: Formats without a magic number: trusted by extension, the decoder has the last word.
-_MAGICLESS = frozenset({".tga", ".pcx"})
-
-_FTYP_IMAGE_BRANDS = frozenset(
-    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-)
 
 
 @dataclass(frozen=True)
@@ -131,67 +113,6 @@ class Entry:
         return data
 
 
-def sniff(head: bytes) -> str | None:
-    """The image format the first bytes of a file announce, ``"zip"``, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:2] == b"BM" and len(head) >= 18 and head[14] in (12, 40, 52, 56, 64, 108, 124):
-        return "bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and len(head) >= 6 and head[4]:
-        return "ico"
-    if head[4:8] == b"ftyp":
-        box = int.from_bytes(head[:4], "big")
-        brands = {head[i : i + 4] for i in range(8, min(box, len(head)) - 3, 4)}
-        if brands & _FTYP_IMAGE_BRANDS:
-            return "avif" if b"avif" in brands or b"avis" in brands else "heic"
-        return None
-    if head.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or head.startswith(b"\xff\x4f\xff\x51"):
-        return "jpeg2000"
-    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n"):
-        return "jxl"
-    if head[:4] == b"8BPS":
-        return "psd"
-    if head[:4] == b"qoif":
-        return "qoi"
-    if head[:4] == b"DDS ":
-        return "dds"
-    if head[:4] == b"icns":
-        return "icns"
-    if len(head) >= 3 and head[0:1] == b"P" and head[1:2] in b"1234567" and head[2:3] in b" \t\r\n":
-        return "pnm"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return "zip"
-    return None
-
-
-def _describe(head: bytes) -> str:
-    """What a file named like an image holds instead, for the failure reason."""
-    if not head:
-        return "empty file (0 bytes)"
-    if head.startswith(b"%PDF"):
-        return "a PDF document"
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return "a zip archive or Office document"
-    if head[4:8] == b"ftyp":
-        return "a video or other ISO media file"
-    if head.lstrip()[:1] == b"<":
-        return "HTML or XML text"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # a multi-byte character cut at the end is still text
-            return "unrecognised content"
-    return "text"
-
-
 def _special(st: os.stat_result) -> str:
     """What a non-regular file is, in words."""
     if stat.S_ISFIFO(st.st_mode):
@@ -204,7 +125,7 @@ def _special(st: os.stat_result) -> str:
 
 
 def _not_image(path: str, head: bytes) -> Failure:
-    return Failure(path, f"named like an image but not one: the content is {_describe(head)}")
+    return Failure(path, f"named like an image but not one: the content is {describe(head)}")
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
@@ -262,7 +183,7 @@ def _members(archive: str, mtime_ns: int, ctime_ns: int) -> Iterator[Entry | Fai
                 kind = sniff(head)
                 if kind == "zip":
                     continue  # nested archives are not opened
-                if kind is None and ext in _MAGICLESS:
+                if kind is None and ext in MAGICLESS:
                     kind = ext[1:]
                 if kind is not None:
                     yield Entry(
@@ -302,7 +223,7 @@ class _Walker:
             if self.include_archives:
                 yield from _members(path, st.st_mtime_ns, st.st_ctime_ns)
             return
-        if kind is None and ext in _MAGICLESS:
+        if kind is None and ext in MAGICLESS:
             kind = ext[1:]
         if kind is not None:
             yield Entry(path, st.st_size, st.st_mtime_ns, kind, ctime_ns=st.st_ctime_ns)
@@ -310,7 +231,7 @@ class _Walker:
             yield (
                 _not_image(path, head)
                 if ext in IMAGE_EXTENSIONS
-                else Failure(path, f"not an image: the content is {_describe(head)}")
+                else Failure(path, f"not an image: the content is {describe(head)}")
             )
 
     def directory(self, path: str, st: os.stat_result) -> Iterator[Entry | Failure]:

@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lookalike.formats import extension_format, format_extension, sniff_container
+
 __all__ = [
     "DOCUMENT_EXTENSIONS",
     "DocumentImages",
@@ -121,58 +123,6 @@ class Budget:
         return None
 
 
-_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "png"),
-    (b"\xff\xd8\xff", 0, "jpeg"),
-    (b"GIF87a", 0, "gif"),
-    (b"GIF89a", 0, "gif"),
-    (b"BM", 0, "bmp"),
-    (b"II*\x00", 0, "tiff"),
-    (b"MM\x00*", 0, "tiff"),
-    (b"\xd7\xcd\xc6\x9a", 0, "wmf"),
-    (b" EMF", 40, "emf"),
-    (b"\x00\x00\x00\x0cjP  ", 0, "jp2"),
-    (b"\xff\x4f\xff\x51", 0, "j2k"),
-    (b"II\xbc", 0, "jxr"),
-    (b"\x00\x00\x01\x00", 0, "ico"),
-)
-_EXTENSION_FORMATS = {
-    "png": "png", "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "gif": "gif",
-    "bmp": "bmp", "dib": "bmp", "tif": "tiff", "tiff": "tiff", "emf": "emf", "wmf": "wmf",
-    "emz": "emz", "wmz": "wmz", "pict": "pict", "pct": "pict", "pic": "pict", "wdp": "jxr",
-    "jxr": "jxr", "hdp": "jxr", "svg": "svg", "webp": "webp", "ico": "ico", "jp2": "jp2",
-    "heic": "heic", "avif": "avif",
-}  # fmt: skip
-
-
-def sniff_format(data: bytes, name: str = "") -> str | None:
-    """The image format from the first bytes, else from the name's extension, else None."""
-    for magic, offset, fmt in _MAGIC:
-        if data[offset : offset + len(magic)] == magic:
-            return fmt
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if len(data) >= 18 and data[:2] in (b"\x01\x00", b"\x02\x00") and data[2:4] == b"\x09\x00":
-        return "wmf"  # WMF without the placeable header
-    if data[:4] == b"\x01\x00\x00\x00" and data[40:44] == b" EMF":
-        return "emf"
-    head = data[:256].lstrip()
-    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096]:
-        return "svg"
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
-    return _EXTENSION_FORMATS.get(ext)
-
-
-#: The file extension a saved picture gets for each format (never the member's own).
-_FORMAT_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
-_KNOWN_FORMATS = frozenset(_EXTENSION_FORMATS.values()) | {fmt for _, _, fmt in _MAGIC}
-
-
-def format_extension(fmt: str) -> str:
-    """The extension for a sniffed format: ``jpeg`` -> ``jpg``; unknown ones -> ``bin``."""
-    return _FORMAT_EXTENSIONS.get(fmt, fmt) if fmt in _KNOWN_FORMATS else "bin"
-
-
 def dib_to_bmp(dib: bytes) -> bytes:
     """Prepend the 14-byte BITMAPFILEHEADER a bare DIB lacks, so Pillow can read it."""
     header_size = struct.unpack_from("<I", dib, 0)[0] if len(dib) >= 4 else 40
@@ -190,18 +140,6 @@ def dib_to_bmp(dib: bytes) -> bytes:
             palette += 12 if compression == 3 else 16
     offset = 14 + header_size + palette
     return b"BM" + struct.pack("<IHHI", 14 + len(dib), 0, 0, offset) + dib
-
-
-def _sniff_kind(path: Path) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    if head[:2] == b"PK":
-        return "zip"
-    if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return "ole"
-    if b"%PDF-" in head:
-        return "pdf"
-    return ""
 
 
 def _kind_from_extension(path: Path, family: str) -> str:
@@ -234,7 +172,7 @@ def extract_images(path: str | os.PathLike[str], budget: Budget | None = None) -
         if size > MAX_DOCUMENT_BYTES:
             result.error = f"too large ({size} bytes, limit {MAX_DOCUMENT_BYTES})"
             return result
-        container = _sniff_kind(p)
+        container = sniff_container(p)
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror or exc}"
         return result
@@ -319,7 +257,7 @@ def picture_file_name(name: str, fmt: str) -> tuple[str, str]:
     stem, dot, own = base.rpartition(".")
     if not dot:
         stem, own = base, ""
-    if own and _EXTENSION_FORMATS.get(own.lower()) == fmt and ext != "bin":
+    if own and extension_format(own) == fmt and ext != "bin":
         ext = own
     stem = stem.strip(" .") or "image"
     if stem.split(".")[0].lower() in _RESERVED_NAMES:

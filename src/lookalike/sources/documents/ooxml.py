@@ -14,13 +14,14 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lookalike.formats import sniff_picture
+
 from . import (
     NOT_A_DOCUMENT,
     Budget,
     DocumentImages,
     ExtractedImage,
     _kind_from_extension,
-    sniff_format,
 )
 
 #: Bound on the uncompressed bytes read from one package (pictures and XML together).
@@ -418,7 +419,7 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             data = pkg.read(name)
             if data is None or not data:
                 continue
-            fmt = sniff_format(data, base)
+            fmt = sniff_picture(data, base)
             if fmt is None:
                 continue
             refused = budget.refuse(result, len(data))

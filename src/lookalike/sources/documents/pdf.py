@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from lookalike.errors import require
+from lookalike.formats import sniff_picture
 
 from . import (
     ENCRYPTED,
     Budget,
     DocumentImages,
     ExtractedImage,
-    sniff_format,
 )
 
 #: Pages past this are not examined (a warning says so).
@@ -119,7 +119,7 @@ def _image_bytes(obj: Any) -> tuple[bytes, str | None]:
         and all(f in ("DCTDecode", "JPXDecode") for f in filters)
     ):
         data = bytes(obj.get_data(decode_simple=False))
-        fmt = sniff_format(data)
+        fmt = sniff_picture(data)
         if fmt in ("jpeg", "jp2", "j2k"):
             return data, fmt
     width, height = obj.get_px_size()
@@ -128,4 +128,4 @@ def _image_bytes(obj: Any) -> tuple[bytes, str | None]:
     buf = io.BytesIO()
     obj.extract(buf, fb_format="png")
     data = buf.getvalue()
-    return data, sniff_format(data)
+    return data, sniff_picture(data)
