@@ -152,6 +152,27 @@ def test_add_uploads_and_remove(tmp_path: Path, sample_photos: list[Path]) -> No
         assert coll.stats()["images"] == 3
 
 
+def test_an_identical_file_ranks_before_its_greyscale_copy(
+    tmp_path: Path, sample_photos: list[Path]
+) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    photo = next(p for p in sample_photos if p.stem == "ColorfulCups")
+    with Image.open(photo) as im:
+        ImageOps.grayscale(im).convert("RGB").save(lib / "a_grey.jpg", quality=95)
+    shutil.copy(photo, lib / "b_original.jpg")  # indexed after the grey copy: a larger id
+    for other in sample_photos[:3]:
+        shutil.copy(other, lib / other.name)
+    with Collection(tmp_path / "db", create=True) as coll:
+        coll.update([lib])
+        grey_id = coll.search(lib / "a_grey.jpg", k=1).results[0].id
+        for query in (lib / "b_original.jpg", photo.read_bytes()):
+            for verify in (True, False):
+                hits = coll.search(query, k=3, verify=verify).results
+                assert Path(hits[0].path).name == "b_original.jpg", (verify, hits)
+                assert hits[0].id > grey_id and hits[1].id == grey_id
+
+
 def test_incremental_update(tmp_path: Path, sample_photos: list[Path]) -> None:
     lib = tmp_path / "lib"
     lib.mkdir()
