@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -43,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.decode import load
+from lookalike.decode import load, probe
 from lookalike.errors import CollectionError, DecodeError, Failure
 from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
@@ -58,7 +57,7 @@ from lookalike.search.ranking import (
     word_scores,
     word_weights,
 )
-from lookalike.sources.folders import Entry, scan
+from lookalike.sources.folders import HEAD_BYTES, Entry, scan, sniff
 from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
 from lookalike.store.catalog import Catalog, FileRow
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
@@ -83,6 +82,14 @@ CANDIDATES = 64
 VERIFY_TOP = 16
 _MAX_ERRORS = 1000  # scan errors remembered in the configuration
 _ALIKE = ("identical", "similar")
+#: The extension an upload is stored under, by its sniffed format (never the uploader's);
+#: formats without a magic number are named by the decoder's (Pillow's) format.
+UPLOAD_EXTENSIONS = {
+    "jpeg": ".jpg", "png": ".png", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif",
+    "webp": ".webp", "ico": ".ico", "avif": ".avif", "heic": ".heic", "jpeg2000": ".jp2",
+    "jxl": ".jxl", "psd": ".psd", "qoi": ".qoi", "dds": ".dds", "icns": ".icns", "pnm": ".pnm",
+    "TGA": ".tga", "PCX": ".pcx",
+}  # fmt: skip
 
 
 @dataclass
@@ -327,20 +334,19 @@ class Collection:
                 errors=errors,
             )
 
-    def add(self, sources: Sequence[tuple[str, bytes]]) -> list[str]:
-        """Store uploaded images under ``DIR/uploads/`` and index them; their paths.
+    def add(self, sources: Sequence[tuple[str, bytes]]) -> list[int]:
+        """Store uploaded images under ``DIR/uploads/`` and index them; their catalog ids.
 
-        Each source is ``(name, bytes)``; only the name's extension is kept (the file is
-        named by a digest of its bytes, so a repeated upload is one file). Raises
-        DecodeError naming the upload when one is not a readable image (nothing is
-        stored then).
+        Each source is ``(name, bytes)``; the name only names the upload in errors. The file
+        is named by a digest of its bytes (a repeated upload is one file) and the extension
+        of its sniffed format, never the uploader's. Raises DecodeError naming the upload
+        when one is not a readable image (nothing is indexed then).
         """
         folder = self.directory / UPLOADS
         planned: list[tuple[Path, bytes]] = []
         for name, data in sources:
             load(io.BytesIO(data), mode="L", min_size=64, name=name)  # DecodeError: refuse
-            ext = Path(name).suffix.lower()
-            ext = ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
+            ext = _upload_extension(name, data)
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
             planned.append((folder / f"{digest}{ext}", data))
         with self._lock:
@@ -356,7 +362,11 @@ class Collection:
             self._sync()
             if failures:
                 raise DecodeError(failures[0].path, failures[0].reason)
-            return paths
+            ids = self._catalog().ids_of(paths)
+            for (name, _), path in zip(sources, paths, strict=True):
+                if path not in ids:  # the scanner passed it by: never expected
+                    raise DecodeError(name, "not indexed")
+            return [ids[p] for p in paths]
 
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> int:
         """Forget these images (uploaded copies are deleted too); how many were removed."""
@@ -689,6 +699,17 @@ class Collection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _upload_extension(name: str, data: bytes) -> str:
+    """The extension an upload is stored under: its sniffed format's (see UPLOAD_EXTENSIONS)."""
+    kind = sniff(data[:HEAD_BYTES])
+    if kind is None:  # no magic number (TGA, PCX): the decoder names the format
+        kind = probe(io.BytesIO(data)).format
+    ext = UPLOAD_EXTENSIONS.get(kind or "")
+    if ext is None:
+        raise DecodeError(name, f"a collection cannot keep {kind or 'this'} images")
+    return ext
 
 
 def _file_digest(path: str) -> bytes | None:
