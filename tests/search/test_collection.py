@@ -3,6 +3,7 @@ incrementally, survive kill -9 and a corrupt index, and the index / search CLI."
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -142,14 +143,53 @@ def test_add_uploads_and_remove(tmp_path: Path, sample_photos: list[Path]) -> No
     with Collection(tmp_path / "c", create=True) as coll:
         coll.update(sample_photos[:3])
         data = sample_photos[5].read_bytes()
-        (path,) = coll.add([("../../evil name.JPG", data)])
+        (image_id,) = coll.add([("../../evil name.JPG", data)])
+        path = coll.image(image_id)
         assert Path(path).parent == tmp_path / "c" / "uploads" and path.endswith(".jpg")
-        assert coll.search(data, k=1).results[0].path == path
+        top = coll.search(data, k=1).results[0]
+        assert (top.id, top.path) == (image_id, path)
         with pytest.raises(DecodeError):
             coll.add([("x.jpg", b"not an image")])
         assert coll.remove([path]) == 1 and not os.path.exists(path)
         assert path not in [h.path for h in coll.search(data, k=5).results]
         assert coll.stats()["images"] == 3
+
+
+def test_uploads_are_named_by_their_sniffed_format(
+    tmp_path: Path, sample_photos: list[Path]
+) -> None:
+    buf = io.BytesIO()
+    with Image.open(sample_photos[2]) as im:
+        im.convert("RGB").save(buf, "PNG")
+    png = buf.getvalue()
+    jpg = sample_photos[3].read_bytes()
+    with Collection(tmp_path / "c", create=True) as coll:
+        ids = coll.add([("photo.jpg", png), ("notes.txt", jpg), ("photo.jpg", png)])
+        assert len(ids) == 3 and ids[0] == ids[2] != ids[1]  # the same bytes: one file
+        paths = [coll.image(i) for i in ids]
+        assert paths[0].endswith(".png") and paths[1].endswith(".jpg")
+        assert coll.read(ids[0]) == png and coll.stats()["images"] == 2
+
+
+def test_an_identical_file_ranks_before_its_greyscale_copy(
+    tmp_path: Path, sample_photos: list[Path]
+) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    photo = next(p for p in sample_photos if p.stem == "ColorfulCups")
+    with Image.open(photo) as im:
+        ImageOps.grayscale(im).convert("RGB").save(lib / "a_grey.jpg", quality=95)
+    shutil.copy(photo, lib / "b_original.jpg")  # indexed after the grey copy: a larger id
+    for other in sample_photos[:3]:
+        shutil.copy(other, lib / other.name)
+    with Collection(tmp_path / "db", create=True) as coll:
+        coll.update([lib])
+        grey_id = coll.search(lib / "a_grey.jpg", k=1).results[0].id
+        for query in (lib / "b_original.jpg", photo.read_bytes()):
+            for verify in (True, False):
+                hits = coll.search(query, k=3, verify=verify).results
+                assert Path(hits[0].path).name == "b_original.jpg", (verify, hits)
+                assert hits[0].id > grey_id and hits[1].id == grey_id
 
 
 def test_incremental_update(tmp_path: Path, sample_photos: list[Path]) -> None:

@@ -22,7 +22,7 @@ from lookalike.features import cache as cache_module
 from lookalike.features import extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.methods import get_method
-from lookalike.sources.folders import Entry, scan
+from lookalike.sources.folders import MEMBER_SEP, Entry, scan
 from lookalike.store.catalog import (
     SCHEMA_VERSION,
     Catalog,
@@ -370,3 +370,111 @@ def test_version_1_catalog_is_migrated_not_dropped(tmp_path: Path) -> None:
     db.close()
     assert paths == ["/p/x.zip!//a/照片.jpg", "/p/x.zip!/a/real.jpg"]
     assert version == (str(SCHEMA_VERSION),) and "ctime_ns" in columns
+
+
+# -- the read-only queries a collection asks (Catalog.feature_ids ... paths_under) ------------
+
+
+def _filled(tmp_path: Path, n: int = 1200) -> tuple[Catalog, list[str]]:
+    """A catalog of ``n`` synthetic files (more than one IN batch): every third one failed
+    'code', the rest hold an 8-byte code ``[i, i, ...]``; every file holds a 'vec' row."""
+    cat = Catalog(tmp_path / "c.sqlite")
+    root = str(tmp_path / "lib")
+    paths = [f"{root}/d{i % 3}/f{i:04d}.jpg" for i in range(n)]
+    records = [
+        Record(
+            Entry(p, 100 + i, 1000 + i),
+            {
+                "code": Failure(p, "broken") if i % 3 == 0 else np.full(8, i % 256, np.uint8),
+                "vec": np.arange(3, dtype=np.float32) + i,
+            },
+            digest=i.to_bytes(16, "big"),
+            width=10 + i,
+            height=None,
+        )
+        for i, p in enumerate(paths)
+    ]
+    cat.store(records)
+    return cat, paths
+
+
+def test_feature_ids_rows_and_counts(tmp_path: Path) -> None:
+    cat, paths = _filled(tmp_path)
+    with cat:
+        ids_by_path = cat.ids_of(paths)
+        assert len(ids_by_path) == len(paths)
+        good = sorted(ids_by_path[p] for i, p in enumerate(paths) if i % 3)
+        ids, ns = cat.feature_ids("code")
+        assert ids.dtype == np.int64 and ids.tolist() == good and len(ns) == len(ids)
+        some = [*good[::7], 10**9]  # an unknown id is left out
+        assert cat.feature_ids("code", some)[0].tolist() == good[::7]
+        fids, codec, blobs = cat.feature_rows("code")
+        assert fids.tolist() == good and codec == "nd:|u1:8" and blobs.shape == (len(good), 8)
+        index = {v: k for k, v in ids_by_path.items()}
+        for fid, row in zip(fids, blobs, strict=True):
+            i = paths.index(index[int(fid)])
+            assert (row == i % 256).all()
+        sub_ids, _, sub = cat.feature_rows("code", list(reversed(good[:600])))
+        assert sub_ids.tolist() == good[:600] and np.array_equal(sub, blobs[:600])
+        empty_ids, empty_codec, empty = cat.feature_rows("nothing")
+        assert len(empty_ids) == 0 and empty_codec is None and empty.shape[0] == 0
+        assert cat.feature_counts("code") == (len(good), len(paths) - len(good))
+        assert cat.feature_counts("nothing") == (0, 0)
+
+
+def test_mixed_encodings_are_refused(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.store(
+            [
+                Record(Entry("/a.jpg", 1, 1), {"code": np.zeros(8, np.uint8)}),
+                Record(Entry("/b.jpg", 1, 1), {"code": np.zeros(4, np.uint16)}),
+            ]
+        )
+        with pytest.raises(CollectionError, match="mixed encodings"):
+            cat.feature_rows("code")
+
+
+def test_feature_arrays_files_and_paths(tmp_path: Path) -> None:
+    cat, paths = _filled(tmp_path)
+    with cat:
+        ids = [cat.ids_of([p])[p] for p in paths[:4]]
+        arrays = cat.feature_arrays(ids, ["code", "vec"])
+        assert set(arrays[ids[0]]) == {"vec"}  # the failed code is left out
+        assert np.array_equal(arrays[ids[1]]["code"], np.full(8, 1, np.uint8))
+        assert np.array_equal(arrays[ids[2]]["vec"], np.arange(3, dtype=np.float32) + 2)
+        assert cat.feature_arrays(ids, []) == {}
+        rows = cat.files([*ids, 10**9])
+        assert set(rows) == set(ids)
+        r = rows[ids[2]]
+        assert (r.path, r.archive, r.size, r.mtime_ns, r.width, r.height) == (
+            paths[2],
+            None,
+            102,
+            1002,
+            12,
+            None,
+        )
+        assert r.digest == (2).to_bytes(16, "big") and r.entry().path == paths[2]
+        assert cat.paths_of([*ids, 10**9]) == dict(zip(ids, paths[:4], strict=True))
+        assert cat.ids_of(["/nowhere.jpg"]) == {}
+
+
+def test_paths_under_folders_and_archives(tmp_path: Path) -> None:
+    lib = str(tmp_path / "lib")
+    zip_path = f"{lib}/a.zip"
+    member = zip_path + MEMBER_SEP + "in/x.jpg"
+    names = [f"{lib}/a.jpg", f"{lib}/sub/b.jpg", f"{lib}x/c.jpg", member, f"{lib}/a.zipper.jpg"]
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        cat.store(
+            Record(Entry(p, 1, 1, archive=zip_path if p == member else None), {}) for p in names
+        )
+        assert sorted(cat.paths_under([lib])) == sorted(set(names) - {f"{lib}x/c.jpg"})
+        assert cat.paths_under([lib + "/"]) == cat.paths_under([lib])
+        assert cat.paths_under([zip_path]) == [member]  # not a.zipper.jpg
+        assert cat.paths_under([f"{lib}/a.jpg", f"{lib}/sub"]) == [
+            f"{lib}/a.jpg",
+            f"{lib}/sub/b.jpg",
+        ]
+        (row,) = cat.files(list(cat.ids_of([member]).values())).values()
+        entry = row.entry()
+        assert (entry.archive, entry.member) == (zip_path, "in/x.jpg")

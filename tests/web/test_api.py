@@ -409,3 +409,36 @@ def test_serve_refuses_a_folder_without_a_collection(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "no collection here" in done.stderr
+
+
+def test_an_added_copy_gets_its_id_among_70_older_copies(
+    tmp_path: Path, sample_photos: list[Path]
+) -> None:
+    """The id comes from the collection's add, not from a search: 70 older copies sharing
+    its hash used to crowd the new image out of the 64 nearest and leave its id null."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    with Image.open(sample_photos[0]) as im:
+        picture = jpeg(im.resize((400, im.height * 400 // im.width)))
+    for i in range(70):
+        (lib / f"copy{i:02d}.jpg").write_bytes(picture)
+    with Collection(tmp_path / "db", create=True) as collection:
+        assert collection.update([lib]).images == 70
+    served = serve(tmp_path / "db", tmp_path / "serve.log", "--token", TOKEN)
+    try:
+        r = httpx.post(
+            f"{served.base}/api/images",
+            files={"files": ("one more.png", picture, "image/png")},  # the name lies
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
+        )
+        assert r.status_code == 201, r.text
+        (added,) = r.json()["added"]
+        assert isinstance(added["id"], int) and added["path"].endswith(".jpg")
+        assert added["image_url"] == f"/api/images/{added['id']}"
+        assert httpx.get(served.base + added["image_url"], timeout=30).content == picture
+    finally:
+        stop(served)
+    with Collection(tmp_path / "db") as collection:
+        assert collection.image(added["id"]) == added["path"]
+        assert collection.stats()["images"] == 71

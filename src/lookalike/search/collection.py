@@ -21,7 +21,9 @@ for collections of up to 100,000 images) join them; the candidates are scored by
 cascade's cheap layers from the stored features (pHash-8, colour, content), and those
 still called different are verified with ORB keypoints and RANSAC (crops, rotations,
 pasted copies), the visual-word candidates first; ORB keypoints are cached in the catalog
-on first use. Hits are ranked similar first, then by similarity. On 1,000 photos (38
+on first use. Hits are ranked exact copies of the query first, then identical, then
+similar, each by similarity, ties by pHash distance and id (:mod:`.ranking`). Every
+catalog read goes through :class:`~lookalike.store.catalog.Catalog`. On 1,000 photos (38
 wallpapers and edited copies) the visual words raised the queries whose first hit was
 right from 33 to 37 of 38 half-area crops and from 4 to 15 of 38 pasted copies.
 """
@@ -32,8 +34,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -44,22 +44,25 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.decode import load
+from lookalike.decode import load, probe
 from lookalike.errors import CollectionError, DecodeError, Failure
 from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
+from lookalike.formats import HEAD_BYTES, sniff
 from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.methods import Method, get_method
-from lookalike.methods.words import idf
 from lookalike.progress import Progress
-from lookalike.sources.folders import MEMBER_SEP, Entry, scan
-from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
-from lookalike.store.catalog import (
-    Catalog,
-    decode_feature,
-    key_path,
-    path_key,
+from lookalike.search.ranking import (
+    nearest_unique,
+    rank_hits,
+    top_scored,
+    verify_order,
+    word_scores,
+    word_weights,
 )
+from lookalike.sources.folders import Entry, scan
+from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
+from lookalike.store.catalog import Catalog, FileRow
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
@@ -81,8 +84,15 @@ CANDIDATES = 64
 #: Candidates the cheap layers call different that ORB verifies, nearest first.
 VERIFY_TOP = 16
 _MAX_ERRORS = 1000  # scan errors remembered in the configuration
-_BATCH = 500  # SQL parameters per IN (...)
 _ALIKE = ("identical", "similar")
+#: The extension an upload is stored under, by its sniffed format (never the uploader's);
+#: formats without a magic number are named by the decoder's (Pillow's) format.
+UPLOAD_EXTENSIONS = {
+    "jpeg": ".jpg", "png": ".png", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif",
+    "webp": ".webp", "ico": ".ico", "avif": ".avif", "heic": ".heic", "jpeg2000": ".jp2",
+    "jxl": ".jxl", "psd": ".psd", "qoi": ".qoi", "dds": ".dds", "icns": ".icns", "pnm": ".pnm",
+    "TGA": ".tga", "PCX": ".pcx",
+}  # fmt: skip
 
 
 @dataclass
@@ -207,9 +217,6 @@ class Collection:
         self._orb = get_method("orb")
         self._orb_key = method_key(self._orb, plan=decode_plan([self._orb]))
         self._catalog()  # creates the catalog file when new
-        self._db = sqlite3.connect(
-            self.directory / CATALOG_FILE, timeout=30.0, check_same_thread=False
-        )
         self._index = self._open_index(config["backend"])
         try:
             self._sync()
@@ -236,58 +243,19 @@ class Collection:
             self._catalogs.append(cat)
         return cat
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise CollectionError(str(self.directory / CATALOG_FILE), str(exc)) from None
-
-    def _in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Any]:
-        """Run ``sql`` (with one ``{}`` for an IN list) over ``values`` in batches."""
-        rows: list[Any] = []
-        for s in range(0, len(values), _BATCH):
-            part = list(values[s : s + _BATCH])
-            rows += self._query(sql.format(",".join("?" * len(part))), [*part, *params])
-        return rows
-
-    def _indexable(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, updated_ns) of every file with a good phash8 feature, by id."""
-        rows = self._query(
-            "SELECT f.id, f.updated_ns FROM files f JOIN features x ON x.file_id = f.id "
-            "WHERE x.method = ? AND x.error IS NULL ORDER BY f.id",
-            (self._key8,),
-        )
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-        return arr[:, 0].copy(), arr[:, 1].copy()
-
     def _codes(self, ids: np.ndarray) -> np.ndarray:
         """Plain (identity) 64-bit codes of these files, ``(n, 8)`` uint8, aligned to ids."""
-        sql = "SELECT file_id, codec, data FROM features WHERE method = ? AND error IS NULL"
-        if len(ids) > 20_000:  # most of the catalog: one scan beats many IN lists
-            rows = self._query(sql, (self._key8,))
-        else:
-            rows = self._in(
-                "SELECT file_id, codec, data FROM features WHERE file_id IN ({}) "
-                "AND method = ? AND error IS NULL",
-                ids.tolist(),
-                (self._key8,),
-            )
-        if not rows:
+        fids, _, blob = self._catalog().feature_rows(self._key8, ids)
+        if len(ids) == 0:
             return np.empty((0, 8), np.uint8)
-        fids = np.array([r[0] for r in rows], dtype=np.int64)
-        if any(r[1] != rows[0][1] for r in rows):
-            raise CollectionError(str(self.directory), "mixed phash8 encodings in the catalog")
-        blob = np.frombuffer(b"".join(bytes(r[2]) for r in rows), np.uint8).reshape(len(rows), -1)
-        sorter = np.argsort(fids)
-        pos = np.minimum(np.searchsorted(fids, ids, sorter=sorter), len(fids) - 1)
-        order = sorter[pos]
-        if not np.array_equal(fids[order], ids):
+        pos = np.minimum(np.searchsorted(fids, ids), max(len(fids) - 1, 0))
+        if len(fids) == 0 or not np.array_equal(fids[pos], ids):
             raise CollectionError(str(self.directory), "catalog changed while indexing")
-        return np.ascontiguousarray(blob[order, :8])
+        return np.ascontiguousarray(blob[pos, :8])
 
     def _sync(self, *, force: bool = False) -> None:
         """Bring the index up to date with the catalog (incremental when its state is good)."""
-        ids, ns = self._indexable()
+        ids, ns = self._catalog().feature_ids(self._key8)
         fingerprint = [len(ids), int(ids.sum()), int(ns.max()) if len(ns) else 0]
         state = self._index.state()
         trusted = state.get("method") == self._key8
@@ -328,21 +296,6 @@ class Collection:
             (entries if isinstance(item, Entry) else failures).append(item)
         return entries, failures
 
-    def _paths_under(self, roots: Sequence[str]) -> list[str]:
-        """Catalog paths equal to or below any root (zip members of a root archive too)."""
-        out: list[str] = []
-        for root in roots:
-            key = path_key(root)
-            folder = path_key(root.rstrip(os.sep) + os.sep)
-            member = path_key(root + MEMBER_SEP)
-            rows = self._query(
-                "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ? "
-                "OR substr(path, 1, ?) = ?",
-                (key, len(folder), folder, len(member), member),
-            )
-            out += [key_path(r[0]) for r in rows]
-        return out
-
     # ------------------------------------------------------------------ writing
 
     def update(
@@ -366,7 +319,7 @@ class Collection:
                 entries, self._methods, self._catalog(), jobs=jobs, progress=progress
             )
             seen = {e.path for e in entries}
-            stale = [p for p in self._paths_under(roots) if p not in seen]
+            stale = [p for p in self._catalog().paths_under(roots) if p not in seen]
             removed = self._catalog().forget(stale) if stale else 0
             self._sync()
             errors = scan_failures + fs.failures
@@ -384,20 +337,19 @@ class Collection:
                 errors=errors,
             )
 
-    def add(self, sources: Sequence[tuple[str, bytes]]) -> list[str]:
-        """Store uploaded images under ``DIR/uploads/`` and index them; their paths.
+    def add(self, sources: Sequence[tuple[str, bytes]]) -> list[int]:
+        """Store uploaded images under ``DIR/uploads/`` and index them; their catalog ids.
 
-        Each source is ``(name, bytes)``; only the name's extension is kept (the file is
-        named by a digest of its bytes, so a repeated upload is one file). Raises
-        DecodeError naming the upload when one is not a readable image (nothing is
-        stored then).
+        Each source is ``(name, bytes)``; the name only names the upload in errors. The file
+        is named by a digest of its bytes (a repeated upload is one file) and the extension
+        of its sniffed format, never the uploader's. Raises DecodeError naming the upload
+        when one is not a readable image (nothing is indexed then).
         """
         folder = self.directory / UPLOADS
         planned: list[tuple[Path, bytes]] = []
         for name, data in sources:
             load(io.BytesIO(data), mode="L", min_size=64, name=name)  # DecodeError: refuse
-            ext = Path(name).suffix.lower()
-            ext = ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
+            ext = _upload_extension(name, data)
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
             planned.append((folder / f"{digest}{ext}", data))
         with self._lock:
@@ -413,7 +365,11 @@ class Collection:
             self._sync()
             if failures:
                 raise DecodeError(failures[0].path, failures[0].reason)
-            return paths
+            ids = self._catalog().ids_of(paths)
+            for (name, _), path in zip(sources, paths, strict=True):
+                if path not in ids:  # the scanner passed it by: never expected
+                    raise DecodeError(name, "not indexed")
+            return [ids[p] for p in paths]
 
     def remove(self, paths: Iterable[str | os.PathLike[str]]) -> int:
         """Forget these images (uploaded copies are deleted too); how many were removed."""
@@ -464,39 +420,14 @@ class Collection:
 
     # ------------------------------------------------------------------ reading
 
-    def _records(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        rows = self._in(
-            "SELECT id, path, archive, size, mtime_ns, width, height FROM files WHERE id IN ({})",
-            [int(i) for i in ids],
-        )
-        return {
-            r[0]: {
-                "path": key_path(r[1]),
-                "archive": None if r[2] is None else key_path(r[2]),
-                "size": r[3],
-                "mtime_ns": r[4],
-                "width": r[5] or 0,
-                "height": r[6] or 0,
-            }
-            for r in rows
-        }
+    def _records(self, ids: Sequence[int]) -> dict[int, FileRow]:
+        return self._catalog().files(ids)
 
     def _stored(self, ids: Sequence[int]) -> dict[int, dict[str, np.ndarray]]:
         """Stored cheap features of these files: id -> {method name: row}."""
         names = {k: n for n, k in self._keys.items()}
-        rows = self._in(
-            "SELECT file_id, method, codec, data FROM features WHERE file_id IN ({}) "
-            f"AND error IS NULL AND method IN ({','.join('?' * len(names))})",
-            [int(i) for i in ids],
-            list(names),
-        )
-        out: dict[int, dict[str, np.ndarray]] = {}
-        for fid, key, codec, data in rows:
-            nd = codec is not None and data is not None and codec.startswith("nd:")
-            arr = decode_feature(codec, data) if nd else None
-            if arr is not None:
-                out.setdefault(fid, {})[names[key]] = arr
-        return out
+        stored = self._catalog().feature_arrays(ids, list(names))
+        return {fid: {names[k]: row for k, row in rows.items()} for fid, rows in stored.items()}
 
     def _word_matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """(ids, packed word codes, idf squared per word, weighted norm per image), cached
@@ -507,26 +438,11 @@ class Collection:
         fingerprint = self._index.state().get("fingerprint")
         if self._words is not None and self._words[0] == fingerprint:
             return self._words[1:]  # type: ignore[return-value]
-        count = self._query(
-            "SELECT COUNT(*) FROM features WHERE method = ? AND error IS NULL", (key,)
-        )[0][0]
+        count, _ = self._catalog().feature_counts(key)
         if count == 0 or count > WORD_SEARCH_LIMIT:
             return None
-        rows = self._query(
-            "SELECT file_id, data FROM features WHERE method = ? AND error IS NULL "
-            "ORDER BY file_id",
-            (key,),
-        )
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        codes = np.frombuffer(b"".join(bytes(r[1]) for r in rows), np.uint8).reshape(len(rows), -1)
-        df = np.zeros(codes.shape[1] * 8, np.int64)
-        for start in range(0, len(codes), 4096):
-            df += np.unpackbits(codes[start : start + 4096], axis=1).sum(axis=0, dtype=np.int64)
-        idf2 = idf(df, len(codes)) ** 2
-        norms = np.empty(len(codes))
-        for start in range(0, len(codes), 4096):
-            bits = np.unpackbits(codes[start : start + 4096], axis=1)
-            norms[start : start + 4096] = np.sqrt(bits @ idf2)
+        ids, _, codes = self._catalog().feature_rows(key)
+        idf2, norms = word_weights(codes)
         self._words = (fingerprint, ids, codes, idf2, norms)
         return ids, codes, idf2, norms
 
@@ -536,19 +452,11 @@ class Collection:
         if matrix is None:
             return []
         ids, codes, idf2, norms = matrix
-        words = np.flatnonzero(np.unpackbits(np.asarray(query_code, np.uint8)))
-        if len(words) == 0:
-            return []
-        present = (codes[:, words // 8] >> (7 - words % 8).astype(np.uint8)) & 1
-        qnorm = np.sqrt(idf2[words].sum())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            score = (present @ idf2[words]) / (norms * qnorm)
-        score[~np.isfinite(score)] = 0.0
-        order = np.argsort(-score, kind="stable")[:WORD_CANDIDATES]
-        return [int(ids[i]) for i in order]
+        scores = word_scores(query_code, codes, idf2, norms)
+        return top_scored(ids, scores, WORD_CANDIDATES).tolist()
 
     def _verify_local(
-        self, source: Any, cands: list[int], records: dict[int, dict[str, Any]]
+        self, source: Any, cands: list[int], records: dict[int, FileRow]
     ) -> dict[int, Score]:
         """ORB + RANSAC scores of the query against these candidates (cached features)."""
         q = extract_features([source], [self._orb])
@@ -558,16 +466,14 @@ class Collection:
         batch: list[Entry] = []
         for cid in cands:
             r = records[cid]
-            path, archive = r["path"], r["archive"]
             try:
-                st = os.stat(archive or path)
+                st = os.stat(r.archive or r.path)
             except OSError:
                 continue
-            if archive is None and (st.st_size, st.st_mtime_ns) != (r["size"], r["mtime_ns"]):
+            if r.archive is None and (st.st_size, st.st_mtime_ns) != (r.size, r.mtime_ns):
                 continue  # changed since indexing: the next update decides it
-            member = path[len(archive) + 2 :] if archive else None
-            batch.append(Entry(path, r["size"], r["mtime_ns"], archive=archive, member=member))
-            entries[path] = cid
+            batch.append(r.entry())
+            entries[r.path] = cid
         if not batch:
             return {}
         fs, _ = cached_features(batch, [self._orb], self._catalog())
@@ -585,7 +491,9 @@ class Collection:
 
         ``verify``: score the candidates with the cascade (hashes, colour, content, then
         ORB for those still different) and rank similar ones first; without it the hits
-        are the nearest pHash codes (rotations and mirror images included).
+        are the nearest pHash codes (rotations and mirror images included). Either way an
+        exact copy of the query (the same bytes; with ``verify`` also the same pixels:
+        distance 0 on every stored code) comes first (see :mod:`lookalike.search.ranking`).
         """
         if k <= 0:
             raise ValueError("k must be positive")
@@ -594,26 +502,24 @@ class Collection:
             name = f"<{len(query)} bytes>"
             source: Any = io.BytesIO(bytes(query))
             source.name = name
+            digest: bytes | None = hashlib.blake2b(bytes(query), digest_size=16).digest()
         else:
             name = source = os.fspath(query)
+            digest = None
         fs = extract_features([source], self._methods)
         if fs.failures:
             raise DecodeError(name, fs.failures[0].reason)
         if isinstance(source, io.BytesIO):
             source.seek(0)
+        else:
+            digest = _file_digest(source)
         qfeat = {m.name: fs.features[m.name] for m in self._methods}
         codes8 = self._by_name["phash8"].codes(qfeat["phash8"])[0]  # type: ignore[attr-defined]
         t1 = time.perf_counter()
         with self._lock:
             ids, dist = self._index.search(np.ascontiguousarray(codes8), max(k, CANDIDATES))
             t2 = time.perf_counter()
-            flat_i, flat_d = ids.ravel(), dist.ravel()
-            ok = flat_i >= 0
-            order = np.lexsort((flat_i[ok], flat_d[ok]))
-            cand_i, cand_d = flat_i[ok][order], flat_d[ok][order]
-            _, first = np.unique(cand_i, return_index=True)
-            first = np.sort(first)[: max(k, CANDIDATES)]
-            cand_i, cand_d = cand_i[first], cand_d[first]
+            cand_i, cand_d = nearest_unique(ids, dist, max(k, CANDIDATES))
             priority: set[int] = set()
             if verify and "words" in qfeat:
                 priority = set(self._word_candidates(qfeat["words"][0]))
@@ -623,23 +529,31 @@ class Collection:
                     d8 = np.bitwise_count(codes8[:, None, :] ^ codes[None, :, :]).sum(axis=2)
                     cand_i = np.concatenate([cand_i, np.array(extra, dtype=np.int64)])
                     cand_d = np.concatenate([cand_d, d8.min(axis=0)])
-            records = self._records(cand_i.tolist())
-        # Scoring and keypoint verification run outside the lock: they only read the
-        # catalog (through this thread's own connection), and OpenCV releases the GIL,
+        # Reading, scoring and keypoint verification run outside the lock: they only read
+        # the catalog (through this thread's own connection), and OpenCV releases the GIL,
         # so concurrent searches use every core.
-        hits = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
+        records = self._records(cand_i.tolist())
+        hits, rows = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
-        hits.sort(
-            key=lambda h: (
-                h.verdict not in _ALIKE,
-                -h.similarity if h.verdict in _ALIKE else 0.0,
-                h.distance,
-                h.id,
-            )
+        cheap = {m.name for m in self._methods if m.name != "words"}
+        same_codes = [
+            verify
+            and cheap <= set(rows.get(h.id, {}))
+            and all(s.distance == 0 for s in rows[h.id].values())
+            for h in hits
+        ]
+        same_bytes = [digest is not None and records[h.id].digest == digest for h in hits]
+        order = rank_hits(
+            np.array([h.id for h in hits], dtype=np.int64),
+            [h.verdict for h in hits],
+            np.array([h.similarity for h in hits], dtype=float),
+            np.array([h.distance for h in hits], dtype=float),
+            np.array(same_bytes, dtype=bool),
+            np.array(same_codes, dtype=bool),
         )
         return SearchResult(
             query=name,
-            results=hits[:k],
+            results=[hits[i] for i in order[:k]],
             timings={
                 "features": t1 - t0,
                 "index": t2 - t1,
@@ -654,10 +568,11 @@ class Collection:
         cand_i: np.ndarray,
         cand_d: np.ndarray,
         qfeat: dict[str, Any],
-        records: dict[int, dict[str, Any]],
+        records: dict[int, FileRow],
         verify: bool,
         priority: set[int] | None = None,
-    ) -> list[SearchHit]:
+    ) -> tuple[list[SearchHit], dict[int, dict[str, Score]]]:
+        """The candidates as hits with their verdicts, and each one's scores by method."""
         bits = self._by_name["phash8"].bits  # type: ignore[attr-defined]
         hits: list[SearchHit] = []
         for cid, d in zip(cand_i.tolist(), cand_d.tolist(), strict=True):
@@ -665,15 +580,15 @@ class Collection:
             if r is not None:
                 hits.append(
                     SearchHit(
-                        cid, r["path"], 1.0 - d / bits, int(d), "phash8", r["width"], r["height"]
+                        cid, r.path, 1.0 - d / bits, int(d), "phash8", r.width or 0, r.height or 0
                     )
                 )
+        rows: dict[int, dict[str, Score]] = {}
         if not verify or not hits:
             for h in hits:
                 h.verdict = self._by_name["phash8"].verdict(h.similarity)
-            return hits
+            return hits, rows
         stored = self._stored([h.id for h in hits])
-        rows: dict[int, dict[str, Score]] = {}
         for m in self._methods:
             if m.name == "words":  # finds candidates, never decides
                 continue
@@ -686,19 +601,25 @@ class Collection:
                 rows.setdefault(h.id, {})[m.name] = s
         for h in hits:
             self._decide(h, rows.get(h.id))
-        # the visual-word candidates first, then the nearest by colour: a crop or a pasted
-        # copy keeps its words and colours better than its pHash (ties: pHash distance)
         unsure = [h for h in hits if h.verdict not in _ALIKE]
         first = priority or set()
-        unsure.sort(key=lambda h: (h.id not in first, -self._cue(rows.get(h.id)), h.distance))
-        pending = [h.id for h in unsure[:VERIFY_TOP]]
+        pending = [
+            unsure[i].id
+            for i in verify_order(
+                np.array([h.id for h in unsure], dtype=np.int64),
+                np.array([h.id in first for h in unsure], dtype=bool),
+                np.array([self._cue(rows.get(h.id)) for h in unsure], dtype=float),
+                np.array([h.distance for h in unsure], dtype=float),
+                VERIFY_TOP,
+            )
+        ]
         if pending:
             local = self._verify_local(source, pending, records)
             for h in hits:
                 if h.id in local:
                     rows.setdefault(h.id, {})[self._orb.name] = local[h.id]
                     self._decide(h, rows[h.id])
-        return hits
+        return hits, rows
 
     @staticmethod
     def _cue(scores: dict[str, Score] | None) -> float:
@@ -721,56 +642,41 @@ class Collection:
         Raises CollectionError for anything the collection does not hold, so a caller
         that serves only what this returns serves only indexed images (no traversal).
         """
-        with self._lock:
-            if isinstance(id_or_path, int | np.integer):
-                rows = self._query("SELECT path FROM files WHERE id = ?", (int(id_or_path),))
-            else:
-                text = os.fspath(id_or_path)
-                if "\0" in text:
-                    raise CollectionError(repr(text), "not in this collection")
-                rows = self._query(
-                    "SELECT path FROM files WHERE path = ?", (path_key(os.path.abspath(text)),)
-                )
-                if not rows and text.isdigit():
-                    rows = self._query("SELECT path FROM files WHERE id = ?", (int(text),))
-            good = [
-                r
-                for r in rows
-                if self._query(
-                    "SELECT 1 FROM features f JOIN files x ON x.id = f.file_id "
-                    "WHERE x.path = ? AND f.method = ? AND f.error IS NULL",
-                    (r[0], self._key8),
-                )
-            ]
-        if not good:
+        cat = self._catalog()
+        found: dict[int, str] = {}
+        if isinstance(id_or_path, int | np.integer):
+            if 0 <= int(id_or_path) < 2**63:
+                found = cat.paths_of([int(id_or_path)])
+        else:
+            text = os.fspath(id_or_path)
+            if "\0" in text:
+                raise CollectionError(repr(text), "not in this collection")
+            found = {i: p for p, i in cat.ids_of([os.path.abspath(text)]).items()}
+            if not found and text.isascii() and text.isdigit() and int(text) < 2**63:
+                found = cat.paths_of([int(text)])
+        good, _ = cat.feature_ids(self._key8, list(found))
+        if not len(good):
             raise CollectionError(str(id_or_path), "not in this collection")
-        return key_path(good[0][0])
+        return found[int(good[0])]
 
     def read(self, id_or_path: int | str | os.PathLike[str]) -> bytes:
         """The bytes of an indexed image (zip members included), after :meth:`image`."""
         path = self.image(id_or_path)
-        with self._lock:
-            rows = self._query(
-                "SELECT archive, size, mtime_ns FROM files WHERE path = ?", (path_key(path),)
-            )
-        archive = None if rows[0][0] is None else key_path(rows[0][0])
-        member = path[len(archive) + 2 :] if archive else None
-        return Entry(path, rows[0][1], rows[0][2], archive=archive, member=member).read()
+        cat = self._catalog()
+        rows = cat.files(list(cat.ids_of([path]).values()))
+        if not rows:  # removed meanwhile
+            raise CollectionError(path, "not in this collection")
+        (row,) = rows.values()
+        return row.entry().read()
 
     def stats(self) -> dict[str, Any]:
         """Images indexed, errors, backend, index size and location, last update."""
         with self._lock:
-            images = self._query(
-                "SELECT COUNT(*) FROM features WHERE method = ? AND error IS NULL", (self._key8,)
-            )[0][0]
-            failed = self._query(
-                "SELECT COUNT(*) FROM features WHERE method = ? AND error IS NOT NULL",
-                (self._key8,),
-            )[0][0]
+            images, failed = self._catalog().feature_counts(self._key8)
             return {
                 "directory": str(self.directory),
-                "images": int(images),
-                "errors": int(failed) + len(self._config.get("errors", [])),
+                "images": images,
+                "errors": failed + len(self._config.get("errors", [])),
                 "backend": self._config["backend"],
                 "index": {**self._index.describe(), "size": len(self._index)},
                 "methods": list(self._config["methods"]),
@@ -785,15 +691,37 @@ class Collection:
             if index is not None:
                 index.close()
             for cat in self._catalogs:
-                with contextlib.suppress(sqlite3.ProgrammingError):
+                # sqlite3 refuses to close another thread's connection (ProgrammingError):
+                # that one is closed when its thread's objects are collected.
+                with contextlib.suppress(Exception):
                     cat.close()
             self._catalogs.clear()
-            db = getattr(self, "_db", None)
-            if db is not None:
-                db.close()
 
     def __enter__(self) -> Collection:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _upload_extension(name: str, data: bytes) -> str:
+    """The extension an upload is stored under: its sniffed format's (see UPLOAD_EXTENSIONS)."""
+    kind = sniff(data[:HEAD_BYTES])
+    if kind is None:  # no magic number (TGA, PCX): the decoder names the format
+        kind = probe(io.BytesIO(data)).format
+    ext = UPLOAD_EXTENSIONS.get(kind or "")
+    if ext is None:
+        raise DecodeError(name, f"a collection cannot keep {kind or 'this'} images")
+    return ext
+
+
+def _file_digest(path: str) -> bytes | None:
+    """BLAKE2b-128 of a file's bytes (as the catalog stores them); None when unreadable."""
+    h = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.digest()

@@ -48,6 +48,7 @@ from lookalike.sources.folders import MEMBER_SEP, Entry
 __all__ = [
     "SCHEMA_VERSION",
     "Catalog",
+    "FileRow",
     "Record",
     "decode_feature",
     "default_path",
@@ -154,6 +155,25 @@ class Record:
     digest: bytes | None = None
     width: int | None = None
     height: int | None = None
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One catalogued file as :meth:`Catalog.files` reads it back."""
+
+    id: int
+    path: str
+    archive: str | None  # the zip's path for an archive member
+    size: int
+    mtime_ns: int
+    width: int | None
+    height: int | None
+    digest: bytes | None  # BLAKE2b-128 of the bytes
+
+    def entry(self) -> Entry:
+        """The :class:`~lookalike.sources.folders.Entry` that reads this file's bytes."""
+        member = self.path[len(self.archive) + len(MEMBER_SEP) :] if self.archive else None
+        return Entry(self.path, self.size, self.mtime_ns, archive=self.archive, member=member)
 
 
 class Catalog:
@@ -453,6 +473,159 @@ class Catalog:
             if gone:
                 stale.append(path)
         return self.forget(stale)
+
+    # ------------------------------------------------------------------ read-only queries
+    # What a collection asks of its catalog, batched; ids are file ids (``files.id``).
+
+    def _in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[Any]:
+        """Run ``sql`` (one ``{}`` for an IN list, then ``params``) over ``values`` in batches."""
+        rows: list[Any] = []
+        for s in range(0, len(values), _BATCH):
+            part = list(values[s : s + _BATCH])
+            rows += self._query(sql.format(",".join("?" * len(part))), [*part, *params])
+        return rows
+
+    def feature_ids(
+        self, key: str, ids: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, updated_ns)`` of the files holding a good feature under ``key``, by id.
+
+        ``ids``: only among these files. Both arrays are int64.
+        """
+        if ids is None:
+            rows = self._query(
+                "SELECT f.id, f.updated_ns FROM files f JOIN features x ON x.file_id = f.id "
+                "WHERE x.method = ? AND x.error IS NULL ORDER BY f.id",
+                (key,),
+            )
+        else:
+            rows = self._in(
+                "SELECT f.id, f.updated_ns FROM files f JOIN features x ON x.file_id = f.id "
+                "WHERE f.id IN ({}) AND x.method = ? AND x.error IS NULL",
+                [int(i) for i in ids],
+                (key,),
+            )
+        arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        arr = arr[np.argsort(arr[:, 0], kind="stable")]
+        return arr[:, 0].copy(), arr[:, 1].copy()
+
+    def feature_rows(
+        self, key: str, ids: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, str | None, np.ndarray]:
+        """``(ids, codec, blobs)``: the good features under ``key`` as one byte matrix.
+
+        ``ids`` (int64, ascending) are the files holding one (only among ``ids`` when
+        given); ``blobs`` is ``(n, nbytes)`` uint8, row i the stored bytes of ``ids[i]``;
+        ``codec`` their common codec (None when there are none). Raises CollectionError
+        when the rows differ in codec or length (the key is not one fixed-size code).
+        """
+        sql = "SELECT file_id, codec, data FROM features WHERE method = ? AND error IS NULL"
+        wanted = None if ids is None else np.unique(np.asarray(ids, dtype=np.int64))
+        if wanted is None or len(wanted) > 20_000:  # most of the catalog: one scan wins
+            rows = self._query(sql, (key,))
+        else:
+            rows = self._in(
+                "SELECT file_id, codec, data FROM features WHERE file_id IN ({}) "
+                "AND method = ? AND error IS NULL",
+                wanted.tolist(),
+                (key,),
+            )
+        if not rows:
+            return np.empty(0, np.int64), None, np.empty((0, 0), np.uint8)
+        codec = rows[0][1]
+        size = len(rows[0][2])
+        if any(r[1] != codec or len(r[2]) != size for r in rows):
+            raise self._fail(f"mixed encodings of {key!r} in the catalog")
+        fids = np.array([r[0] for r in rows], dtype=np.int64)
+        blobs = np.frombuffer(b"".join(bytes(r[2]) for r in rows), np.uint8).reshape(len(rows), -1)
+        order = np.argsort(fids, kind="stable")
+        fids, blobs = fids[order], blobs[order]
+        if wanted is not None:
+            keep = np.isin(fids, wanted)
+            fids, blobs = fids[keep], blobs[keep]
+        return fids, codec, np.ascontiguousarray(blobs)
+
+    def feature_counts(self, key: str) -> tuple[int, int]:
+        """``(good, failed)``: how many files hold a feature, and a failure, under ``key``."""
+        rows = self._query(
+            "SELECT error IS NULL, COUNT(*) FROM features WHERE method = ? GROUP BY error IS NULL",
+            (key,),
+        )
+        counts = {bool(ok): int(n) for ok, n in rows}
+        return counts.get(True, 0), counts.get(False, 0)
+
+    def feature_arrays(
+        self, ids: Sequence[int], keys: Sequence[str]
+    ) -> dict[int, dict[str, np.ndarray]]:
+        """The good array features of these files: ``{id: {key: row}}``.
+
+        Object features (``obj:`` codecs) and blobs that no longer decode are left out.
+        """
+        if not keys:
+            return {}
+        rows = self._in(
+            "SELECT file_id, method, codec, data FROM features WHERE file_id IN ({}) "
+            f"AND error IS NULL AND method IN ({','.join('?' * len(keys))})",
+            [int(i) for i in ids],
+            list(keys),
+        )
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for fid, key, codec, data in rows:
+            if codec is None or data is None or not codec.startswith("nd:"):
+                continue
+            try:
+                out.setdefault(fid, {})[key] = decode_feature(codec, data)
+            except (ValueError, TypeError):
+                continue
+        return out
+
+    def files(self, ids: Sequence[int]) -> dict[int, FileRow]:
+        """What the catalog knows of these files: ``{id: FileRow}`` (unknown ids left out)."""
+        rows = self._in(
+            "SELECT id, path, archive, size, mtime_ns, width, height, digest FROM files "
+            "WHERE id IN ({})",
+            [int(i) for i in ids],
+        )
+        return {
+            r[0]: FileRow(
+                id=r[0],
+                path=key_path(r[1]),
+                archive=None if r[2] is None else key_path(r[2]),
+                size=r[3],
+                mtime_ns=r[4],
+                width=r[5],
+                height=r[6],
+                digest=None if r[7] is None else bytes(r[7]),
+            )
+            for r in rows
+        }
+
+    def paths_of(self, ids: Sequence[int]) -> dict[int, str]:
+        """``{id: path}`` of the files the catalog knows among ``ids``."""
+        rows = self._in("SELECT id, path FROM files WHERE id IN ({})", [int(i) for i in ids])
+        return {fid: key_path(raw) for fid, raw in rows}
+
+    def ids_of(self, paths: Iterable[str]) -> dict[str, int]:
+        """``{path: id}`` of the files the catalog knows among ``paths`` (exact paths)."""
+        keys = [path_key(p) for p in paths]
+        rows = self._in("SELECT path, id FROM files WHERE path IN ({})", keys)
+        return {key_path(raw): fid for raw, fid in rows}
+
+    def paths_under(self, roots: Iterable[str]) -> list[str]:
+        """Catalogued paths equal to or below any root (absolute paths); for a root that is
+        a zip archive, its members too."""
+        out: list[str] = []
+        for root in roots:
+            key = path_key(root)
+            folder = path_key(root.rstrip(os.sep) + os.sep)
+            member = path_key(root + MEMBER_SEP)
+            rows = self._query(
+                "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ? "
+                "OR substr(path, 1, ?) = ?",
+                (key, len(folder), folder, len(member), member),
+            )
+            out += [key_path(r[0]) for r in rows]
+        return out
 
 
 def _changed(entry: Entry, size: int, mtime_ns: int, ctime_ns: int | None) -> bool:

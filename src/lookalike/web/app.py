@@ -616,16 +616,6 @@ class Server:
             return None
         return render_thumbnail(source, width)
 
-    def id_of(self, path: str, data: bytes) -> int | None:
-        """The catalog id of an image just added (the collection's ``add`` gives paths).
-
-        Found by searching for the image's own bytes: it is at distance 0 among the hits.
-        """
-        for hit in self.collection.search(data, k=64, verify=False).results:
-            if hit.path == path:
-                return hit.id
-        return None
-
 
 def create_app(
     collection: Collection,
@@ -815,7 +805,7 @@ def create_app(
                 folder = Path(server.collection.directory) / "uploads"
                 before = set(os.listdir(folder)) if folder.is_dir() else set()
                 try:
-                    paths = server.collection.add(stored)
+                    ids = server.collection.add(stored)
                 except DecodeError as exc:
                     # Remove what this call wrote (catalog entries and files) before refusing.
                     new = set(os.listdir(folder)) - before if folder.is_dir() else set()
@@ -829,10 +819,11 @@ def create_app(
                     )
                     raise server.not_an_image(failed, exc) from None
                 added = []
-                for path, (name, data) in zip(paths, sources, strict=True):
-                    image_id = server.id_of(path, data)
-                    urls = server.hit_urls(image_id) if image_id is not None else {}
-                    added.append({"id": image_id, "name": name, "path": path, **urls})
+                for image_id, (name, _) in zip(ids, sources, strict=True):
+                    path = server.collection.image(image_id)
+                    added.append(
+                        {"id": image_id, "name": name, "path": path, **server.hit_urls(image_id)}
+                    )
                 return added
 
         async with server.cpu_slots:
