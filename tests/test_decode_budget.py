@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import struct
 import subprocess
 import sys
@@ -138,31 +137,37 @@ for step, run in steps.items():
 """
 
 
+# A small fresh process sets the limit, runs the entry point and reports its peak RSS: a
+# child forked from pytest itself would report pytest's own RSS at fork time as its peak.
+WRAPPER = """
+import resource, subprocess, sys
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    rc = subprocess.run(sys.argv[4:], timeout=float(sys.argv[3])).returncode
+except subprocess.TimeoutExpired:
+    rc = 124
+with open(sys.argv[2], "w") as f:
+    f.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)
+"""
+
+
 def run_limited(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str, float]:
     """Run ``python args`` under RLIMIT_AS; (exit code, stdout, stderr, peak RSS in MB)."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
-
     full_env = {**os.environ, "PYTHONPATH": str(SRC), **(env or {})}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(
-            [sys.executable, *args], stdout=out, stderr=err, env=full_env, preexec_fn=limit
+    with tempfile.TemporaryDirectory() as d:
+        peak_file = Path(d) / "peak"
+        cmd = [sys.executable, "-c", WRAPPER, str(AS_LIMIT), str(peak_file), str(TIMEOUT)]
+        p = subprocess.run(
+            [*cmd, sys.executable, *args],
+            capture_output=True,
+            env=full_env,
+            timeout=TIMEOUT + 30,
         )
-        start = time.monotonic()
-        while True:
-            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > TIMEOUT:
-                p.kill()
-                pytest.fail(f"{args} hung for more than {TIMEOUT} s")
-            time.sleep(0.05)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        peak_mb = usage.ru_maxrss / 1024  # Linux: KiB
-        return p.returncode, out.read().decode(), err.read().decode(errors="replace"), peak_mb
+        assert p.returncode != 124, f"{args} hung for more than {TIMEOUT} s"
+        peak_mb = int(peak_file.read_text()) / 1024  # Linux: KiB
+    return p.returncode, p.stdout.decode(), p.stderr.decode(errors="replace"), peak_mb
 
 
 EXPECTED = {  # which files must decode (True) and which must be refused with a reason
