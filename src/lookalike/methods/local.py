@@ -206,7 +206,8 @@ def _detector(name: str, n_features: int) -> cv2.Feature2D:
 
 
 def _detect(det: cv2.Feature2D, grey: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
-    kps, desc = det.detectAndCompute(grey, None)
+    # ORB's pyramid asserts on a 1-pixel-wide or -tall image; no keypoint fits there anyway.
+    kps, desc = det.detectAndCompute(grey, None) if min(grey.shape) >= 2 else ((), None)
     n = len(kps)
     if desc is None or n == 0:
         desc_width, dtype = (32, np.uint8) if isinstance(det, cv2.ORB) else (128, np.float32)
