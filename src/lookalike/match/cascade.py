@@ -63,10 +63,11 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     scores = {n: s for n, s in scores.items() if n not in CANDIDATE_ONLY}
     if not scores:
         raise ValueError("no scores to decide from")
-    if all(s.verdict == "identical" for s in scores.values() if s.method not in LOCAL_ORDER):
-        global_ = [s for s in scores.values() if s.method not in LOCAL_ORDER]
-        if global_:
-            return "identical", next((n for n in HASH_ORDER if n in scores), global_[0].method)
+    global_ = [s for s in scores.values() if s.method not in LOCAL_ORDER]
+    # The aspect ratio must agree, but it never reads a pixel: it cannot witness alone.
+    witnesses = [s for s in global_ if s.method != "aspect"]
+    if witnesses and all(s.verdict == "identical" for s in global_):
+        return "identical", next((n for n in HASH_ORDER if n in scores), witnesses[0].method)
     hashes = [scores[n] for n in HASH_ORDER if n in scores]
     primary = hashes[0] if hashes else None
     for h in hashes:
@@ -96,8 +97,11 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
         # never votes: a resized copy and another photo of the same shape look alike to it.
         voters = [s for s in scores.values() if s.method != "aspect"] or list(scores.values())
         similar = [s for s in voters if s.verdict in ("identical", "similar")]
-        best = max(voters, key=lambda s: s.similarity)
-        return ("similar" if len(similar) * 2 > len(voters) else "different"), best.method
+        if len(similar) * 2 > len(voters):
+            return "similar", max(similar, key=lambda s: s.similarity).method
+        # named by the most similar voter that agrees: never one that said "similar"
+        rest = [s for s in voters if s not in similar]
+        return "different", max(rest, key=lambda s: s.similarity).method
     return "different", primary.method
 
 

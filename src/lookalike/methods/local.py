@@ -449,7 +449,24 @@ class LocalMethod(Method):
         return list(prepared)
 
     def similarity(self, a: Sequence[LocalFeatures], b: Sequence[LocalFeatures]) -> np.ndarray:
-        return np.array([calibrated(match_local(x, y)) for x, y in zip(a, b, strict=True)])
+        """Calibrated similarity of aligned pairs; symmetric, as every method's is.
+
+        :func:`match_local` is directional (the ratio test runs from ``a`` into ``b``), so
+        each pair is matched in one canonical order: the same score either way round, at
+        the cost of one match.
+        """
+        return np.array(
+            [calibrated(match_local(*_canonical(x, y))) for x, y in zip(a, b, strict=True)]
+        )
+
+
+def _canonical(x: LocalFeatures, y: LocalFeatures) -> tuple[LocalFeatures, LocalFeatures]:
+    """``(x, y)`` or ``(y, x)``, the same for both orders: fewer keypoints first, then a
+    total order on the shapes and descriptor bytes (compared only on a tie)."""
+    kx, ky = (len(x), x.work_shape), (len(y), y.work_shape)
+    if kx != ky:
+        return (x, y) if kx < ky else (y, x)
+    return (x, y) if x.descriptors.tobytes() <= y.descriptors.tobytes() else (y, x)
 
 
 def calibrated(m: LocalMatch) -> float:
