@@ -15,6 +15,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "MAGICLESS",
     "describe",
+    "document_kind",
     "extension_format",
     "format_extension",
     "sniff",
@@ -177,3 +178,18 @@ def sniff_container(path: str | os.PathLike[str]) -> str:
     if b"%PDF-" in head:
         return "pdf"
     return ""
+
+
+def document_kind(path: str | os.PathLike[str], family: str) -> str:
+    """A document's kind: its extension when that fits the family its content showed
+    (``docm`` for a macro-enabled Word file), else the family's name (``docx``)."""
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    families = {
+        "docx": {"docx", "docm", "dotx", "dotm"},
+        "xlsx": {"xlsx", "xlsm", "xltx", "xltm", "xlam"},
+        "pptx": {"pptx", "pptm", "potx", "potm", "ppsx", "ppsm"},
+        "doc": {"doc", "dot"},
+        "xls": {"xls", "xlt"},
+        "ppt": {"ppt", "pot", "pps"},
+    }
+    return ext if ext in families.get(family, ()) else family

@@ -142,20 +142,6 @@ def dib_to_bmp(dib: bytes) -> bytes:
     return b"BM" + struct.pack("<IHHI", 14 + len(dib), 0, 0, offset) + dib
 
 
-def _kind_from_extension(path: Path, family: str) -> str:
-    """The kind: the extension when it fits the family found by content, else the family's."""
-    ext = path.suffix.lower().lstrip(".")
-    families = {
-        "docx": {"docx", "docm", "dotx", "dotm"},
-        "xlsx": {"xlsx", "xlsm", "xltx", "xltm", "xlam"},
-        "pptx": {"pptx", "pptm", "potx", "potm", "ppsx", "ppsm"},
-        "doc": {"doc", "dot"},
-        "xls": {"xls", "xlt"},
-        "ppt": {"ppt", "pot", "pps"},
-    }
-    return ext if ext in families.get(family, ()) else family
-
-
 def extract_images(path: str | os.PathLike[str], budget: Budget | None = None) -> DocumentImages:
     """Every embedded picture of an Office or PDF document, found by content, not extension.
 

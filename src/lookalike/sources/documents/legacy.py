@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike.errors import require
+from lookalike.formats import document_kind
 
 from . import (
     ENCRYPTED,
@@ -24,7 +25,6 @@ from . import (
     Budget,
     DocumentImages,
     ExtractedImage,
-    _kind_from_extension,
     dib_to_bmp,
 )
 
@@ -240,7 +240,7 @@ def extract_ole(path: Path, result: DocumentImages, budget: Budget) -> None:
             )
         else:
             family = "ole"
-        result.kind = _kind_from_extension(path, family) if family != "ole" else "ole"
+        result.kind = document_kind(path, family) if family != "ole" else "ole"
         if "encryptedpackage" in top or "encryptedsummary" in top:
             result.error = ENCRYPTED
             return

@@ -14,14 +14,13 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookalike.formats import sniff_picture
+from lookalike.formats import document_kind, sniff_picture
 
 from . import (
     NOT_A_DOCUMENT,
     Budget,
     DocumentImages,
     ExtractedImage,
-    _kind_from_extension,
 )
 
 #: Bound on the uncompressed bytes read from one package (pictures and XML together).
@@ -391,7 +390,7 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
         if family == "odf":
             result.kind = path.suffix.lower().lstrip(".") or "odf"
         else:
-            result.kind = _kind_from_extension(path, family)
+            result.kind = document_kind(path, family)
         pkg = _Package(zf, result, budget)
         media = sorted(
             (i.filename for i in infos if _is_media(i.filename) and not i.is_dir()),
