@@ -29,6 +29,7 @@ import io
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Literal
 
@@ -329,7 +330,7 @@ def _rows(w: int, f: int) -> int:
     return max(f, BAND_PIXELS // max(1, w) // f * f)
 
 
-def _bands(im: Image.Image, rows: int):  # yields (top, band)
+def _bands(im: Image.Image, rows: int) -> Iterator[tuple[int, Image.Image]]:
     w, h = im.size
     if rows >= h:
         yield 0, im

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from os import PathLike
+from types import ModuleType
 
 
 class LookalikeError(Exception):
@@ -62,7 +63,7 @@ class MissingDependencyError(LookalikeError, ImportError):
         self.extra = extra
 
 
-def require(module: str, extra: str):  # returns a module
+def require(module: str, extra: str) -> ModuleType:
     """Import an optional module, or raise MissingDependencyError naming the extra."""
     import importlib
 

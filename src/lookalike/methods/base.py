@@ -53,12 +53,13 @@ class Method(ABC):
 
     name: ClassVar[str]
     kind: ClassVar[Kind]
-    #: "hamming", "cosine", "pearson", "ssim", "ratio", "inliers"
-    metric: ClassVar[str]
+    #: "hamming", "cosine", "pearson", "ssim", "ratio", "inliers" (an instance may choose)
+    metric: str
     #: True when the method reads luminance only (the loader may decode greyscale)
     grey: ClassVar[bool] = True
-    #: Short side, in pixels, the method needs from the decoder (JPEG draft scaling)
-    min_size: ClassVar[int] = 64
+    #: Short side, in pixels, the method needs from the decoder (JPEG draft scaling); an
+    #: instance may need more (a larger hash)
+    min_size: int = 64
     thresholds: ClassVar[Thresholds]
     #: Where the method comes from, for the docs and the reader
     reference: ClassVar[str] = ""
@@ -97,7 +98,7 @@ class CodeMethod(Method):
     """A method whose features are binary codes compared by Hamming distance."""
 
     kind: ClassVar[Kind] = "code"
-    metric: ClassVar[str] = "hamming"
+    metric: str = "hamming"
     bits: int
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ from lookalike.methods.base import Kind, Method, Thresholds
 
 def image_size(image: Image.Image) -> tuple[int, int]:
     """The original (width, height) the loader recorded, else the image's own size."""
-    return tuple(image.info.get(SIZE_KEY, image.size))  # type: ignore[return-value]
+    w, h = image.info.get(SIZE_KEY, image.size)
+    return int(w), int(h)
 
 
 def aspect_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -199,9 +199,11 @@ def _detector(name: str, n_features: int) -> cv2.Feature2D:
     if name == "orb":
         # edgeThreshold / patchSize 31 is ORB's own; a lower FAST threshold keeps smooth
         # artwork (gradients, few corners) from yielding no keypoints at all.
-        return cv2.ORB_create(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=5)
+        # (the factory functions are missing from OpenCV's bundled type stubs)
+        orb = cv2.ORB_create  # type: ignore[attr-defined]
+        return orb(nfeatures=n_features, scaleFactor=1.2, nlevels=8, fastThreshold=5)
     if name == "sift":
-        return cv2.SIFT_create(nfeatures=n_features)
+        return cv2.SIFT_create(nfeatures=n_features)  # type: ignore[attr-defined]
     raise ValueError(f"unknown detector {name!r}; expected one of {DETECTORS}")
 
 
