@@ -51,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file or folder the command could not use: no traceback
+        where = exc.filename if exc.filename is not None else args.command
+        print(f"lookalike: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

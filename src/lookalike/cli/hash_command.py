@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lookalike.cli.arguments import add_jobs
+from lookalike.cli.arguments import add_jobs, bounded
 from lookalike.cli.output import ProgressBar, error, print_json
 from lookalike.features import extract_features
 from lookalike.methods import HASHES, get_method
@@ -20,7 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--method", "-m", default="phash", choices=(*HASHES, "content"))
-    p.add_argument("--hash-size", type=int, default=8, help="8 -> 64 bits, 16 -> 256 bits")
+    p.add_argument(
+        "--hash-size",
+        type=bounded(2, 64),
+        default=8,
+        help="2 to 64; 8 -> 64 bits, 16 -> 256 bits",
+    )
     p.add_argument(
         "--exact",
         action="store_true",

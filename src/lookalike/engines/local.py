@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +32,35 @@ def _watch(parent: int) -> None:
 def _start_worker(
     parent: int, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
 ) -> None:
+    # Ctrl+C reaches the whole process group: the parent decides, the workers are ended
+    # by it (see _Pool), so they print no KeyboardInterrupt tracebacks of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent,), name="lookalike-lifeline", daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
+
+
+class _Pool(ProcessPoolExecutor):
+    """A process pool that, when its block is left by an exception (Ctrl+C included),
+    ends its workers at once instead of waiting for the work already handed out."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        if exc_type is None:
+            return super().__exit__(exc_type, exc, tb)
+        self.terminate()
+        return None
+
+    def terminate(self) -> None:
+        """Cancel what has not started and end every worker (within about a second)."""
+        workers = list((getattr(self, "_processes", None) or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for p in workers:
+            p.terminate()
+        deadline = time.monotonic() + 1.0
+        for p in workers:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
 
 
 def process_pool(
@@ -55,7 +82,7 @@ def process_pool(
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
         ctx.set_forkserver_preload(["lookalike.features", "lookalike.methods"])
-    return ProcessPoolExecutor(
+    return _Pool(
         max_workers=jobs,
         mp_context=ctx,
         initializer=_start_worker,

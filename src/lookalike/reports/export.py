@@ -3,9 +3,11 @@ that picks the writer from the file suffix (HTML and xlsx have their own modules
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -138,12 +140,24 @@ def write_report(
     """
     check_report_path(path)
     suffix = Path(path).suffix.lower()
+    target = os.path.abspath(os.fspath(path))
+    # Written beside the target under a temporary name, then moved into place: an
+    # interrupted run leaves the old report or none, never half of one.
+    fd, tmp = tempfile.mkstemp(prefix=".lookalike-", suffix=suffix, dir=os.path.dirname(target))
+    os.close(fd)
     try:
-        _write(report, path, suffix, lang)
+        _write(report, tmp, suffix, lang)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
+        os.replace(tmp, target)
     except OSError as exc:
         raise LookalikeError(
             os.fspath(path), f"cannot write the report: {exc.strerror or exc}"
         ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _write(report: DuplicateReport, path: str | os.PathLike[str], suffix: str, lang: str) -> None:
