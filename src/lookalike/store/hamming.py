@@ -570,10 +570,12 @@ def identical_stars(codes: Any) -> tuple[np.ndarray, np.ndarray]:
 class _Nearest:
     """The ``k`` nearest offered neighbours of each row, ties to the lower index."""
 
-    def __init__(self, n: int, k: int) -> None:
+    def __init__(self, n: int, k: int, n_index: int) -> None:
         self.k = k
-        self.j = np.full((n, k), -1, np.int32 if n < 2**31 else np.int64)
+        self.j = np.full((n, k), -1, np.int32 if n_index < 2**31 else np.int64)
         self.d = np.full((n, k), np.iinfo(np.int16).max, np.int16)
+        self.bits_q = max(1, (n - 1).bit_length())
+        self.bits_j = max(1, (n_index - 1).bit_length())
 
     def offer(self, q: np.ndarray, j: np.ndarray, d: np.ndarray) -> None:
         if len(q) == 0:
@@ -584,8 +586,16 @@ class _Nearest:
         qq = np.concatenate([np.repeat(rows, self.k)[have], q])
         jj = np.concatenate([old_j[have].astype(np.int64), j])
         dd = np.concatenate([old_d[have].astype(np.int32), d])
-        order = np.lexsort((jj, dd, qq))
-        qq, jj, dd = qq[order], jj[order], dd[order]
+        bits_d = max(1, int(dd.max()).bit_length())
+        if self.bits_q + bits_d + self.bits_j <= 63:  # one packed key sorts fastest
+            key = (qq << (bits_d + self.bits_j)) | (dd.astype(np.int64) << self.bits_j) | jj
+            key.sort()
+            jj = key & ((1 << self.bits_j) - 1)
+            dd = ((key >> self.bits_j) & ((1 << bits_d) - 1)).astype(np.int32)
+            qq = key >> (bits_d + self.bits_j)
+        else:
+            order = np.lexsort((jj, dd, qq))
+            qq, jj, dd = qq[order], jj[order], dd[order]
         start = np.searchsorted(qq, rows)
         rank = np.arange(len(qq)) - np.repeat(start, np.diff(np.append(start, len(qq))))
         keep = rank < self.k
@@ -657,7 +667,7 @@ def _capped_join(
     then the index rows; only queries keep nearest neighbours.
     """
     nq = len(index) if queries is None else len(queries)
-    near = _Nearest(nq, k)
+    near = _Nearest(nq, k, nq if queries is None else len(index))
     forest = _Forest(nq if queries is None else nq + len(index))
     for a, b, d in _join_blocks(index, queries, radius, faiss):
         if queries is None:
