@@ -567,6 +567,14 @@ def identical_stars(codes: Any) -> tuple[np.ndarray, np.ndarray]:
     return rep[rows], rows
 
 
+def _distinct(x: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """The distinct values of ``x`` (sorted) via a cleared boolean scratch of their range."""
+    mark[x] = True
+    out = np.flatnonzero(mark)
+    mark[out] = False
+    return out
+
+
 class _Nearest:
     """The ``k`` nearest offered neighbours of each row, ties to the lower index."""
 
@@ -576,11 +584,15 @@ class _Nearest:
         self.d = np.full((n, k), np.iinfo(np.int16).max, np.int16)
         self.bits_q = max(1, (n - 1).bit_length())
         self.bits_j = max(1, (n_index - 1).bit_length())
+        self.mark = np.zeros(n, bool)
 
     def offer(self, q: np.ndarray, j: np.ndarray, d: np.ndarray) -> None:
+        keep = d <= self.d[q, self.k - 1]  # a full row drops farther offers
+        if not keep.all():
+            q, j, d = q[keep], j[keep], d[keep]
         if len(q) == 0:
             return
-        rows = np.unique(q)
+        rows = _distinct(q, self.mark)
         old_j, old_d = self.j[rows].ravel(), self.d[rows].ravel()
         have = old_j >= 0
         qq = np.concatenate([np.repeat(rows, self.k)[have], q])
@@ -619,6 +631,8 @@ class _Forest:
     def __init__(self, n: int) -> None:
         self.parent = np.arange(n, dtype=np.int64)
         self.out = _Pairs()
+        self.mark = np.zeros(n, bool)
+        self.slot = np.zeros(n, np.int64)
 
     def _find(self, x: np.ndarray) -> np.ndarray:
         r = self.parent[x]
@@ -638,18 +652,26 @@ class _Forest:
         if not m.any():
             return
         a, b, d = a[m], b[m], d[m]
-        labels, inv = np.unique(np.concatenate([ra[m], rb[m]]), return_inverse=True)
-        la, lb = np.minimum(inv[: len(a)], inv[len(a) :]), np.maximum(inv[: len(a)], inv[len(a) :])
-        order = np.lexsort((d, lb, la))  # one edge per pair of trees: the nearest
-        la, lb, a, b, d = la[order], lb[order], a[order], b[order], d[order]
-        first = np.ones(len(la), bool)
-        first[1:] = (la[1:] != la[:-1]) | (lb[1:] != lb[:-1])
-        la, lb, a, b, d = la[first], lb[first], a[first], b[first], d[first]
+        ra, rb = ra[m], rb[m]
+        labels = _distinct(np.concatenate([ra, rb]), self.mark)
         size = len(labels)
+        self.slot[labels] = np.arange(size)
+        la, lb = self.slot[ra], self.slot[rb]
+        la, lb = np.minimum(la, lb), np.maximum(la, lb)
+        tree_pair = la * size + lb
+        bits_d = max(1, int(d.max()).bit_length())
+        if 2 * max(1, (size - 1).bit_length()) + bits_d <= 63:
+            order = np.argsort((tree_pair << bits_d) | d.astype(np.int64))
+        else:
+            order = np.lexsort((d, tree_pair))  # one edge per pair of trees: the nearest
+        tree_pair, la, lb, a, b, d = (x[order] for x in (tree_pair, la, lb, a, b, d))
+        first = np.ones(len(la), bool)
+        first[1:] = tree_pair[1:] != tree_pair[:-1]
+        tree_pair, la, lb, a, b, d = (x[first] for x in (tree_pair, la, lb, a, b, d))
         graph = coo_matrix((d + 1.0, (la, lb)), shape=(size, size)).tocsr()
         tree = minimum_spanning_tree(graph).tocoo()
         tl, th = np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)
-        pos = np.searchsorted(la.astype(np.int64) * size + lb, tl.astype(np.int64) * size + th)
+        pos = np.searchsorted(tree_pair, tl.astype(np.int64) * size + th)
         self.out.add(a[pos], b[pos], d[pos])
         _, comp = connected_components(tree, directed=False)
         low = np.full(comp.max() + 1, len(self.parent), np.int64)
