@@ -6,7 +6,7 @@ Three sources of candidates, each far below O(n^2) work per pair:
   (:func:`lookalike.store.hamming.neighbour_pairs`: multi-index / FAISS), capped so a
   folder of identical or near-identical images gives O(n) pairs, not O(n^2);
 * **dihedral hashes**: each image's 7 rotated / mirrored pHash codes searched against
-  everyone's plain code (copies rotated by 90 degrees or mirrored);
+  everyone's plain code (copies rotated by 90 degrees or mirrored), capped the same way;
 * **visual words**: ORB descriptors quantised into words by locality-sensitive hashing
   (sampled bits of the 256-bit descriptor, several tables, no training), weighted by
   TF-IDF; each image's top-k neighbours by cosine similarity become candidates that the
