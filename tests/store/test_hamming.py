@@ -226,3 +226,41 @@ def test_hamming_index_256bit_and_errors(tmp_path) -> None:
         HammingIndex.load(bad)
     with pytest.raises(CollectionError):
         HammingIndex.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize("use_faiss", BACKENDS)
+def test_neighbour_pairs_backends_agree_and_none_is_exact(use_faiss: bool) -> None:
+    u8 = _planted(1200, 8, 8, seed=11)
+    u8[:300] = u8[0]  # identical codes: a star around row 0
+    exact = radius_pairs(u8, 8, use_faiss=use_faiss)
+    _assert_pairs(H.neighbour_pairs(u8, 8, max_neighbours=None, use_faiss=use_faiss), exact)
+    got = H.neighbour_pairs(u8, 8, max_neighbours=3, use_faiss=use_faiss)
+    _assert_pairs(got, H.neighbour_pairs(u8, 8, max_neighbours=3, use_faiss=not use_faiss))
+    assert set(zip(*got[:2], strict=True)) <= set(zip(*exact[:2], strict=True))
+    first, rows = H.identical_stars(u8)
+    np.testing.assert_array_equal(first, np.zeros(299, np.int64))
+    np.testing.assert_array_equal(rows, np.arange(1, 300))
+
+
+@pytest.mark.parametrize("use_faiss", BACKENDS)
+def test_neighbour_search_connects_every_close_query(use_faiss: bool) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    index = _planted(600, 8, 10, seed=12)
+    index[:50] = index[0]
+    rng = np.random.default_rng(13)
+    queries = index[rng.integers(0, 600, 900)] ^ np.packbits(rng.random((900, 64)) < 0.05, axis=1)
+    queries[:40] = queries[0]
+    lims, idx, _ = radius_search(index, queries, 10, use_faiss=use_faiss)
+    q, j, d = H.neighbour_search(index, queries, 10, max_neighbours=2, use_faiss=use_faiss)
+    np.testing.assert_array_equal(d, _dist_matrix(queries, index)[q, j])
+    assert (d <= 10).all()
+    # queries are nodes 0..899, index rows 900..1499; stars link identical rows
+    qf, qr = H.identical_stars(queries)
+    jf, jr = H.identical_stars(index)
+    a = np.concatenate([q, qf, jf + 900])
+    b = np.concatenate([j + 900, qr, jr + 900])
+    _, label = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(1500, 1500)))
+    want_q = np.repeat(np.arange(900), np.diff(lims))
+    assert (label[want_q] == label[idx + 900]).all()

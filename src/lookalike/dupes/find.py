@@ -141,22 +141,30 @@ def detect(
         decided[(i, j)] = (1.0, "bytes", "identical")
     layer_counts: dict[str, int] = {"bytes": len(decided)}
 
-    candidates: set[tuple[int, int]] = set()
+    # candidate pairs as arrays: O(n * k) of them (identical codes as stars), never O(n^2)
+    found: list[tuple[np.ndarray, np.ndarray]] = []
     codes8 = by_name["phash8"].codes(fs.features["phash8"]) if n else None  # type: ignore[attr-defined]
     if n >= 2:
         i, j, _ = hash_pairs(codes8[:, 0, :], CANDIDATE_RADIUS)
-        candidates.update(zip(i.tolist(), j.tolist(), strict=True))
+        found.append((i, j))
         i, j, _ = dihedral_pairs(codes8, CANDIDATE_RADIUS)
-        candidates.update(zip(i.tolist(), j.tolist(), strict=True))
+        found.append((i, j))
         local = next((m for m in methods if m.kind == "pair"), None)
         if local is not None:
             feats = fs.features[local.name]
             i, j, _ = word_pairs(
                 [f.descriptors for f in feats], [f.mirror_descriptors for f in feats]
             )
-            candidates.update(zip(i.tolist(), j.tolist(), strict=True))
-    candidates -= set(decided)
-    pairs = sorted(candidates)
+            found.append((i, j))
+    pairs: list[tuple[int, int]] = []
+    if found:
+        i = np.concatenate([np.asarray(a, np.int64) for a, _ in found])
+        j = np.concatenate([np.asarray(b, np.int64) for _, b in found])
+        key = np.unique(np.minimum(i, j) * n + np.maximum(i, j))
+        if decided:  # already decided (same bytes): not scored again
+            done = np.fromiter((a * n + b for a, b in decided), np.int64, len(decided))
+            key = key[~np.isin(key, done)]
+        pairs = list(zip((key // n).tolist(), (key % n).tolist(), strict=True))
     layer_counts["candidates"] = len(pairs)
     if pairs:
         ia = np.array([p[0] for p in pairs])
@@ -202,6 +210,7 @@ def detect(
         np.array([decided[k][0] for k in keys]),
         [decided[k][1] for k in keys],
         facts,
+        [decided[k][2] for k in keys],
     )
     report = DuplicateReport(
         groups=groups,

@@ -2,10 +2,11 @@
 
 Three sources of candidates, each far below O(n^2) work per pair:
 
-* **hash radius**: all pairs whose perceptual hashes are within a Hamming radius
-  (:func:`lookalike.store.hamming.radius_pairs`: exact, multi-index / FAISS);
+* **hash radius**: pairs whose perceptual hashes are within a Hamming radius
+  (:func:`lookalike.store.hamming.neighbour_pairs`: multi-index / FAISS), capped so a
+  folder of identical or near-identical images gives O(n) pairs, not O(n^2);
 * **dihedral hashes**: each image's 7 rotated / mirrored pHash codes searched against
-  everyone's plain code (copies rotated by 90 degrees or mirrored);
+  everyone's plain code (copies rotated by 90 degrees or mirrored), capped the same way;
 * **visual words**: ORB descriptors quantised into words by locality-sensitive hashing
   (sampled bits of the 256-bit descriptor, several tables, no training), weighted by
   TF-IDF; each image's top-k neighbours by cosine similarity become candidates that the
@@ -22,26 +23,51 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from lookalike.methods.words import BITS, TABLES, idf, word_ids
-from lookalike.store.hamming import radius_pairs, radius_search
+from lookalike.store.hamming import (
+    NEIGHBOURS,
+    identical_stars,
+    neighbour_pairs,
+    neighbour_search,
+    radius_search,
+)
 
 
-def hash_pairs(codes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, distance) for every pair i < j of code rows within ``radius`` bits."""
+def hash_pairs(
+    codes: np.ndarray, radius: int, *, max_neighbours: int | None = NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, distance) for pairs i < j of code rows within ``radius`` bits.
+
+    Capped (default): identical codes as a star around their first row, each distinct
+    code's ``max_neighbours`` nearest, and a spanning forest, so every pair within
+    ``radius`` stays connected with O(n * max_neighbours) pairs
+    (:func:`~lookalike.store.hamming.neighbour_pairs`). ``None``: every pair.
+    """
     if len(codes) < 2:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    return radius_pairs(np.ascontiguousarray(codes, dtype=np.uint8), radius)
+    u8 = np.ascontiguousarray(codes, dtype=np.uint8)
+    return neighbour_pairs(u8, radius, max_neighbours=max_neighbours)
 
 
-def dihedral_pairs(codes8: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dihedral_pairs(
+    codes8: np.ndarray, radius: int, *, max_neighbours: int | None = NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j, distance) where a rotated / mirrored code of one image is within
-    ``radius`` of the other's plain code. ``codes8``: (n, 8, nbytes), identity first."""
+    ``radius`` of the other's plain code. ``codes8``: (n, 8, nbytes), identity first.
+
+    Capped (default): each distinct rotated code keeps its ``max_neighbours`` nearest
+    plain codes plus a spanning forest, and images sharing a rotated or a plain code are
+    linked as stars, so every such pair stays connected with O(n * max_neighbours) pairs;
+    the distance is then the pair's least rotated-vs-plain distance. ``None``: every pair.
+    """
     n = len(codes8)
     if n < 2:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
     plain = np.ascontiguousarray(codes8[:, 0, :])
     queries = np.ascontiguousarray(codes8[:, 1:, :].reshape(n * 7, -1))
+    if max_neighbours is not None:
+        return _capped_dihedral(codes8, plain, queries, radius, max_neighbours)
     lims, idx, dist = radius_search(plain, queries, radius)
     q = np.repeat(np.arange(n * 7) // 7, np.diff(lims))
     keep = q != idx
@@ -52,6 +78,34 @@ def dihedral_pairs(codes8: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndar
     first = np.ones(len(lo), bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
     return lo[first], hi[first], d[first]
+
+
+def _capped_dihedral(
+    codes8: np.ndarray, plain: np.ndarray, queries: np.ndarray, radius: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`dihedral_pairs` with at most ``k`` nearest per distinct rotated code."""
+    q, j, _ = neighbour_search(plain, queries, radius, max_neighbours=k)
+    qf, qr = identical_stars(queries)
+    pf, pr = identical_stars(plain)
+    a = np.concatenate([q // 7, qf // 7, pf])
+    b = np.concatenate([j, qr // 7, pr])
+    keep = a != b
+    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+    key = np.unique(lo * len(plain) + hi)
+    lo, hi = key // len(plain), key % len(plain)
+    return lo, hi, _dihedral_distance(codes8, lo, hi)
+
+
+def _dihedral_distance(codes8: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least distance between a rotated code of one image and the other's plain code."""
+    best = np.empty(len(a), np.int32)
+    step = 1 << 16
+    for s in range(0, len(a), step):
+        x, y = codes8[a[s : s + step]], codes8[b[s : s + step]]
+        d1 = np.bitwise_count(x[:, 1:, :] ^ y[:, :1, :]).sum(axis=2, dtype=np.int32).min(axis=1)
+        d2 = np.bitwise_count(y[:, 1:, :] ^ x[:, :1, :]).sum(axis=2, dtype=np.int32).min(axis=1)
+        best[s : s + step] = np.minimum(d1, d2)
+    return best
 
 
 def _bag(descriptor_sets: Sequence[np.ndarray]) -> csr_matrix:
@@ -73,8 +127,8 @@ def _bag(descriptor_sets: Sequence[np.ndarray]) -> csr_matrix:
     return m
 
 
-def _normalise(m: csr_matrix, idf: np.ndarray) -> csr_matrix:
-    m = csr_matrix(m.multiply(idf[None, :]))
+def _normalise(m: csr_matrix, weights: np.ndarray) -> csr_matrix:
+    m = csr_matrix(m.multiply(weights[None, :]))
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return csr_matrix(m.multiply(1.0 / norms[:, None]))

@@ -4,7 +4,9 @@ Connected components alone chain unrelated images through one bridge (A ~ B, B ~
 A and C share nothing: a collage holding both, say). So a component is split into stars:
 the best copy (by the keeper rule) among the images that still have a verified link is a
 keeper, it and its direct neighbours form a group, and the rest of the component is
-grouped again the same way. Every member of a group is directly similar to its keeper.
+grouped again the same way. Every member of a group is directly similar to its keeper,
+or to a copy the cascade called identical to it: identical copies are merged first, so
+pairs linking each copy to one of them (a star) are enough.
 
 The keeper of a group is the best copy to keep: the highest resolution, then the largest
 file, then the oldest, then the first path (so the choice is deterministic).
@@ -57,6 +59,11 @@ def choose_keeper(paths: Sequence[str], facts: Sequence[FileFacts]) -> tuple[int
     return best, "same resolution, size and age: first path"
 
 
+def _keeper_key(path: str, f: FileFacts) -> tuple[int, int, float, str]:
+    """Sort key of the keeper rule: the best copy first."""
+    return (-f.width * f.height, -f.bytes, f.mtime, path)
+
+
 def group_pairs(
     paths: Sequence[str],
     i: np.ndarray,
@@ -64,9 +71,13 @@ def group_pairs(
     similarity: np.ndarray,
     method: Sequence[str],
     facts: Sequence[FileFacts],
+    verdict: Sequence[str] | None = None,
 ) -> list[Group]:
     """Groups from verified pairs ``(i[k], j[k])`` with their similarity and deciding method.
 
+    Pairs whose ``verdict`` is "identical" join the same picture: such copies are merged
+    first (transitively), so a folder of identical files linked as a star around one of
+    them is one group whatever copy the keeper rule picks. Work is linear in the pairs.
     Groups are sorted by size (largest first), then by the keeper's path.
     """
     n = len(paths)
@@ -75,32 +86,58 @@ def group_pairs(
     similarity = np.asarray(similarity, dtype=np.float64)
     if len(i) == 0:
         return []
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)).tocsr()
-    _, labels = connected_components(graph, directed=False)
+    same = np.zeros(len(i), bool) if verdict is None else np.asarray(verdict) == "identical"
+    graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, cls = connected_components(graph, directed=False)  # copies of one picture
+    same_method: dict[int, str] = {}
     edge: dict[tuple[int, int], tuple[float, str]] = {}
-    for a, b, s, m in zip(i.tolist(), j.tolist(), similarity.tolist(), method, strict=True):
-        key = (min(a, b), max(a, b))
+    for a, b, s, m, ident in zip(
+        i.tolist(), j.tolist(), similarity.tolist(), method, same.tolist(), strict=True
+    ):
+        if ident:
+            same_method.setdefault(a, m)
+            same_method.setdefault(b, m)
+            continue
+        ca, cb = int(cls[a]), int(cls[b])
+        if ca == cb:
+            continue
+        key = (min(ca, cb), max(ca, cb))
         if key not in edge or edge[key][0] < s:
             edge[key] = (s, m)
-    neighbours: dict[int, set[int]] = {}
+    nodes_of: dict[int, list[int]] = {}
+    for v in sorted(set(i.tolist()) | set(j.tolist())):
+        nodes_of.setdefault(int(cls[v]), []).append(v)
+    neighbours: dict[int, set[int]] = {c: set() for c in nodes_of}
     for a, b in edge:
-        neighbours.setdefault(a, set()).add(b)
-        neighbours.setdefault(b, set()).add(a)
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    degree = {c: len(nb) for c, nb in neighbours.items()}
+    removed: set[int] = set()
     groups: list[Group] = []
-    nodes_by_label: dict[int, list[int]] = {}
-    for node in sorted(neighbours):
-        nodes_by_label.setdefault(int(labels[node]), []).append(node)
-    for nodes in nodes_by_label.values():
-        remaining = set(nodes)
-        while True:
-            linked = sorted(v for v in remaining if neighbours[v] & remaining)
-            if not linked:
-                break
-            best, _ = choose_keeper([paths[v] for v in linked], [facts[v] for v in linked])
-            keeper = linked[best]
-            members = sorted({keeper} | (neighbours[keeper] & remaining))
-            remaining -= set(members)
-            groups.append(_group(members, keeper, paths, facts, edge))
+    # the best remaining copy that still has a link is the next keeper: one pass in
+    # keeper order, as links only ever disappear
+    order = sorted(
+        (v for vs in nodes_of.values() for v in vs),
+        key=lambda v: _keeper_key(paths[v], facts[v]),
+    )
+    for keeper in order:
+        c = int(cls[keeper])
+        if c in removed or (degree[c] == 0 and len(nodes_of[c]) == 1):
+            continue
+        taken = [c, *sorted(x for x in neighbours[c] if x not in removed)]
+        removed.update(taken)
+        for x in taken:
+            for y in neighbours[x]:
+                if y not in removed:
+                    degree[y] -= 1
+        link: dict[int, tuple[float, str]] = {}
+        for v in nodes_of[c]:
+            link[v] = (1.0, same_method.get(v, "identical"))
+        for x in taken[1:]:
+            s_m = edge[(min(c, x), max(c, x))]
+            for v in nodes_of[x]:
+                link[v] = s_m
+        groups.append(_group(sorted(link), keeper, paths, facts, link))
     groups.sort(key=lambda g: (-len(g.members), g.keep))
     return groups
 
@@ -110,12 +147,12 @@ def _group(
     keeper: int,
     paths: Sequence[str],
     facts: Sequence[FileFacts],
-    edge: dict[tuple[int, int], tuple[float, str]],
+    link: dict[int, tuple[float, str]],
 ) -> Group:
     _, reason = choose_keeper([paths[m] for m in members], [facts[m] for m in members])
     out = []
     for v in [keeper, *[m for m in members if m != keeper]]:
-        s, m = (1.0, "keeper") if v == keeper else edge[(min(v, keeper), max(v, keeper))]
+        s, m = (1.0, "keeper") if v == keeper else link[v]
         f = facts[v]
         out.append(Member(paths[v], s, m, f.width, f.height, f.bytes))
     return Group(keep=paths[keeper], reason=reason, members=out)

@@ -27,14 +27,20 @@ from math import comb
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from lookalike.errors import CollectionError, require
 from lookalike.store.atomic import atomic_write
 
 __all__ = [
+    "NEIGHBOURS",
     "HammingIndex",
     "codes_to_uint8",
+    "identical_stars",
     "knn",
+    "neighbour_pairs",
+    "neighbour_search",
     "radius_pairs",
     "radius_search",
 ]
@@ -277,6 +283,12 @@ class _Join:
 
     def run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         out = _Pairs()
+        for block in self.blocks():
+            out.add(*block)
+        return out.arrays()
+
+    def blocks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The pairs as blocks of ``(query, index, distance)``, each pair exactly once."""
         for ci, (start, b, t) in enumerate(self.chunks):
             ikey = _chunk_key(self.index, start, b)
             qkey = ikey if self.queries is None else _chunk_key(self.queries, start, b)
@@ -289,8 +301,7 @@ class _Join:
             self.qkeys.append(qkey)
             for qa, ib, d in found:
                 keep = ~self._seen_before(ci, qa, ib)
-                out.add(qa[keep], ib[keep], d[keep])
-        return out.arrays()
+                yield qa[keep], ib[keep], d[keep]
 
     def _faiss_chunk(
         self, b: int, ikey: np.ndarray, qkey: np.ndarray, masks: np.ndarray
@@ -378,6 +389,15 @@ def _scan_join(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Brute-force join (every pair compared), blockwise; self join keeps a < b."""
     out = _Pairs()
+    for block in _scan_blocks(index, queries, radius, faiss):
+        out.add(*block)
+    return out.arrays()
+
+
+def _scan_blocks(
+    index: np.ndarray, queries: np.ndarray | None, radius: int, faiss: Any
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The blocks of :func:`_scan_join` as they are found."""
     n = len(index)
     self_join = queries is None
     q = index if self_join else queries
@@ -385,7 +405,8 @@ def _scan_join(
         flat = faiss.IndexBinaryFlat(index.shape[1] * 8)
         if not self_join:
             flat.add(index)
-        block = max(1, min(len(q), 2048))
+        # at most ~_BLOCK_ITEMS hits per block even when every pair is a hit
+        block = max(1, min(len(q), 2048, max(64, _BLOCK_ITEMS // max(n, 1))))
         starts = list(range(0, len(q), block))
         for s in starts[::-1] if self_join else starts:
             e = min(s + block, len(q))
@@ -400,8 +421,8 @@ def _scan_join(
                 lab = lab + s
                 keep = lab > qa
                 qa, lab, dist = qa[keep], lab[keep], dist[keep]
-            out.add(qa, lab, dist)
-        return out.arrays()
+            yield qa, lab, dist
+        return
     iw = _words(index)
     qw = iw if self_join else _words(q)
     block = max(1, _BLOCK_ITEMS // max(1, n * iw.shape[1]))
@@ -416,8 +437,7 @@ def _scan_join(
             r, c, c_abs = r[keep], c[keep], c_abs[keep]
         else:
             c_abs = c
-        out.add(r + s, c_abs, x[r, c])
-    return out.arrays()
+        yield r + s, c_abs, x[r, c]
 
 
 def _join(
@@ -434,6 +454,23 @@ def _join(
         return _scan_join(index, queries, radius, faiss)
     with _threads(faiss, nq):
         return _Join(index, queries, radius, faiss, chunks).run()
+
+
+def _join_blocks(
+    index: np.ndarray, queries: np.ndarray | None, radius: int, faiss: Any
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`_join` as a stream of ``(query, index, distance)`` blocks, each pair once."""
+    nbits = index.shape[1] * 8
+    nq = len(index) if queries is None else len(queries)
+    if len(index) == 0 or nq == 0 or radius < 0:
+        return
+    backend = "faiss" if faiss is not None else "numpy"
+    chunks = _plan(nbits, radius, len(index), nq, queries is None, backend)
+    with _threads(faiss, nq):
+        if chunks is None:
+            yield from _scan_blocks(index, queries, radius, faiss)
+        else:
+            yield from _Join(index, queries, radius, faiss, chunks).blocks()
 
 
 def _unique_rows(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -499,6 +536,253 @@ def radius_pairs(
         d = np.concatenate([np.zeros(len(same_i), np.int32), ud[k]])
     order = np.argsort(i * max(n, 1) + j, kind="stable")
     return i[order], j[order], d[order]
+
+
+#: Nearest distinct codes each code keeps in :func:`neighbour_pairs` / :func:`neighbour_search`.
+NEIGHBOURS = 32
+
+
+def _first_rows(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct rows in order of first occurrence, that first row, and each row's distinct id."""
+    uniq, inverse, counts = _unique_rows(u8)
+    members = np.argsort(inverse, kind="stable")
+    first = members[np.cumsum(counts) - counts]
+    order = np.argsort(first, kind="stable")
+    renumber = np.empty(len(order), np.int64)
+    renumber[order] = np.arange(len(order))
+    return np.ascontiguousarray(uniq[order]), first[order], renumber[inverse]
+
+
+def identical_stars(codes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Each row whose code occurred before, with the first row of that code: ``(first, row)``.
+
+    A set of ``m`` identical codes as a star of ``m - 1`` pairs instead of ``m(m-1)/2``.
+    """
+    u8 = codes_to_uint8(codes)
+    if len(u8) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    _, first, inverse = _first_rows(u8)
+    rep = first[inverse]
+    rows = np.flatnonzero(rep != np.arange(len(u8)))
+    return rep[rows], rows
+
+
+def _distinct(x: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """The distinct values of ``x`` (sorted) via a cleared boolean scratch of their range."""
+    mark[x] = True
+    out = np.flatnonzero(mark)
+    mark[out] = False
+    return out
+
+
+class _Nearest:
+    """The ``k`` nearest offered neighbours of each row, ties to the lower index."""
+
+    def __init__(self, n: int, k: int, n_index: int) -> None:
+        self.k = k
+        self.j = np.full((n, k), -1, np.int32 if n_index < 2**31 else np.int64)
+        self.d = np.full((n, k), np.iinfo(np.int16).max, np.int16)
+        self.bits_q = max(1, (n - 1).bit_length())
+        self.bits_j = max(1, (n_index - 1).bit_length())
+        self.mark = np.zeros(n, bool)
+
+    def offer(self, q: np.ndarray, j: np.ndarray, d: np.ndarray) -> None:
+        keep = d <= self.d[q, self.k - 1]  # a full row drops farther offers
+        if not keep.all():
+            q, j, d = q[keep], j[keep], d[keep]
+        if len(q) == 0:
+            return
+        rows = _distinct(q, self.mark)
+        old_j, old_d = self.j[rows].ravel(), self.d[rows].ravel()
+        have = old_j >= 0
+        qq = np.concatenate([np.repeat(rows, self.k)[have], q])
+        jj = np.concatenate([old_j[have].astype(np.int64), j])
+        dd = np.concatenate([old_d[have].astype(np.int32), d])
+        bits_d = max(1, int(dd.max()).bit_length())
+        if self.bits_q + bits_d + self.bits_j <= 63:  # one packed key sorts fastest
+            key = (qq << (bits_d + self.bits_j)) | (dd.astype(np.int64) << self.bits_j) | jj
+            key.sort()
+            jj = key & ((1 << self.bits_j) - 1)
+            dd = ((key >> self.bits_j) & ((1 << bits_d) - 1)).astype(np.int32)
+            qq = key >> (bits_d + self.bits_j)
+        else:
+            order = np.lexsort((jj, dd, qq))
+            qq, jj, dd = qq[order], jj[order], dd[order]
+        start = np.searchsorted(qq, rows)
+        rank = np.arange(len(qq)) - np.repeat(start, np.diff(np.append(start, len(qq))))
+        keep = rank < self.k
+        self.j[rows] = -1
+        self.d[rows] = np.iinfo(np.int16).max
+        self.j[qq[keep], rank[keep]] = jj[keep]
+        self.d[qq[keep], rank[keep]] = dd[keep]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r, c = np.nonzero(self.j >= 0)
+        return r.astype(np.int64), self.j[r, c].astype(np.int64), self.d[r, c].astype(np.int32)
+
+
+class _Forest:
+    """A spanning forest of the offered edges, grown block by block (union-find).
+
+    Any two nodes joined by some offered edge stay connected by the forest's edges, which
+    are at most ``n - 1``; within a block the nearest edges are preferred.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+        self.out = _Pairs()
+        self.mark = np.zeros(n, bool)
+        self.slot = np.zeros(n, np.int64)
+
+    def _find(self, x: np.ndarray) -> np.ndarray:
+        r = self.parent[x]
+        while True:
+            up = self.parent[r]
+            if np.array_equal(up, r):
+                break
+            r = up
+        self.parent[x] = r  # path compression
+        return r
+
+    def offer(self, a: np.ndarray, b: np.ndarray, d: np.ndarray) -> None:
+        if len(a) == 0:
+            return
+        ra, rb = self._find(a), self._find(b)
+        m = ra != rb
+        if not m.any():
+            return
+        a, b, d = a[m], b[m], d[m]
+        ra, rb = ra[m], rb[m]
+        labels = _distinct(np.concatenate([ra, rb]), self.mark)
+        size = len(labels)
+        self.slot[labels] = np.arange(size)
+        la, lb = self.slot[ra], self.slot[rb]
+        la, lb = np.minimum(la, lb), np.maximum(la, lb)
+        tree_pair = la * size + lb
+        bits_d = max(1, int(d.max()).bit_length())
+        if 2 * max(1, (size - 1).bit_length()) + bits_d <= 63:
+            order = np.argsort((tree_pair << bits_d) | d.astype(np.int64))
+        else:
+            order = np.lexsort((d, tree_pair))  # one edge per pair of trees: the nearest
+        tree_pair, la, lb, a, b, d = (x[order] for x in (tree_pair, la, lb, a, b, d))
+        first = np.ones(len(la), bool)
+        first[1:] = tree_pair[1:] != tree_pair[:-1]
+        tree_pair, la, lb, a, b, d = (x[first] for x in (tree_pair, la, lb, a, b, d))
+        graph = coo_matrix((d + 1.0, (la, lb)), shape=(size, size)).tocsr()
+        tree = minimum_spanning_tree(graph).tocoo()
+        tl, th = np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)
+        pos = np.searchsorted(tree_pair, tl.astype(np.int64) * size + th)
+        self.out.add(a[pos], b[pos], d[pos])
+        _, comp = connected_components(tree, directed=False)
+        low = np.full(comp.max() + 1, len(self.parent), np.int64)
+        np.minimum.at(low, comp, labels)
+        self.parent[labels] = low[comp]
+
+
+def _capped_join(
+    index: np.ndarray, queries: np.ndarray | None, radius: int, k: int, faiss: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``k`` nearest index rows of each query row within ``radius`` plus a spanning forest.
+
+    Self join (``queries`` None): both ends of a pair offer each other, pairs come as
+    (query, index) rows with any order. Cross join: nodes of the forest are the queries
+    then the index rows; only queries keep nearest neighbours.
+    """
+    nq = len(index) if queries is None else len(queries)
+    near = _Nearest(nq, k, nq if queries is None else len(index))
+    forest = _Forest(nq if queries is None else nq + len(index))
+    for a, b, d in _join_blocks(index, queries, radius, faiss):
+        if queries is None:
+            near.offer(np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([d, d]))
+            forest.offer(a, b, d)
+        else:
+            near.offer(a, b, d)
+            forest.offer(a, b + nq, d)
+    q, j, d = near.pairs()
+    fa, fb, fd = forest.out.arrays()
+    if queries is not None:
+        fb = fb - nq
+    return np.concatenate([q, fa]), np.concatenate([j, fb]), np.concatenate([d, fd])
+
+
+def _dedupe(
+    i: np.ndarray, j: np.ndarray, d: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (i, j) pairs sorted by (i, j)."""
+    _, pick = np.unique(i * max(width, 1) + j, return_index=True)
+    return i[pick], j[pick], d[pick]
+
+
+def neighbour_pairs(
+    codes: Any,
+    radius: int,
+    *,
+    max_neighbours: int | None = NEIGHBOURS,
+    use_faiss: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` within ``radius`` that keep every close pair connected, O(n * k).
+
+    ``(i, j, distance)`` sorted by (i, j), for grouping where :func:`radius_pairs` would
+    return O(n^2) pairs (thousands of blank scans, bursts of near-identical frames):
+
+    * identical codes form a star: each row paired with the first row of its code;
+    * each distinct code (its first row) keeps its ``max_neighbours`` nearest distinct
+      codes within ``radius`` (by distance, then the lower row);
+    * a spanning forest of the radius graph over distinct codes (at most one pair per
+      code) keeps any two codes within ``radius`` connected, even between clusters larger
+      than ``max_neighbours``.
+
+    Transient memory is bounded by blocks of the join. ``max_neighbours=None``: every
+    pair, exactly :func:`radius_pairs`.
+    """
+    if max_neighbours is None:
+        return radius_pairs(codes, radius, use_faiss=use_faiss)
+    if max_neighbours < 1:
+        raise ValueError("max_neighbours must be positive (or None for every pair)")
+    u8 = codes_to_uint8(codes)
+    n = len(u8)
+    if radius < 0 or n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+    uniq, first, inverse = _first_rows(u8)
+    ua, ub, ud = _capped_join(
+        uniq, None, int(radius), int(max_neighbours), _faiss_module(use_faiss)
+    )
+    a, b = first[ua], first[ub]
+    rep = first[inverse]
+    star = np.flatnonzero(rep != np.arange(n))
+    i = np.concatenate([np.minimum(a, b), rep[star]])
+    j = np.concatenate([np.maximum(a, b), star])
+    d = np.concatenate([ud, np.zeros(len(star), np.int32)])
+    return _dedupe(i, j, d, n)
+
+
+def neighbour_search(
+    index_codes: Any,
+    query_codes: Any,
+    radius: int,
+    *,
+    max_neighbours: int = NEIGHBOURS,
+    use_faiss: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links ``(query row, index row, distance)`` within ``radius``, O((nq + n) * k).
+
+    Identical query rows are represented by their first row, identical index rows too;
+    each distinct query code keeps its ``max_neighbours`` nearest distinct index codes,
+    and a spanning forest of the query-index radius graph is added. With
+    :func:`identical_stars` of both sides, every query row is connected to every index
+    row within ``radius``. Sorted by (query, index).
+    """
+    if max_neighbours < 1:
+        raise ValueError("max_neighbours must be positive")
+    index = codes_to_uint8(index_codes)
+    queries = codes_to_uint8(query_codes)
+    _check_width(index, queries)
+    if radius < 0 or len(index) == 0 or len(queries) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
+    iu, ifirst, _ = _first_rows(index)
+    qu, qfirst, _ = _first_rows(queries)
+    q, j, d = _capped_join(iu, qu, int(radius), int(max_neighbours), _faiss_module(use_faiss))
+    return _dedupe(qfirst[q], ifirst[j], d, len(index))
 
 
 def radius_search(
