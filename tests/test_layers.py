@@ -35,7 +35,7 @@ def _phash_bits() -> tuple[int, int]:
 
 
 def test_the_dupes_candidate_radius_is_where_phash_calls_a_pair_different() -> None:
-    from lookalike.dupes.find import CANDIDATE_RADIUS
+    from lookalike.match.engine import CANDIDATE_RADIUS
 
     m = get_method("phash8")
     assert isinstance(m, CodeMethod)
@@ -46,8 +46,8 @@ def test_the_dupes_candidates_hold_every_pair_within_phash8s_own_radius(
     sample_photos: list[Path],
 ) -> None:
     """The candidate search (plain and dihedral radius search) is phash8's distance."""
-    from lookalike.dupes.find import CANDIDATE_RADIUS
     from lookalike.match.candidates import dihedral_pairs, hash_pairs
+    from lookalike.match.engine import CANDIDATE_RADIUS
 
     m = get_method("phash8")
     assert isinstance(m, CodeMethod)

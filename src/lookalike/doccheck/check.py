@@ -44,11 +44,11 @@ from lookalike.doccheck.records import (
     ErrorRow,
     SimilarPair,
 )
-from lookalike.dupes.find import DupesOptions, detect, layer_methods
 from lookalike.errors import Failure, LookalikeError, MissingDependencyError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.formats import sniff
+from lookalike.match.engine import layer_methods, match_features
 from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.reports.xlsx import document_workbook_name, write_document_workbook
@@ -293,12 +293,12 @@ def _comparison_methods(names: Sequence[str]) -> tuple[list[Method], list[str]]:
     usable, notes = [], []
     for name in names:
         try:
-            layer_methods(DupesOptions(methods=(name,)))
+            layer_methods((name,))
         except (ImportError, ValueError, AttributeError) as exc:
             notes.append(f"method {name} unavailable, not used: {exc}")
             continue
         usable.append(name)
-    return layer_methods(DupesOptions(methods=tuple(usable))), notes
+    return layer_methods(usable), notes
 
 
 def _compare(
@@ -339,7 +339,6 @@ def _compare(
         errors.append(ErrorRow(docs[image.document].name, f"{image.name}: {failed.reason}"))
     # exact copies are judged on the original bytes (two equal EMFs, two equal JPEGs)
     digests = {p: by_path[p].digest for p in fs.paths}
-    by_entry = {e.path: e for e in entries}
     if within_only:  # per document: no candidate across documents is verified for nothing
         groups: dict[int, list[int]] = {}
         for i, p in enumerate(fs.paths):
@@ -349,8 +348,11 @@ def _compare(
         parts = [fs]
     found = []
     for part in parts:
-        report = detect(part, methods, digests, by_entry, jobs)
-        found += [(by_path[p.a], by_path[p.b], p.similarity, p.method) for p in report.pairs]
+        m = match_features(part, methods, digests, jobs=jobs)
+        found += [
+            (by_path[part.paths[a]], by_path[part.paths[b]], s, how)
+            for a, b, s, how in zip(m.i.tolist(), m.j.tolist(), m.similarity, m.method, strict=True)
+        ]
     return found
 
 

@@ -26,20 +26,14 @@ from lookalike.dupes.records import DuplicateReport, Pair
 from lookalike.errors import Failure
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
-from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
-from lookalike.match.cascade import DEFAULT_LAYERS, Score, decide, score_rows
+from lookalike.match.cascade import DEFAULT_LAYERS
+from lookalike.match.engine import layer_methods as engine_layers
+from lookalike.match.engine import match_features
 from lookalike.match.grouping import FileFacts, group_pairs
-from lookalike.match.verify import verify_pairs
-from lookalike.methods import Method, get_method
-from lookalike.methods.base import Thresholds
-
-#: progress(stage, done, total)
+from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.catalog import Catalog
-
-#: Hamming radius of the candidate search: pHash's uncertain band ends at 14 bits.
-CANDIDATE_RADIUS = 14
 
 
 @dataclass(frozen=True)
@@ -56,17 +50,8 @@ class DupesOptions:
 
 
 def layer_methods(options: DupesOptions) -> list[Method]:
-    """The methods a run computes: the aspect ratio and phash8 always, then the layers."""
-    names = list(dict.fromkeys(["aspect", "phash8", *options.methods]))
-    methods = [get_method(n) for n in names]
-    if options.threshold is not None:
-        for m in methods:
-            if m.name == "phash8":
-                t = m.thresholds
-                m.thresholds = Thresholds(  # type: ignore[misc]
-                    similar=options.threshold, different=min(t.different, options.threshold)
-                )
-    return methods
+    """The methods a duplicate search computes (:func:`lookalike.match.engine.layer_methods`)."""
+    return engine_layers(options.methods, options.threshold)
 
 
 def _open_catalog(cache: str | None, tmp: str) -> Catalog:
@@ -109,21 +94,6 @@ def find_duplicates(
     return report
 
 
-def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int, int]]:
-    """Pairs (i < j) of files with the same bytes: each duplicate linked to the first."""
-    first: dict[str, int] = {}
-    pairs = []
-    for i, p in enumerate(paths):
-        d = digests.get(p)
-        if d is None:
-            continue
-        if d in first:
-            pairs.append((first[d], i))
-        else:
-            first[d] = i
-    return pairs
-
-
 def detect(
     fs: FeatureSet,
     methods: Sequence[Method],
@@ -132,65 +102,10 @@ def detect(
     jobs: int = 1,
     progress: Progress | None = None,
 ) -> DuplicateReport:
-    """The cascade over a computed feature set: candidates, decisions, groups."""
-    by_name = {m.name: m for m in methods}
+    """The matching engine over a computed feature set, then groups with keepers."""
+    found = match_features(fs, methods, digests, jobs=jobs, progress=progress)
     paths = fs.paths
     n = len(paths)
-    decided: dict[tuple[int, int], tuple[float, str, str]] = {}
-    for i, j in _byte_pairs(paths, digests):
-        decided[(i, j)] = (1.0, "bytes", "identical")
-    layer_counts: dict[str, int] = {"bytes": len(decided)}
-
-    # candidate pairs as arrays: O(n * k) of them (identical codes as stars), never O(n^2)
-    found: list[tuple[np.ndarray, np.ndarray]] = []
-    codes8 = by_name["phash8"].codes(fs.features["phash8"]) if n else None  # type: ignore[attr-defined]
-    if n >= 2:
-        i, j, _ = hash_pairs(codes8[:, 0, :], CANDIDATE_RADIUS)
-        found.append((i, j))
-        i, j, _ = dihedral_pairs(codes8, CANDIDATE_RADIUS)
-        found.append((i, j))
-        local = next((m for m in methods if m.kind == "pair"), None)
-        if local is not None:
-            feats = fs.features[local.name]
-            i, j, _ = word_pairs(
-                [f.descriptors for f in feats], [f.mirror_descriptors for f in feats]
-            )
-            found.append((i, j))
-    pairs: list[tuple[int, int]] = []
-    if found:
-        i = np.concatenate([np.asarray(a, np.int64) for a, _ in found])
-        j = np.concatenate([np.asarray(b, np.int64) for _, b in found])
-        key = np.unique(np.minimum(i, j) * n + np.maximum(i, j))
-        if decided:  # already decided (same bytes): not scored again
-            done = np.fromiter((a * n + b for a, b in decided), np.int64, len(decided))
-            key = key[~np.isin(key, done)]
-        pairs = list(zip((key // n).tolist(), (key % n).tolist(), strict=True))
-    layer_counts["candidates"] = len(pairs)
-    if pairs:
-        ia = np.array([p[0] for p in pairs])
-        ib = np.array([p[1] for p in pairs])
-        cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect"]
-        local = next((m for m in methods if m.kind == "pair"), None)
-        rows: list[dict[str, Score]] = [{} for _ in pairs]
-        for m in cheap:
-            f = fs.features[m.name]
-            for k, s in enumerate(score_rows(m, f[ia], f[ib])):
-                rows[k][m.name] = s
-        verdicts = [decide(r) for r in rows]
-        if local is not None:
-            todo = [k for k, (v, _) in enumerate(verdicts) if v == "different"]
-            scores = verify_pairs(
-                local, fs.features[local.name], [pairs[k] for k in todo], jobs, progress
-            )
-            for k, score in zip(todo, scores, strict=True):
-                rows[k][local.name] = score
-                verdicts[k] = decide(rows[k])
-        for k, (a, b) in enumerate(pairs):
-            verdict, by = verdicts[k]
-            if verdict != "different":
-                decided[(a, b)] = (rows[k][by].similarity, by, verdict)
-                layer_counts[by] = layer_counts.get(by, 0) + 1
-    keys = sorted(decided)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))
     facts = []
     for k, p in enumerate(paths):
@@ -204,21 +119,22 @@ def detect(
             )
         )
     groups = group_pairs(
-        paths,
-        np.array([k[0] for k in keys], dtype=np.int64),
-        np.array([k[1] for k in keys], dtype=np.int64),
-        np.array([decided[k][0] for k in keys]),
-        [decided[k][1] for k in keys],
-        facts,
-        [decided[k][2] for k in keys],
+        paths, found.i, found.j, found.similarity, found.method, facts, found.verdict
     )
     report = DuplicateReport(
         groups=groups,
         pairs=[
-            Pair(paths[a], paths[b], decided[(a, b)][0], decided[(a, b)][1], decided[(a, b)][2])
-            for a, b in keys
+            Pair(paths[a], paths[b], s, m, v)
+            for a, b, s, m, v in zip(
+                found.i.tolist(),
+                found.j.tolist(),
+                found.similarity.tolist(),
+                found.method,
+                found.verdict,
+                strict=True,
+            )
         ],
     )
-    report.stats["decided_by"] = layer_counts
+    report.stats["decided_by"] = found.layer_counts
     report.stats["images"] = n
     return report

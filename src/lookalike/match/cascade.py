@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -105,7 +105,7 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     return "different", primary.method
 
 
-def score_rows(method: Method, fa: object, fb: object) -> list[Score]:
+def score_rows(method: Method, fa: Any, fb: Any) -> list[Score]:
     """Scores of aligned feature rows ``fa[i]`` vs ``fb[i]`` for one method."""
     sims = np.atleast_1d(np.asarray(method.similarity(fa, fb), dtype=np.float64))
     if isinstance(method, CodeMethod):

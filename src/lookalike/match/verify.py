@@ -52,8 +52,8 @@ def verify_pairs(
                 progress("verifying", len(out), len(pairs))
         return out
     with process_pool(jobs, initializer=_init_worker, initargs=(features,)) as pool:
-        for part in pool.map(_verify_chunk, [method] * len(chunks), chunks):
-            out += part
+        for scores in pool.map(_verify_chunk, [method] * len(chunks), chunks):
+            out += scores
             if progress:
                 progress("verifying", len(out), len(pairs))
     return out

@@ -60,7 +60,8 @@ class Method(ABC):
     #: Short side, in pixels, the method needs from the decoder (JPEG draft scaling); an
     #: instance may need more (a larger hash)
     min_size: int = 64
-    thresholds: ClassVar[Thresholds]
+    #: The verdict cut-offs (a run may move them: `dupes --threshold`)
+    thresholds: Thresholds
     #: Where the method comes from, for the docs and the reader
     reference: ClassVar[str] = ""
     #: False for a method that only finds candidates (its verdict is always uncertain)

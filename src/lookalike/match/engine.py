@@ -1,0 +1,157 @@
+"""The matching engine: one way, for every command, to turn features into verified pairs.
+
+    features -> exact bytes -> candidate pairs -> cascade (cheap layers) -> keypoints -> pairs
+
+1. **exact byte duplicates** from the digests, before any pixel is compared;
+2. **candidates** without comparing all pairs (:mod:`lookalike.match.candidates`): the pHash
+   radius search, the rotated and mirrored pHash codes (phash8), and TF-IDF visual words
+   of ORB descriptors; identical codes are stars and each code keeps its k nearest, so the
+   pairs grow with the images, not with the square of the largest group;
+3. **the cascade** (:mod:`lookalike.match.cascade`) decides each candidate with the
+   cheapest layer that can: hashes, then colour + content fingerprint, then ORB keypoints
+   verified by RANSAC in worker processes (:mod:`lookalike.match.verify`).
+
+``lookalike dupes`` groups the pairs; ``lookalike docs`` keeps those between documents'
+pictures. Every pair names the layer that decided it and its score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lookalike.features import FeatureSet
+from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
+from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.verify import verify_pairs
+from lookalike.methods import Method, get_method
+from lookalike.methods.base import Thresholds
+from lookalike.progress import Progress
+
+__all__ = ["CANDIDATE_RADIUS", "Matches", "candidate_pairs", "layer_methods", "match_features"]
+
+#: Hamming radius of the candidate search: where pHash's uncertain band ends (derived
+#: from pHash's own thresholds, never restated).
+CANDIDATE_RADIUS: int = get_method("phash").distance_thresholds()[1]  # type: ignore[attr-defined]
+
+
+@dataclass
+class Matches:
+    """Verified pairs ``(i[k], j[k])`` (i < j, row numbers of the feature set), each with
+    its similarity, the deciding method and the verdict, and how many each layer decided."""
+
+    i: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    j: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    similarity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    method: list[str] = field(default_factory=list)
+    verdict: list[str] = field(default_factory=list)
+    layer_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int, int]]:
+    """Pairs (i < j) of files with the same bytes: each duplicate linked to the first."""
+    first: dict[str, int] = {}
+    pairs = []
+    for i, p in enumerate(paths):
+        d = digests.get(p)
+        if d is None:
+            continue
+        if d in first:
+            pairs.append((first[d], i))
+        else:
+            first[d] = i
+    return pairs
+
+
+def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list[Method]:
+    """The methods a run computes: the aspect ratio and phash8 always, then ``layers``.
+
+    ``threshold`` (similarity 0..1) moves where the hash layer alone calls a pair similar
+    (default pHash's own 1 - 8/64).
+    """
+    names = list(dict.fromkeys(["aspect", "phash8", *layers]))
+    methods = [get_method(n) for n in names]
+    if threshold is not None:
+        for m in methods:
+            if m.name == "phash8":
+                t = m.thresholds
+                m.thresholds = Thresholds(similar=threshold, different=min(t.different, threshold))
+    return methods
+
+
+def candidate_pairs(fs: FeatureSet, methods: Sequence[Method]) -> np.ndarray:
+    """Candidate pairs as one sorted array of keys ``i * n + j`` (i < j), each once."""
+    n = len(fs.paths)
+    if n < 2:
+        return np.zeros(0, np.int64)
+    by_name = {m.name: m for m in methods}
+    codes8 = by_name["phash8"].codes(fs.features["phash8"])  # type: ignore[attr-defined]
+    found = [hash_pairs(codes8[:, 0, :], CANDIDATE_RADIUS)[:2]]
+    found.append(dihedral_pairs(codes8, CANDIDATE_RADIUS)[:2])
+    local = next((m for m in methods if m.kind == "pair"), None)
+    if local is not None:
+        feats = fs.features[local.name]
+        found.append(
+            word_pairs([f.descriptors for f in feats], [f.mirror_descriptors for f in feats])[:2]
+        )
+    i = np.concatenate([np.asarray(a, np.int64) for a, _ in found])
+    j = np.concatenate([np.asarray(b, np.int64) for _, b in found])
+    return np.unique(np.minimum(i, j) * n + np.maximum(i, j))
+
+
+def match_features(
+    fs: FeatureSet,
+    methods: Sequence[Method],
+    digests: dict[str, str],
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> Matches:
+    """Every pair of ``fs`` the engine calls alike (see the module docstring)."""
+    paths = fs.paths
+    n = len(paths)
+    decided: dict[tuple[int, int], tuple[float, str, str]] = {}
+    for a, b in _byte_pairs(paths, digests):
+        decided[(a, b)] = (1.0, "bytes", "identical")
+    layer_counts: dict[str, int] = {"bytes": len(decided)}
+    key = candidate_pairs(fs, methods)
+    if decided and len(key):  # already decided (same bytes): not scored again
+        done = np.fromiter((a * n + b for a, b in decided), np.int64, len(decided))
+        key = key[~np.isin(key, done)]
+    pairs = list(zip((key // max(n, 1)).tolist(), (key % max(n, 1)).tolist(), strict=True))
+    layer_counts["candidates"] = len(pairs)
+    if pairs:
+        ia = np.array([p[0] for p in pairs])
+        ib = np.array([p[1] for p in pairs])
+        cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect"]
+        local = next((m for m in methods if m.kind == "pair"), None)
+        rows: list[dict[str, Score]] = [{} for _ in pairs]
+        for m in cheap:
+            f = fs.features[m.name]
+            for k, s in enumerate(score_rows(m, f[ia], f[ib])):
+                rows[k][m.name] = s
+        verdicts = [decide(r) for r in rows]
+        if local is not None:
+            todo = [k for k, (v, _) in enumerate(verdicts) if v == "different"]
+            scores = verify_pairs(
+                local, fs.features[local.name], [pairs[k] for k in todo], jobs, progress
+            )
+            for k, score in zip(todo, scores, strict=True):
+                rows[k][local.name] = score
+                verdicts[k] = decide(rows[k])
+        for k, (a, b) in enumerate(pairs):
+            verdict, by = verdicts[k]
+            if verdict != "different":
+                decided[(a, b)] = (rows[k][by].similarity, by, verdict)
+                layer_counts[by] = layer_counts.get(by, 0) + 1
+    keys = sorted(decided)
+    return Matches(
+        i=np.array([k[0] for k in keys], dtype=np.int64),
+        j=np.array([k[1] for k in keys], dtype=np.int64),
+        similarity=np.array([decided[k][0] for k in keys], dtype=np.float64),
+        method=[decided[k][1] for k in keys],
+        verdict=[decided[k][2] for k in keys],
+        layer_counts=layer_counts,
+    )
