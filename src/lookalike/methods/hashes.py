@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import ClassVar
 
 import numpy as np
 from PIL import Image
@@ -62,7 +61,7 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 class _HashMethod(CodeMethod):
     """Shared plumbing: hash size, exact/fast mode, thresholds."""
 
-    thresholds: ClassVar[Thresholds] = HASH_THRESHOLDS
+    thresholds: Thresholds = HASH_THRESHOLDS
 
     def __init__(self, hash_size: int = 8, *, exact: bool = False) -> None:
         if hash_size < 2:
