@@ -266,29 +266,29 @@ def colorhash(image: ImageLike, binbits: int = 3) -> ImageHash:
     """Colour hash: 14 fractions of the image, ``binbits`` bits each: black, grey (low
     saturation), then 6 hue bins of faint and 6 of bright colours."""
     image = _as_image(image)
-    intensity = numpy.asarray(image.convert("L")).ravel()
-    hsv = numpy.asarray(image.convert("HSV"))
-    hue = hsv[..., 0].ravel()
-    sat = hsv[..., 1].ravel()
-
-    black = intensity < 256 // 8
-    grey = sat < 256 // 3
-    colours = ~black & ~grey
-    faint = colours & (sat < 256 * 2 // 3)
-    bright = colours & (sat > 256 * 2 // 3)  # sic: saturation 170 is in neither bin
-    c = max(1, colours.sum())
+    black = numpy.asarray(image.convert("L")).ravel() < 256 // 8
+    hsv = numpy.ascontiguousarray(numpy.asarray(image.convert("HSV")))
+    # Each pixel's hue and saturation bytes read as one little-endian uint16 (saturation *
+    # 256 + hue): one bincount gives the (saturation, hue) table that every fraction
+    # imagehash takes with masks sums over (integer counts, hence the same values).
+    hue_sat = numpy.ndarray((hsv.size // 3,), "<u2", hsv, strides=(3,))
+    table = numpy.bincount(hue_sat, minlength=1 << 16)
+    lit = (table - numpy.bincount(hue_sat[black], minlength=1 << 16)).reshape(256, 256)
+    grey, faint_from, bright_from = 256 // 3, 256 // 3, 256 * 2 // 3 + 1
+    c = max(1, lit[faint_from:].sum())
     hue_bins = numpy.linspace(0, 255, 6 + 1)
     counts: list[Any] = []
-    for mask in (faint, bright):
-        if mask.any():
-            counts.extend(numpy.histogram(hue[mask], bins=hue_bins)[0])
-        else:
-            counts.extend(numpy.zeros(len(hue_bins) - 1))
+    # faint: grey <= saturation < 170, bright: saturation > 170 (sic: 170 is in neither)
+    for per_hue in (lit[faint_from : bright_from - 1].sum(axis=0), lit[bright_from:].sum(axis=0)):
+        weighted = numpy.histogram(numpy.arange(256), bins=hue_bins, weights=per_hue)[0]
+        counts.extend(weighted.astype(numpy.int64))
+    pixels = numpy.float64(black.size)  # an empty image gives NaN, as numpy's mean does
+    fractions = (numpy.count_nonzero(black) / pixels, lit[:grey].sum() / pixels)
 
     top = 2**binbits
     values = [
-        min(top - 1, int(black.mean() * top)),
-        min(top - 1, int((~black & grey).mean() * top)),
+        min(top - 1, int(fractions[0] * top)),
+        min(top - 1, int(fractions[1] * top)),
     ]
     values += [min(top - 1, int(n * top * 1.0 / c)) for n in counts]
     # imagehash's bit i of a value: (v // 2**(binbits - i - 1)) % 2**(binbits - i) > 0
