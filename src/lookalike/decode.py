@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from lookalike.errors import DecodeError, UnsupportedFormatError
+from lookalike.formats import describe
 
 #: ``Image.info`` key holding the (width, height) before draft scaling, after orientation.
 SIZE_KEY = "lookalike.size"
@@ -114,27 +115,13 @@ def source_name(source: ImageSource) -> str:
 
 
 def _sniff_reason(head: bytes) -> str:
-    """Explain why Pillow could not identify ``head``: what the bytes look like instead."""
-    if not head:
-        return "empty file (0 bytes)"
-    if head[:4] in (b"ftyp", b"\x00\x00\x00\x18", b"\x00\x00\x00\x1c") or head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"hevc"):
-            return (
-                f"HEIC/AVIF image ({brand.decode('ascii', 'replace')}) needs pillow-heif: "
-                "pip install 'lookalike[heif]'"
-            )
-    if not head.strip(b"\x00"):
-        return "not an image: the content is zero bytes (a blank or sparse file)"
-    if head.startswith(b"%PDF"):
-        return "not an image: a PDF document"
-    if head.startswith(b"PK\x03\x04"):
-        return "not an image: a zip archive or Office document"
-    try:
-        head[:64].decode("utf-8")
-        return "not an image: the content is text"
-    except UnicodeDecodeError:
-        return "not an image: unrecognised content"
+    """Why Pillow could not identify ``head``: what the bytes are instead (:mod:`formats`)."""
+    what = describe(head)
+    if what.startswith("empty"):
+        return what
+    if "pillow-heif" in what:
+        return what[0].upper() + what[1:]
+    return f"not an image: the content is {what}"
 
 
 def _open(source: ImageSource, name: str) -> Image.Image:

@@ -85,9 +85,11 @@ def sniff(head: bytes) -> str | None:
 
 
 def describe(head: bytes) -> str:
-    """What a file named like an image holds instead, for the failure reason."""
+    """What a file that is not a readable image holds instead, for the failure reason."""
     if not head:
         return "empty file (0 bytes)"
+    if not head.strip(b"\x00"):
+        return "zero bytes (a blank or sparse file)"
     if head.startswith(b"%PDF"):
         return "a PDF document"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):

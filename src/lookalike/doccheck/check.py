@@ -24,7 +24,6 @@ import os
 import re
 import tempfile
 import time
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date as Date
 from pathlib import Path
@@ -60,6 +59,7 @@ from lookalike.sources.documents import (
     safe_file_name,
     save_images,
 )
+from lookalike.sources.documents.compression import inflate
 from lookalike.sources.documents.metafile import rasterize_metafiles
 from lookalike.sources.folders import Entry
 from lookalike.store.catalog import Catalog
@@ -163,12 +163,7 @@ def _document_folder(root: Path, name: str, taken: set[str]) -> Path:
 
 def _inflate(data: bytes) -> bytes | None:
     """The metafile inside a gzip-compressed .emz/.wmz (bounded), or None."""
-    try:
-        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = z.decompress(data, MAX_INFLATED_METAFILE)
-    except zlib.error:
-        return None
-    return None if z.unconsumed_tail else out
+    return inflate(data, MAX_INFLATED_METAFILE, gzip=True)
 
 
 def _extract(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from lookalike.errors import require
 from lookalike.formats import document_kind
+from lookalike.sources.documents.compression import inflate
 
 from . import (
     ENCRYPTED,
@@ -101,10 +101,7 @@ def _inflate(data: bytes, expected: int) -> bytes | None:
     limit = min(MAX_METAFILE_BYTES, max(expected, 0) or MAX_METAFILE_BYTES)
     if len(data) * MAX_INFLATE_RATIO < limit:
         limit = len(data) * MAX_INFLATE_RATIO
-    try:
-        return zlib.decompressobj().decompress(data, limit)
-    except zlib.error:
-        return None
+    return inflate(data, limit)
 
 
 def scan_blips(
