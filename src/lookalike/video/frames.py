@@ -33,6 +33,7 @@ __all__ = [
     "TIME_LIMIT_S",
     "Sampled",
     "sample_frames",
+    "shrink",
 ]
 
 #: Long side, in pixels, of a sampled frame: enough for a 32x32 pHash after trimming a
@@ -58,7 +59,7 @@ class Sampled:
     decoded: int  #: frames decoded in all (grabbed)
 
 
-def _shrink(frame: np.ndarray, side: int) -> np.ndarray:
+def shrink(frame: np.ndarray, side: int) -> np.ndarray:
     import cv2
 
     h, w = frame.shape[:2]
@@ -148,7 +149,7 @@ def sample_frames(
                 continue
             if frame.ndim == 2:
                 frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-            frames.append(_shrink(frame, side))
+            frames.append(shrink(frame, side))
             times.append(t)
             next_t = (math.floor(t * rate + 0.5) + 1) * step
         if not frames:
