@@ -15,7 +15,8 @@ per second, with the six edits of :mod:`lookalike.video.edits`; see docs/video.m
 * :data:`FRAME_DISTANCE` 12 bits of 64: 95-100% of true frame pairs of re-encoded,
   resized, trimmed and cut copies are within it (76% with a logo), while 0.1% of
   unrelated frame pairs are within 14 and 1% within 20;
-* :data:`MIN_SEGMENT_FRAMES` 3 agreeing frames make a segment;
+* :data:`MIN_SEGMENT_FRAMES` 3 agreeing frames spanning :data:`MIN_SEGMENT_SECONDS` 1 s
+  make a segment;
 * :data:`MATCH_COVERAGE` 0.5: a pair is a match when segments cover half of either video.
 """
 
@@ -36,6 +37,7 @@ __all__ = [
     "MATCH_COVERAGE",
     "MAX_GAP_FRAMES",
     "MIN_SEGMENT_FRAMES",
+    "MIN_SEGMENT_SECONDS",
     "Segment",
     "VideoMatch",
     "clock",
@@ -52,6 +54,9 @@ EXTEND_DISTANCE = 20
 #: A frame's pairs count when within this many bits of its best pair: in a slow scene
 #: every nearby frame is within the threshold, and only the best ones tell the offset.
 BEST_SLACK = 2
+#: Shortest segment, in seconds (three frames of a fast-sampled short clip are not enough:
+#: one 0.6 s false segment between the corpus's unrelated v1 and v2 at 6 samples/s).
+MIN_SEGMENT_SECONDS = 1.0
 #: Unmatched frames a segment may bridge (a logo over a bright scene, a dropped frame).
 MAX_GAP_FRAMES = 3
 #: Share of either video's duration the segments must cover for a match.
@@ -227,6 +232,8 @@ def match_videos(
         offset = float(np.median(dt_all[sel]))
         n_sup = int(support[lo:hi].sum())
         a0, a1 = float(ta[lo]), float(min(ta[hi - 1] + step_a, a.duration))
+        if a1 - a0 < MIN_SEGMENT_SECONDS:
+            break
         b0, b1 = max(0.0, a0 + offset), min(b.duration, a1 + offset)
         segments.append(Segment(a0, a1, b0, b1, n_sup / (hi - lo), n_sup))
         free[lo:hi] = False

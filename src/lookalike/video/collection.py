@@ -19,7 +19,7 @@ import numpy as np
 from lookalike.errors import Failure, LookalikeError
 from lookalike.video.align import FRAME_DISTANCE, VideoMatch, match_videos
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_frames, fingerprint_video
-from lookalike.video.frames import SAMPLE_SIDE, TIME_LIMIT_S
+from lookalike.video.frames import MIN_SAMPLES, SAMPLE_SIDE, TIME_LIMIT_S
 from lookalike.video.sniff import VIDEO_HEAD_BYTES, sniff_video
 
 __all__ = [
@@ -119,6 +119,7 @@ def find_video_duplicates(
     paths: Iterable[str | os.PathLike[str]],
     *,
     rate: float = 1.0,
+    min_samples: int = MIN_SAMPLES,
     time_limit: float = TIME_LIMIT_S,
     progress: Progress | None = None,
 ) -> VideoReport:
@@ -127,7 +128,9 @@ def find_video_duplicates(
     fps: list[VideoFingerprint] = []
     for k, path in enumerate(files):
         try:
-            fps.append(fingerprint_video(path, rate=rate, time_limit=time_limit))
+            fps.append(
+                fingerprint_video(path, rate=rate, min_samples=min_samples, time_limit=time_limit)
+            )
         except LookalikeError as exc:
             failures.append(Failure(path, exc.reason))
         if progress:

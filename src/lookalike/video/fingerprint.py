@@ -23,7 +23,7 @@ from PIL import Image
 
 from lookalike.errors import DecodeError
 from lookalike.methods import CodeMethod, get_method
-from lookalike.video.frames import MAX_VIDEO_PIXELS, TIME_LIMIT_S, sample_frames
+from lookalike.video.frames import MAX_VIDEO_PIXELS, MIN_SAMPLES, TIME_LIMIT_S, sample_frames
 
 __all__ = [
     "BLANK_STD",
@@ -203,15 +203,19 @@ def fingerprint_video(
     path: str | os.PathLike[str],
     *,
     rate: float = 1.0,
+    min_samples: int = MIN_SAMPLES,
     max_pixels: int = MAX_VIDEO_PIXELS,
     time_limit: float = TIME_LIMIT_S,
 ) -> VideoFingerprint:
-    """The fingerprint of one video: ``rate`` frames per second (vPDQ: 1), pHash each.
+    """The fingerprint of one video: ``rate`` frames per second (vPDQ: 1), faster for
+    clips shorter than ``min_samples`` seconds, pHash each.
 
     Raises :class:`~lookalike.errors.DecodeError` naming the file and the reason.
     """
     name = os.fspath(path)
-    sampled = sample_frames(name, rate=rate, max_pixels=max_pixels, time_limit=time_limit)
+    sampled = sample_frames(
+        name, rate=rate, min_samples=min_samples, max_pixels=max_pixels, time_limit=time_limit
+    )
     try:
         codes, blank = fingerprint_frames(sampled.frames)
     except (ValueError, OSError) as exc:  # pragma: no cover - frames are plain arrays
@@ -225,5 +229,5 @@ def fingerprint_video(
         fps=sampled.fps,
         width=sampled.width,
         height=sampled.height,
-        rate=rate,
+        rate=sampled.rate,
     )
