@@ -122,7 +122,7 @@ class VideoMatch:
     share_b: float  #: share of B's non-blank frames with a match in A (vPDQ's compared %)
     coverage_a: float  #: share of A's duration inside segments
     coverage_b: float
-    segments: list[Segment] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)  #: in A's time order
     duration_a: float = 0.0
     duration_b: float = 0.0
     blank_a: int = 0
@@ -131,7 +131,9 @@ class VideoMatch:
     @property
     def offset(self) -> float | None:
         """The longest segment's offset ``t_b - t_a``, or None without segments."""
-        return self.segments[0].offset if self.segments else None
+        if not self.segments:
+            return None
+        return max(self.segments, key=lambda s: s.a_end - s.a_start).offset
 
     @property
     def score(self) -> float:
@@ -238,7 +240,6 @@ def match_videos(
         segments.append(Segment(a0, a1, b0, b1, n_sup / (hi - lo), n_sup))
         free[lo:hi] = False
     segments.sort(key=lambda s: s.a_start)
-    segments.sort(key=lambda s: s.a_end - s.a_start, reverse=True)
     cov_a = _coverage([(s.a_start, s.a_end) for s in segments], a.duration)
     cov_b = _coverage([(s.b_start, s.b_end) for s in segments], b.duration)
     return VideoMatch(
