@@ -136,15 +136,23 @@ class VideoMatch:
         return max(self.segments, key=lambda s: s.a_end - s.a_start).offset
 
     @property
-    def score(self) -> float:
-        """One number for ranking pairs: the larger coverage (0 without segments)."""
-        return max(self.coverage_a, self.coverage_b)
+    def similarity(self) -> float:
+        """One graded number in [0, 1]: the mean of both coverages, times the segments'
+        frame share weighted by their length (0 without segments). A trimmed copy covers
+        all of itself but part of its source, so it scores below a re-encoded one."""
+        if not self.segments:
+            return 0.0
+        lengths = np.array([s.a_end - s.a_start for s in self.segments])
+        shares = np.array([s.share for s in self.segments])
+        share = float((lengths * shares).sum() / max(lengths.sum(), 1e-9))
+        return 0.5 * (self.coverage_a + self.coverage_b) * share
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a,
             "b": self.b,
             "match": self.match,
+            "similarity": round(self.similarity, 4),
             "share_a": round(self.share_a, 4),
             "share_b": round(self.share_b, 4),
             "coverage_a": round(self.coverage_a, 4),

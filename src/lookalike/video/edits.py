@@ -11,7 +11,7 @@ source is at b_start.. of the copy".
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,7 +189,7 @@ def apply_edit(
 
 
 def make_slideshow(
-    photos: list[str | os.PathLike[str]],
+    photos: Sequence[str | os.PathLike[str]],
     dest: str | os.PathLike[str],
     *,
     seconds: float = 2.0,
