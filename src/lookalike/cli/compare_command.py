@@ -30,11 +30,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"choices: {', '.join(METHODS)}",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    # --- video hook: two videos (by content) are compared in time (lookalike.video) ---
+    video = p.add_argument_group("videos (when both files are videos)")
+    video.add_argument("--rate", type=float, default=None, help="frames per second (default 1)")
+    video.add_argument("--min-samples", type=int, default=None, help="at least N frames")
+    video.add_argument("--time-limit", type=float, default=None, help="seconds per video")
+    # --- end of the video hook ---
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.cli.video_command import both_videos, compare_videos
     from lookalike.comparison import compare
+
+    if both_videos(args.a, args.b):  # video hook
+        return compare_videos(args)
 
     result = compare(args.a, args.b, methods=args.method)
     if args.json:

@@ -84,6 +84,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(run=run_pairs)
 
+    # --- video benchmarks (lookalike.video.benchmark); `eval run` reads them too ---
+    mv = esub.add_parser("make-video", help="build a video benchmark from clips (and photos)")
+    mv.add_argument("clips", nargs="?", help="folder of source clips")
+    mv.add_argument("--out", "-o", required=True, help="benchmark folder to write")
+    mv.add_argument("--photos", help="folder of photos for slideshow clips")
+    mv.add_argument("--slideshows", type=int, default=0, help="slideshow clips of 4 photos each")
+    mv.add_argument("--edits", type=_names, default=None, help="comma-separated (default all)")
+    mv.set_defaults(run=run_make_video)
+    rn.add_argument("--rate", type=float, default=1.0, help="video benchmarks: frames per second")
+
 
 def _usage(message: str) -> int:
     print(f"lookalike eval: {message}", file=sys.stderr)
@@ -131,6 +141,8 @@ def run_run(args: argparse.Namespace) -> int:
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}; choose from {', '.join(METHODS)}")
     bench = Path(args.bench)
+    if (bench / "truth.csv").is_file() and (bench / "queries").is_dir():  # video hook
+        return run_video(args)
     if not (bench / "ground_truth.csv").is_file():
         return _usage(f"{bench}: no ground_truth.csv (make one with `lookalike eval make`)")
     with ProgressBar() as bar:
@@ -182,3 +194,77 @@ def run_pairs(args: argparse.Namespace) -> int:
         for f in res["failures"]:
             print(f"lookalike: {f['path']}: {f['reason']}", file=sys.stderr)
     return 1 if res["failures"] else 0
+
+
+# --- video benchmarks ---------------------------------------------------------------
+
+
+def run_make_video(args: argparse.Namespace) -> int:
+    from lookalike.video.benchmark import make_video_benchmark
+    from lookalike.video.edits import EDITS
+
+    if not args.clips and not (args.photos and args.slideshows):
+        return _usage("make-video needs a folder of clips or --photos with --slideshows")
+    for folder in (args.clips, args.photos):
+        if folder and not Path(folder).is_dir():
+            return _usage(f"{folder}: not a folder")
+    bad = [e for e in args.edits or () if e not in EDITS]
+    if bad:
+        return _usage(f"unknown edit(s): {', '.join(bad)}; choose from {', '.join(EDITS)}")
+    with ProgressBar({"making": "making 生成"}) as bar:
+        truth = make_video_benchmark(
+            args.clips,
+            args.out,
+            photos=args.photos,
+            slideshows=args.slideshows,
+            edits=args.edits,
+            progress=bar,
+        )
+    with truth.open(encoding="utf-8") as fh:
+        n_q = sum(1 for _ in fh) - 1
+    print(f"{truth}: {n_q} queries")
+    notes = (truth.parent / "notes.txt").read_text(encoding="utf-8").splitlines()[1:]
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def run_video(args: argparse.Namespace) -> int:
+    from lookalike.video.benchmark import run_video_benchmark
+
+    bench = Path(args.bench)
+    with ProgressBar({"fingerprinting": "fingerprinting 指纹"}) as bar:
+        report = run_video_benchmark(bench, rate=args.rate, progress=bar)
+    out = Path(args.out) if args.out else bench / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+    if args.json:
+        print_json(report)
+        return 0
+    rows = [
+        [
+            edit,
+            e["queries"],
+            f"{e['recall']:.3f}",
+            f"{e['aligned']:.3f}",
+            f"{e['precision']:.3f}",
+        ]
+        for edit, e in report["edits"].items()
+    ]
+    rows.append(
+        [
+            "all",
+            report["queries"],
+            f"{report['recall']:.3f}",
+            f"{report['aligned']:.3f}",
+            f"{report['precision']:.3f}",
+        ]
+    )
+    print(table(["edit", "queries", "recall", "aligned", "precision"], rows))
+    print(
+        f"\nSpearman rho {report['spearman']:.3f} (aligned similarity), "
+        f"{report['spearman_shares']:.3f} (vPDQ's shares) over {report['rated_pairs']} pairs; "
+        f"ratings {report['ratings']}"
+    )
+    print(f"written: {out / 'results.json'}")
+    return 0
