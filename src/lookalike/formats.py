@@ -2,8 +2,9 @@
 
 Every stage that must know a format asks here: the folder scan (images and zip archives),
 the document extractors (pictures inside documents, metafiles included), the document
-finder (OOXML, OLE, PDF), the loader and the scan when they explain a refusal. One list of
-magic numbers, one list of HEIF brands, one list of image extensions.
+finder (OOXML, OLE, PDF), the video reader (MP4/MOV, Matroska/WebM, AVI, MPEG-TS/PS, FLV),
+the loader and the scan when they explain a refusal. One list of magic numbers, one list
+of HEIF brands, one list of image extensions.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ __all__ = [
     "HEAD_BYTES",
     "IMAGE_EXTENSIONS",
     "MAGICLESS",
+    "VIDEO_HEAD_BYTES",
     "describe",
     "document_kind",
     "extension_format",
     "format_extension",
+    "is_video",
     "sniff",
     "sniff_container",
     "sniff_picture",
+    "sniff_video",
 ]
 
 #: Bytes read from each file to recognise its format.
@@ -195,3 +199,42 @@ def document_kind(path: str | os.PathLike[str], family: str) -> str:
         "ppt": {"ppt", "pot", "pps"},
     }
     return ext if ext in families.get(family, ()) else family
+
+
+#: Bytes to read for :func:`sniff_video` (MPEG-TS needs three 188-byte packets).
+VIDEO_HEAD_BYTES = 3 * 188 + 1
+
+_QUICKTIME_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
+
+def sniff_video(head: bytes) -> str | None:
+    """The video container the first bytes announce (``mp4``, ``mov``, ``matroska``,
+    ``avi``, ``mpegts``, ``mpegps``, ``flv``), or None."""
+    if head[4:8] == b"ftyp":
+        size = int.from_bytes(head[:4], "big")
+        brands = {head[i : i + 4] for i in range(8, min(size, len(head)) - 3, 4)} - {b"\0" * 4}
+        if brands and brands <= _FTYP_IMAGE_BRANDS:
+            return None
+        return "mov" if head[8:12] == b"qt  " else "mp4"
+    if head[4:8] in _QUICKTIME_BOXES and int.from_bytes(head[:4], "big") >= 8:
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if len(head) >= 3 * 188 and all(head[i] == 0x47 for i in (0, 188, 376)):
+        return "mpegts"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "mpegps"
+    if head.startswith(b"FLV\x01"):
+        return "flv"
+    return None
+
+
+def is_video(path: str | os.PathLike[str]) -> bool:
+    """True when the file's content is a video container (unreadable files: False)."""
+    try:
+        with open(path, "rb") as fh:
+            return sniff_video(fh.read(VIDEO_HEAD_BYTES)) is not None
+    except OSError:
+        return False

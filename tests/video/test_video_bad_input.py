@@ -106,7 +106,7 @@ def test_sniff_video_by_content(head, kind):
 
 
 def test_sniff_video_on_the_written_clips(tmp_path, clips):
-    from lookalike.video.sniff import is_video
+    from lookalike.formats import is_video
 
     write_clip(tmp_path / "x.avi", [np.zeros((32, 32, 3), np.uint8)] * 3, 5.0, "MJPG")
     assert is_video(clips["a"]) and is_video(tmp_path / "x.avi")

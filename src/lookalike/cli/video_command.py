@@ -95,7 +95,7 @@ def _span(start: float, end: float) -> str:
 
 def both_videos(a: str, b: str) -> bool:
     """True when both files are videos by content (the hook ``compare`` asks)."""
-    from lookalike.video.sniff import is_video
+    from lookalike.formats import is_video
 
     return is_video(a) and is_video(b)
 

@@ -12,9 +12,9 @@ OpenCV is imported only when frames are decoded.
 
 from __future__ import annotations
 
+from lookalike.formats import is_video, sniff_video
 from lookalike.video.align import Segment, VideoMatch, match_videos
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_video
-from lookalike.video.sniff import is_video, sniff_video
 
 __all__ = [
     "Segment",

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import LookalikeError
+from lookalike.formats import is_video
 from lookalike.video.align import match_videos
 from lookalike.video.edits import EDITS, apply_edit, make_slideshow
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_video
-from lookalike.video.sniff import is_video
 
 __all__ = ["VISIBLE_CHANGES", "make_video_benchmark", "rating", "run_video_benchmark"]
 

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import Failure, LookalikeError
+from lookalike.formats import VIDEO_HEAD_BYTES, sniff_video
 from lookalike.video.align import FRAME_DISTANCE, VideoMatch, match_videos
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_frames, fingerprint_video
 from lookalike.video.frames import MIN_SAMPLES, SAMPLE_SIDE, TIME_LIMIT_S
-from lookalike.video.sniff import VIDEO_HEAD_BYTES, sniff_video
 
 __all__ = [
     "VIDEO_EXTENSIONS",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookalike.errors import DecodeError
-from lookalike.video.sniff import VIDEO_HEAD_BYTES, sniff_video
+from lookalike.formats import VIDEO_HEAD_BYTES, sniff_video
 
 __all__ = [
     "MAX_RATE",
