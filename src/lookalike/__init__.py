@@ -29,6 +29,7 @@ _OWNERS: dict[str, str] = {
     "LookalikeError": "lookalike.errors",
     "MissingDependencyError": "lookalike.errors",
     "UnsupportedFormatError": "lookalike.errors",
+    "UsageError": "lookalike.errors",
     "FeatureSet": "lookalike.features",
     "extract_features": "lookalike.features",
     "METHODS": "lookalike.methods",
@@ -56,6 +57,7 @@ __all__ = [
     "MissingDependencyError",
     "Progress",
     "UnsupportedFormatError",
+    "UsageError",
     "__version__",
     "average_hash",
     "compare",
@@ -93,6 +95,7 @@ if TYPE_CHECKING:  # the names as a type checker and an IDE see them
         LookalikeError,
         MissingDependencyError,
         UnsupportedFormatError,
+        UsageError,
     )
     from lookalike.features import FeatureSet, extract_features
     from lookalike.methods import METHODS, Hash, Method, get_method

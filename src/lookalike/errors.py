@@ -35,6 +35,17 @@ class Failure:
         return {"path": self.path, "reason": self.reason}
 
 
+class UsageError(LookalikeError, ValueError):
+    """A call the library cannot honour: an argument out of range, an unknown name.
+
+    The message says how to fix the call. A ValueError too, so callers that caught the
+    built-in keep working.
+    """
+
+    def __init__(self, reason: str, source: str | PathLike[str] | None = None) -> None:
+        super().__init__(source, reason)
+
+
 class DecodeError(LookalikeError):
     """An image could not be read: empty, truncated, not an image, too large, ..."""
 

@@ -43,7 +43,7 @@ from lookalike.doccheck.records import (
     ErrorRow,
     SimilarPair,
 )
-from lookalike.errors import Failure, LookalikeError, MissingDependencyError
+from lookalike.errors import Failure, LookalikeError, MissingDependencyError, UsageError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.formats import sniff
@@ -379,11 +379,11 @@ def check_documents(
     """
     options = options or CheckOptions()
     if options.scope not in SCOPES:
-        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {options.scope!r}")
+        raise UsageError(f"scope must be one of {', '.join(SCOPES)}, got {options.scope!r}")
     if options.lang not in EXTRACT_FOLDER:
-        raise ValueError(f"lang must be zh or en, got {options.lang!r}")
+        raise UsageError(f"lang must be zh or en, got {options.lang!r}")
     if not 0 < options.threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1], got {options.threshold}")
+        raise UsageError(f"threshold must be in (0, 1], got {options.threshold}")
     out = Path(os.path.abspath(os.fspath(options.out)))
     root = out / EXTRACT_FOLDER[options.lang]
     result = DocumentCheck(lang=options.lang)

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from lookalike.decode import load
+from lookalike.errors import UsageError
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES, Severity
 from lookalike.progress import Progress
 
@@ -112,10 +113,10 @@ def make_benchmark(
     names = list(ATTACKS) if attacks is None else list(attacks)
     for name in names:
         if name not in ATTACKS:
-            raise ValueError(f"unknown attack {name!r}; choose from: {', '.join(ATTACKS)}")
+            raise UsageError(f"unknown attack {name!r}; choose from: {', '.join(ATTACKS)}")
     files = list_images(photos)
     if not files:
-        raise ValueError(f"no images in {photos}")
+        raise UsageError(f"no images in {photos}")
     rng = np.random.default_rng(seed)
     n_d = min(max(0, distractors), len(files) - 1)
     held = set(rng.choice(len(files), size=n_d, replace=False).tolist()) if n_d else set()
@@ -187,7 +188,7 @@ def load_benchmark(root: str | Path) -> Benchmark:
             b.queries.append(row["query"])
             ref = row.get("reference") or ""
             if ref and ref not in index:
-                raise ValueError(f"{gt}: reference {ref!r} is not in {root / 'references'}")
+                raise UsageError(f"{gt}: reference {ref!r} is not in {root / 'references'}")
             ref_of.append(index.get(ref, -1))
             b.attack.append(row.get("attack") or "")
             b.severity.append(row.get("severity") or "")

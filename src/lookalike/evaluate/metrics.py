@@ -25,15 +25,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lookalike.errors import UsageError
+
 
 def _ranked(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores and labels sorted by decreasing score, negatives first among equal scores."""
     s = np.asarray(scores, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=bool).ravel()
     if s.shape != y.shape:
-        raise ValueError(f"scores and labels differ in length: {s.shape} vs {y.shape}")
+        raise UsageError(f"scores and labels differ in length: {s.shape} vs {y.shape}")
     if np.isnan(s).any():
-        raise ValueError("scores contain NaN; leave unscored pairs out of the predictions")
+        raise UsageError("scores contain NaN; leave unscored pairs out of the predictions")
     order = np.lexsort((y, -s))  # primary: score descending; then False before True
     return s[order], y[order]
 
@@ -46,7 +48,7 @@ def precision_recall(
     s, y = _ranked(scores, labels)
     n_pos = int(y.sum()) if n_positives is None else int(n_positives)
     if n_pos < y.sum():
-        raise ValueError("n_positives is smaller than the positive predictions")
+        raise UsageError("n_positives is smaller than the positive predictions")
     tp = np.cumsum(y)
     precision = tp / np.arange(1, len(y) + 1)
     recall = tp / n_pos if n_pos else np.zeros(len(y))
@@ -60,7 +62,7 @@ def micro_ap(scores: np.ndarray, labels: np.ndarray, n_positives: int | None = N
     _, y = _ranked(scores, labels)
     n_pos = int(y.sum()) if n_positives is None else int(n_positives)
     if n_pos < y.sum():
-        raise ValueError("n_positives is smaller than the positive predictions")
+        raise UsageError("n_positives is smaller than the positive predictions")
     if n_pos == 0:
         return 0.0
     precision = np.cumsum(y)[y] / (np.flatnonzero(y) + 1.0)
@@ -118,7 +120,7 @@ def average_ranks(x: np.ndarray) -> np.ndarray:
     """1-based ranks of ``x``, ties given the mean of the ranks they span."""
     x = np.asarray(x, dtype=np.float64).ravel()
     if np.isnan(x).any():
-        raise ValueError("cannot rank NaN")
+        raise UsageError("cannot rank NaN")
     order = np.argsort(x, kind="mergesort")
     xs = x[order]
     starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
@@ -145,7 +147,7 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     """Spearman's rank correlation (ties averaged); NaN when either side is constant."""
     rx, ry = average_ranks(x), average_ranks(y)
     if len(rx) != len(ry):
-        raise ValueError("x and y differ in length")
+        raise UsageError("x and y differ in length")
     rx, ry = rx - rx.mean(), ry - ry.mean()
     den = np.sqrt((rx * rx).sum() * (ry * ry).sum())
     return float((rx * ry).sum() / den) if den > 0 else float("nan")

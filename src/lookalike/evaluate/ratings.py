@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lookalike.errors import UsageError
 from lookalike.evaluate.metrics import spearman
 from lookalike.features import extract_features
 from lookalike.methods import Method, get_method
@@ -28,7 +29,7 @@ def read_ratings(path: str | Path) -> list[tuple[str, str, float]]:
         reader = csv.DictReader(fh)
         missing = {"a", "b", "rating"} - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+            raise UsageError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         for row in reader:
             a, b = (str(path.parent / row[k].strip()) for k in ("a", "b"))
             rows.append((a, b, float(row["rating"])))

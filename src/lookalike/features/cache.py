@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import probe
-from lookalike.errors import Failure, LookalikeError
+from lookalike.errors import Failure, LookalikeError, UsageError
 from lookalike.features import FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
@@ -175,7 +175,7 @@ def cached_features(
     t0 = time.perf_counter()
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
-        raise ValueError(f"each method may be asked once: {names}")
+        raise UsageError(f"each method may be asked once: {names}")
     plan = decode_plan(methods, exact)
     keys = [method_key(m, exact=exact, plan=plan) for m in methods]
     first: dict[str, Entry] = {}

@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from PIL import Image
 
+from lookalike.errors import UsageError
 from lookalike.methods.base import Kind, Method, Thresholds
 
 BINS = 64
@@ -65,7 +66,7 @@ class ColorHistogram(Method):
 
     def __init__(self, metric: Literal["cosine", "pearson"] = "cosine") -> None:
         if metric not in ("cosine", "pearson"):
-            raise ValueError(f"metric must be 'cosine' or 'pearson', got {metric!r}")
+            raise UsageError(f"metric must be 'cosine' or 'pearson', got {metric!r}")
         self.metric = metric
 
     def prepare(self, image: Image.Image) -> np.ndarray:

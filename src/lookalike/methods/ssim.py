@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
+from lookalike.errors import UsageError
 from lookalike.methods.base import Kind, Method, Thresholds
 
 SIDE = 128
@@ -34,7 +35,7 @@ def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> np.ndarr
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"SSIM needs images of one shape, got {a.shape} and {b.shape}")
+        raise UsageError(f"SSIM needs images of one shape, got {a.shape} and {b.shape}")
     single = a.ndim == 2
     if single:
         a, b = a[None], b[None]

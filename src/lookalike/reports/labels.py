@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lookalike.errors import UsageError
+
 #: Label languages: English only, Chinese only, or both side by side.
 LANGS = ("en", "zh", "both")
 
@@ -49,7 +51,7 @@ LABELS: dict[str, tuple[str, str]] = {
 def check_lang(lang: str, allowed: tuple[str, ...] = LANGS) -> str:
     """``lang`` if it is one of ``allowed``, else a ValueError naming the choices."""
     if lang not in allowed:
-        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(allowed)}")
+        raise UsageError(f"unknown language {lang!r}: use one of {', '.join(allowed)}")
     return lang
 
 

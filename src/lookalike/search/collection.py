@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import load, probe
-from lookalike.errors import CollectionError, DecodeError, Failure
+from lookalike.errors import CollectionError, DecodeError, Failure, UsageError
 from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.formats import HEAD_BYTES, sniff
@@ -174,7 +174,7 @@ class Collection:
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self._config_path = self.directory / CONFIG_FILE
         if backend is not None and backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+            raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
         config = read_state(self._config_path)
         if not config:
             if self._config_path.exists():
@@ -390,7 +390,7 @@ class Collection:
         The old backend's data is deleted once the new one is committed.
         """
         if to not in BACKENDS:
-            raise ValueError(f"unknown backend {to!r}; choose from: {', '.join(BACKENDS)}")
+            raise UsageError(f"unknown backend {to!r}; choose from: {', '.join(BACKENDS)}")
         with self._lock:
             old, old_config = self._index, dict(self._config)
             same = to == old_config["backend"] and (
@@ -496,7 +496,7 @@ class Collection:
         distance 0 on every stored code) comes first (see :mod:`lookalike.search.ranking`).
         """
         if k <= 0:
-            raise ValueError("k must be positive")
+            raise UsageError("k must be positive")
         t0 = time.perf_counter()
         if isinstance(query, bytes | bytearray):
             name = f"<{len(query)} bytes>"

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpx
 
-from lookalike.errors import LookalikeError
+from lookalike.errors import LookalikeError, UsageError
 
 __all__ = ["MAX_BYTES", "MAX_REDIRECTS", "FetchError", "check_address", "fetch", "fetch_async"]
 
@@ -157,7 +157,7 @@ async def fetch_async(
     """:func:`fetch` for an event loop: the same checks, limits and deadline."""
     total = 4 * timeout if total is None else total
     if not (math.isfinite(total) and total > 0):
-        raise ValueError("total must be a positive number of seconds")
+        raise UsageError("total must be a positive number of seconds")
     state = {"current": url}
     try:
         with anyio.fail_after(total):

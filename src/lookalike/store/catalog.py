@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.errors import CollectionError, Failure, LookalikeError
+from lookalike.errors import CollectionError, Failure, LookalikeError, UsageError
 from lookalike.sources.folders import MEMBER_SEP, Entry
 
 __all__ = [
@@ -138,12 +138,12 @@ def decode_feature(codec: str, data: bytes) -> Any:
     if kind == "obj":
         module, _, qualname = rest.partition(":")
         if module != "lookalike" and not module.startswith("lookalike."):
-            raise ValueError(f"refusing to load a feature class from {module!r}")
+            raise UsageError(f"refusing to load a feature class from {module!r}")
         cls: Any = importlib.import_module(module)
         for part in qualname.split("."):
             cls = getattr(cls, part)
         return cls.from_bytes(bytes(data))
-    raise ValueError(f"unknown codec {codec!r}")
+    raise UsageError(f"unknown codec {codec!r}")
 
 
 @dataclass

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from lookalike.errors import CollectionError, require
+from lookalike.errors import CollectionError, UsageError, require
 from lookalike.store.atomic import atomic_write
 
 __all__ = [
@@ -69,7 +69,7 @@ def codes_to_uint8(codes: Any) -> np.ndarray:
         return np.ascontiguousarray(np.packbits(arr, axis=1))
     if arr.ndim == 2 and arr.dtype == np.uint8:
         return np.ascontiguousarray(arr)
-    raise ValueError(
+    raise UsageError(
         f"codes must be (n,) uint64 or (n, nbytes) uint8 rows, got {arr.dtype} {arr.shape}"
     )
 
@@ -738,7 +738,7 @@ def neighbour_pairs(
     if max_neighbours is None:
         return radius_pairs(codes, radius, use_faiss=use_faiss)
     if max_neighbours < 1:
-        raise ValueError("max_neighbours must be positive (or None for every pair)")
+        raise UsageError("max_neighbours must be positive (or None for every pair)")
     u8 = codes_to_uint8(codes)
     n = len(u8)
     if radius < 0 or n < 2:
@@ -773,7 +773,7 @@ def neighbour_search(
     row within ``radius``. Sorted by (query, index).
     """
     if max_neighbours < 1:
-        raise ValueError("max_neighbours must be positive")
+        raise UsageError("max_neighbours must be positive")
     index = codes_to_uint8(index_codes)
     queries = codes_to_uint8(query_codes)
     _check_width(index, queries)
@@ -809,7 +809,7 @@ def _csr(nq: int, q: np.ndarray, j: np.ndarray, d: np.ndarray):
 
 def _check_width(index: np.ndarray, queries: np.ndarray) -> None:
     if index.shape[1] != queries.shape[1]:
-        raise ValueError(
+        raise UsageError(
             f"codes of {queries.shape[1] * 8} bits cannot be compared with {index.shape[1] * 8}"
         )
 
@@ -854,7 +854,7 @@ class _Flat:
     def knn(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         nq, n = len(queries), len(self.u8)
         if k <= 0:
-            raise ValueError("k must be positive")
+            raise UsageError("k must be positive")
         if n == 0 or nq == 0:
             return np.full((nq, k), -1, np.int64), np.full((nq, k), -1, np.int32)
         kk = min(k, n)
@@ -960,7 +960,7 @@ class HammingIndex:
 
     def __init__(self, nbits: int | None = None, *, use_faiss: bool | None = None) -> None:
         if nbits is not None and nbits % 8:
-            raise ValueError("nbits must be a multiple of 8")
+            raise UsageError("nbits must be a multiple of 8")
         self.nbits = nbits
         self._faiss = _faiss_module(use_faiss)
         self._codes = np.empty((0, (nbits or 0) // 8), np.uint8)
@@ -982,16 +982,16 @@ class HammingIndex:
             self.nbits = u8.shape[1] * 8
             self._codes = np.empty((0, u8.shape[1]), np.uint8)
         if u8.shape[1] * 8 != self.nbits:
-            raise ValueError(f"index holds {self.nbits}-bit codes, got {u8.shape[1] * 8}-bit")
+            raise UsageError(f"index holds {self.nbits}-bit codes, got {u8.shape[1] * 8}-bit")
         if ids is None:
             first = int(self._ids.max()) + 1 if len(self._ids) else 0
             new_ids = np.arange(first, first + len(u8), dtype=np.int64)
         else:
             new_ids = np.asarray(ids, dtype=np.int64).reshape(-1)
             if len(new_ids) != len(u8):
-                raise ValueError(f"{len(u8)} codes but {len(new_ids)} ids")
+                raise UsageError(f"{len(u8)} codes but {len(new_ids)} ids")
             if len(np.unique(new_ids)) != len(new_ids) or np.isin(new_ids, self._ids).any():
-                raise ValueError("ids must be unique and not already in the index")
+                raise UsageError("ids must be unique and not already in the index")
         self._codes = np.concatenate([self._codes, u8])
         self._ids = np.concatenate([self._ids, new_ids])
         if self._backend is not None and self._backend._flat is not None:
@@ -1021,7 +1021,7 @@ class HammingIndex:
     def _queries(self, query_codes: Any) -> np.ndarray:
         q = codes_to_uint8(query_codes)
         if self.nbits is not None and q.shape[1] * 8 != self.nbits:
-            raise ValueError(f"index holds {self.nbits}-bit codes, got {q.shape[1] * 8}-bit")
+            raise UsageError(f"index holds {self.nbits}-bit codes, got {q.shape[1] * 8}-bit")
         return q
 
     def search(self, query_codes: Any, k: int) -> tuple[np.ndarray, np.ndarray]:

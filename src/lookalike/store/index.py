@@ -21,6 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from lookalike.errors import UsageError
+
 __all__ = ["BACKENDS", "CodeIndex", "open_index"]
 
 #: Backend names, the default first.
@@ -89,4 +91,4 @@ def open_index(
         from lookalike.store.milvus_index import MilvusIndex
 
         return MilvusIndex(directory, uri=uri, token=token, name=name)
-    raise ValueError(f"unknown index backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+    raise UsageError(f"unknown index backend {backend!r}; choose from: {', '.join(BACKENDS)}")

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lookalike.errors import require
+from lookalike.errors import UsageError, require
 from lookalike.formats import sniff_picture
 
 from . import (
@@ -124,7 +124,7 @@ def _image_bytes(obj: Any) -> tuple[bytes, str | None]:
             return data, fmt
     width, height = obj.get_px_size()
     if width * height > MAX_DECODE_PIXELS:
-        raise ValueError(f"{width}x{height} pixels: too large to decode")
+        raise UsageError(f"{width}x{height} pixels: too large to decode")
     buf = io.BytesIO()
     obj.extract(buf, fb_format="png")
     data = buf.getvalue()
