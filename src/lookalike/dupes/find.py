@@ -34,6 +34,7 @@ from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.catalog import Catalog
+from lookalike.store.verdicts import VerdictCache
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,17 @@ def find_duplicates(
             digests = catalog.digests(fs.paths)
         finally:
             catalog.close()
-    report = detect(fs, methods, digests, {e.path: e for e in entries}, options.jobs, progress)
+        # verdicts of earlier runs: an unchanged folder is not verified again
+        with VerdictCache(catalog.path) as verdicts:
+            report = detect(
+                fs,
+                methods,
+                digests,
+                {e.path: e for e in entries},
+                options.jobs,
+                progress,
+                verdicts=verdicts,
+            )
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
     report.stats["cache"] = stats.to_dict()
@@ -101,9 +112,11 @@ def detect(
     entries: dict[str, Entry],
     jobs: int = 1,
     progress: Progress | None = None,
+    *,
+    verdicts: VerdictCache | None = None,
 ) -> DuplicateReport:
     """The matching engine over a computed feature set, then groups with keepers."""
-    found = match_features(fs, methods, digests, jobs=jobs, progress=progress)
+    found = match_features(fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts)
     paths = fs.paths
     n = len(paths)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))

@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lookalike.features import FeatureSet
+from lookalike.features.cache import method_key
 from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
 from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
 from lookalike.methods.base import Thresholds
 from lookalike.progress import Progress
+from lookalike.store.verdicts import VerdictCache
 
 __all__ = ["CANDIDATE_RADIUS", "Matches", "candidate_pairs", "layer_methods", "match_features"]
 
@@ -101,6 +103,46 @@ def candidate_pairs(fs: FeatureSet, methods: Sequence[Method]) -> np.ndarray:
     return np.unique(np.minimum(i, j) * n + np.maximum(i, j))
 
 
+#: Bumped when a change of the engine changes what a verification decides.
+ENGINE_VERSION = 1
+
+
+def _verify(
+    local: Method,
+    fs: FeatureSet,
+    pairs: Sequence[tuple[int, int]],
+    todo: Sequence[int],
+    digests: dict[str, str],
+    jobs: int,
+    progress: Progress | None,
+    cache: VerdictCache | None,
+) -> list[Score]:
+    """Keypoint scores of ``pairs[k]`` for k in ``todo``: from the cache, else verified."""
+    paths = fs.paths
+    keys = [(digests.get(paths[pairs[k][0]]), digests.get(paths[pairs[k][1]])) for k in todo]
+    scope = f"engine{ENGINE_VERSION}:{method_key(local)}"
+    known = cache.get([(a, b) for a, b in keys if a and b], scope) if cache is not None else {}
+    out: list[Score | None] = []
+    missing: list[int] = []
+    for pos, (a, b) in enumerate(keys):
+        hit = known.get((a, b)) if a and b else None
+        out.append(None if hit is None else Score(local.name, *hit))
+        if hit is None:
+            missing.append(pos)
+    fresh = verify_pairs(
+        local, fs.features[local.name], [pairs[todo[p]] for p in missing], jobs, progress
+    )
+    rows = []
+    for pos, score in zip(missing, fresh, strict=True):
+        out[pos] = score
+        a, b = keys[pos]
+        if a and b:
+            rows.append((a, b, score.distance, score.similarity, score.verdict))
+    if cache is not None and rows:
+        cache.put(rows, scope)
+    return [s for s in out if s is not None]
+
+
 def match_features(
     fs: FeatureSet,
     methods: Sequence[Method],
@@ -108,8 +150,13 @@ def match_features(
     *,
     jobs: int = 1,
     progress: Progress | None = None,
+    verdicts: VerdictCache | None = None,
 ) -> Matches:
-    """Every pair of ``fs`` the engine calls alike (see the module docstring)."""
+    """Every pair of ``fs`` the engine calls alike (see the module docstring).
+
+    ``verdicts``: a cache of keypoint verifications by digest pair; pairs it holds are not
+    verified again, and new verifications are added to it.
+    """
     paths = fs.paths
     n = len(paths)
     decided: dict[tuple[int, int], tuple[float, str, str]] = {}
@@ -132,17 +179,18 @@ def match_features(
             f = fs.features[m.name]
             for k, s in enumerate(score_rows(m, f[ia], f[ib])):
                 rows[k][m.name] = s
-        verdicts = [decide(r) for r in rows]
+        outcomes = [decide(r) for r in rows]
         if local is not None:
-            todo = [k for k, (v, _) in enumerate(verdicts) if v == "different"]
-            scores = verify_pairs(
-                local, fs.features[local.name], [pairs[k] for k in todo], jobs, progress
-            )
-            for k, score in zip(todo, scores, strict=True):
+            todo = [k for k, (v, _) in enumerate(outcomes) if v == "different"]
+            for k, score in zip(
+                todo,
+                _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts),
+                strict=True,
+            ):
                 rows[k][local.name] = score
-                verdicts[k] = decide(rows[k])
+                outcomes[k] = decide(rows[k])
         for k, (a, b) in enumerate(pairs):
-            verdict, by = verdicts[k]
+            verdict, by = outcomes[k]
             if verdict != "different":
                 decided[(a, b)] = (rows[k][by].similarity, by, verdict)
                 layer_counts[by] = layer_counts.get(by, 0) + 1
