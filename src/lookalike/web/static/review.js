@@ -139,9 +139,13 @@
     pick.append(box, el("span", "file ellipsis", basename(m.path)));
     const meta = el("div", "rmeta muted small");
     const dims = m.width && m.height ? `${m.width}×${m.height}` : "–";
-    const similarity = el("span", "sim", `${t("review.similarity")} ${pct(m.similarity)}`);
-    meta.append(similarity, el("span", "", `${t("review.method")} ${m.method}`),
-      el("span", "", `${dims} · ${size(m.bytes)}`));
+    if (m.method === "keeper") {  // the rule's choice: the others were measured against it
+      meta.append(el("span", "sim", t("review.suggested")));
+    } else {
+      meta.append(el("span", "sim", `${t("review.similarity")} ${pct(m.similarity)}`),
+        el("span", "", `${t("review.method")} ${m.method}`));
+    }
+    meta.append(el("span", "", `${dims} · ${size(m.bytes)}`));
     const path = el("div", "rpath small muted", m.path);
     card.append(frame, pick, meta, path);
     if (!keeper && !gone) {
