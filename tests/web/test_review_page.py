@@ -294,3 +294,89 @@ def test_review_refuses_cross_site_writes_and_foreign_hosts(review: Review, libr
     r = httpx.post(review.base + "/api/review/apply", json=outside, headers=auth)
     assert r.status_code == 400
     assert checksums(library) == before
+
+
+def test_delete_needs_the_summary_and_cancel_keeps_everything(
+    browser, review: Review, library: Path
+) -> None:
+    before = checksums(library)
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(review.base)
+    sync_api.expect(page.locator("section.rgroup")).to_have_count(3, timeout=15_000)
+    page.locator('input[name="action"][value="delete"]').check()
+    assert not page.locator("#destination").is_visible()
+    page.locator("#act").click()
+    sync_api.expect(page.locator("dialog#confirm")).to_be_visible()
+    sync_api.expect(page.locator("#confirm-text")).to_contain_text("永久删除 3 个文件")
+    sync_api.expect(page.locator("#confirm-warning")).to_have_text(
+        "删除的文件无法恢复，撤销也不能恢复。"
+    )
+    listed = page.locator("#confirm-files li")
+    assert listed.count() == 3  # every file that would be deleted
+    assert all(str(library) in listed.nth(i).inner_text() for i in range(3))
+    page.locator("#confirm-cancel").click()
+    sync_api.expect(page.locator("dialog#confirm")).to_be_hidden()
+    assert checksums(library) == before
+    context.close()
+
+
+def test_trash_and_delete_through_the_api_then_undo(
+    review: Review, library: Path, tmp_path: Path
+) -> None:
+    """Trash is the freedesktop trash (files/ + info/*.trashinfo) and comes back on undo;
+    a deleted file is reported as impossible to restore; a changed copy is skipped."""
+    before = checksums(library)
+    page = httpx.get(review.base + "/").text
+    token = re.search(r'name="lookalike-token" content="([\w-]+)"', page).group(1)
+    auth = {"Authorization": f"Bearer {token}"}
+    groups = {
+        Path(g["keep"]).stem.split()[0]: g
+        for g in httpx.get(review.base + "/api/review").json()["groups"]
+    }
+    kite, autumn, path = groups["Kite"], groups["Autumn"], groups["Path"]
+
+    def pick(g: dict) -> dict:
+        return {
+            "group": g["group"],
+            "keeper": g["keep"],
+            "selected": [m["path"] for m in g["members"][1:]],
+        }
+
+    # the mirrored Path copy changes after the scan: it must be skipped
+    changed = next(m["path"] for m in path["members"][1:])
+    Path(changed).write_bytes(Path(changed).read_bytes() + b"\0")
+    r = httpx.post(
+        review.base + "/api/review/apply",
+        json={"action": "trash", "groups": [pick(kite), pick(autumn), pick(path)]},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    results = {x["path"]: x for x in r.json()["results"]}
+    assert not results[changed]["done"] and "changed since the scan" in results[changed]["reason"]
+    trash = tmp_path / "home" / "data" / "Trash"
+    trashed = [x for x in results.values() if x["done"]]
+    assert len(trashed) == 2
+    for x in trashed:
+        assert not os.path.exists(x["path"])
+        assert Path(x["target"]).parent == trash / "files"
+        info = (trash / "info" / (Path(x["target"]).name + ".trashinfo")).read_text()
+        assert info.startswith("[Trash Info]\nPath=")
+        assert "DeletionDate=" in info
+    r = httpx.post(review.base + "/api/review/undo", headers=auth)
+    assert r.status_code == 200 and all(x["done"] for x in r.json()["results"])
+    assert not list((trash / "files").iterdir()) and not list((trash / "info").iterdir())
+    Path(changed).write_bytes(Path(changed).read_bytes()[:-1])
+    assert checksums(library) == before
+
+    # delete: done, and undo says plainly it cannot be restored
+    r = httpx.post(
+        review.base + "/api/review/apply",
+        json={"action": "delete", "groups": [pick(kite)]},
+        headers=auth,
+    )
+    (deleted,) = r.json()["results"]
+    assert deleted["done"] and not os.path.exists(deleted["path"])
+    (undone,) = httpx.post(review.base + "/api/review/undo", headers=auth).json()["results"]
+    assert not undone["done"] and undone["reason"] == "deleted: it cannot be restored"
+    assert httpx.post(review.base + "/api/review/undo", headers=auth).status_code == 400
