@@ -101,9 +101,7 @@ class Selection:
     not_duplicates: set[int] = field(default_factory=set)
 
 
-def parse_selection(
-    report: DuplicateReport, roots: Sequence[str], body: Any, *, need_action: bool = True
-) -> Selection:
+def parse_selection(report: DuplicateReport, roots: Sequence[str], body: Any) -> Selection:
     """A :class:`Selection` from the page's JSON, every path checked against ``report``.
 
     Raises ValueError with a message for the user (bad action, unknown group, a path that
@@ -112,10 +110,10 @@ def parse_selection(
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     action = body.get("action", "move")
-    if action not in ("move", "trash", "delete") and need_action:
+    if action not in ("move", "trash", "delete"):
         raise ValueError("action must be move, trash or delete")
     destination = body.get("destination") or None
-    if action == "move" and need_action:
+    if action == "move":
         if not isinstance(destination, str) or not os.path.isabs(destination):
             raise ValueError("moving needs a destination folder given as an absolute path")
         try:
@@ -443,8 +441,9 @@ class Review:
             self.on_not_duplicates(paths)
         return paths
 
-    def plan(self, body: Any, *, need_action: bool = True) -> dict[str, Any]:
-        selection = parse_selection(self.report, self.roots, body, need_action=need_action)
+    def plan(self, body: Any) -> dict[str, Any]:
+        """The plan for the page's selection; the groups marked "not duplicates" as keep."""
+        selection = parse_selection(self.report, self.roots, body)
         selection.not_duplicates |= set(self.not_duplicates)
         return build_plan(self.report, self.roots, selection)
 
