@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from lookalike.cli.arguments import add_jobs, percentage
 from lookalike.cli.output import ProgressBar, print_json
-from lookalike.errors import LookalikeError
+from lookalike.errors import LookalikeError, require
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.methods import METHODS
 
 if TYPE_CHECKING:
     from lookalike.dupes.actions import Action
+    from lookalike.dupes.records import DuplicateReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +70,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
     p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help="after the scan, serve a review page on 127.0.0.1 (choose keepers, mark groups "
+        "'not duplicates', move / trash / delete after a summary, undo) and open it in the "
+        "browser; Ctrl+C stops it. Needs the 'web' extra",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
+    )
     p.set_defaults(run=run)
 
 
@@ -93,6 +104,16 @@ def run(args: argparse.Namespace) -> int:
     if args.move_to and args.delete:
         print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
         return 2
+    if args.review and (args.move_to or args.delete):
+        print("lookalike: --review acts from the page: drop --move-to / --delete", file=sys.stderr)
+        return 2
+    if args.review:
+        try:
+            require("uvicorn", "web")
+            require("fastapi", "web")
+        except LookalikeError as exc:
+            print(f"lookalike: {exc}", file=sys.stderr)
+            return 2
     try:  # every argument is checked before the scan starts
         if args.move_to:
             check_destination(args.move_to, args.paths)
@@ -138,5 +159,45 @@ def run(args: argparse.Namespace) -> int:
             what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
             note = a.error or a.reason or ("done" if a.done else "")
             print(f"{what}  ({note})")
+    if args.review:
+        _review(report, args.paths, open_browser=not args.no_browser)
     failed_actions = any(a.error for a in actions)
     return 1 if report.errors or failed_actions else 0
+
+
+def _review(report: DuplicateReport, roots: list[str], *, open_browser: bool) -> None:
+    """Serve the review page on a free loopback port until Ctrl+C (opening the browser)."""
+    import secrets
+    import socket
+    import threading
+    import webbrowser
+
+    from lookalike.web.review import create_review_app
+    from lookalike.web.server import make_server
+
+    token = secrets.token_urlsafe(24)
+    app = create_review_app(report, roots, token=token)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server = make_server(app, host="127.0.0.1", port=0, log_level="warning")
+    print(
+        f"lookalike: review page at {url} (Ctrl+C to stop) / 审阅页面已启动",
+        file=sys.stderr,
+        flush=True,
+    )
+    if open_browser:
+
+        def opener() -> None:
+            for _ in range(200):
+                if server.started:
+                    webbrowser.open(url)
+                    return
+                threading.Event().wait(0.05)
+
+        threading.Thread(target=opener, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,8 +1,10 @@
 """The duplicate report as one self-contained HTML file.
 
 Everything is inline: thumbnails as base64 JPEG data URIs, the CSS, and a few lines of
-plain JS (a path filter and, for bilingual reports, a language switch). The file works
-opened from disk, offline, and can be mailed or archived as it is. Built with the
+plain JS (a path filter, for bilingual reports a language switch, and the selection: a
+checkbox per copy, a "keep" choice per group, and "export plan", which downloads the
+selection as a ``lookalike-plan`` version 1 JSON file built in the page from a Blob). The
+file works opened from disk, offline, and can be mailed or archived as it is. Built with the
 standard library; every path and reason goes through :func:`html.escape`, so a file
 named ``<script>.jpg`` is shown, never run.
 """
@@ -10,18 +12,40 @@ named ``<script>.jpg`` is shown, never run.
 from __future__ import annotations
 
 import base64
+import json
 import os
 from datetime import datetime
 from html import escape
 from pathlib import Path, PurePath
 
+from lookalike.dupes.actions import _roots
 from lookalike.dupes.records import DuplicateReport, Group, Member
 from lookalike.reports.export import member_rows, ordered_members, report_totals
 from lookalike.reports.labels import LABELS, check_lang, file_name, human_size, percent
 from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
+from lookalike.sources.folders import MEMBER_SEP
 
 #: Longest side of the embedded thumbnails: shown at 160 px, sharp when enlarged on hover.
 THUMB_SIDE = 256
+
+#: The selection's labels (the report's own, beside :data:`LABELS`).
+_LABELS: dict[str, tuple[str, str]] = {
+    **LABELS,
+    "select": ("Select", "选中"),
+    "keep_this": ("Keep this", "保留这张"),
+    "selection": ("Selection", "选择"),
+    "action_move": ("Move to a folder", "移动到文件夹"),
+    "action_trash": ("Move to the trash", "移到回收站"),
+    "action_delete": ("Delete", "删除"),
+    "destination": ("Destination folder (absolute path)", "目标文件夹（绝对路径）"),
+    "export_plan": ("Export plan", "导出计划"),
+    "plan_hint": (
+        "Checked copies go into the plan; apply it with lookalike.",
+        "勾选的副本写入计划文件，再用 lookalike 执行。",
+    ),
+    "need_destination": ("Give the destination folder first.", "请先填写目标文件夹。"),
+    "exported": ("Plan downloaded: {n} files.", "计划已下载：{n} 个文件。"),
+}
 
 _CSS = """
 :root { --fg:#1f2328; --muted:#656d76; --line:#d8dee4; --bg:#f6f8fa; --card:#fff;
@@ -86,9 +110,21 @@ td.p { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 .empty { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
 .hidden { display: none !important; }
+.picks { display: flex; justify-content: space-between; gap: 6px; font-size: 12px;
+  margin: 6px 0 0; }
+.picks label { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; }
+.plan { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+  padding: 10px 14px; margin: 0 0 16px; display: flex; gap: 10px; align-items: center;
+  flex-wrap: wrap; }
+.plan select, .plan input { font: inherit; padding: 4px 8px; border: 1px solid var(--line);
+  border-radius: 6px; }
+.plan input { min-width: 320px; }
+.plan button { font: inherit; padding: 5px 14px; border: 1px solid var(--accent);
+  background: var(--accent); color: #fff; border-radius: 6px; cursor: pointer; }
+#plan-msg { color: var(--muted); }
 """
 
-_JS = """
+_JS = r"""
 (function () {
   var box = document.getElementById('filter');
   box.addEventListener('input', function () {
@@ -108,13 +144,94 @@ _JS = """
       });
     });
   });
+  // The selection: the keeper of a group is never selected; the rule checks the others.
+  document.querySelectorAll('input.keep-radio').forEach(function (r) {
+    r.addEventListener('change', function () {
+      var group = r.closest('.group');
+      group.querySelectorAll('.card').forEach(function (card) {
+        var box = card.querySelector('input.pick');
+        var keeper = card.querySelector('input.keep-radio').checked;
+        card.classList.toggle('keep', keeper);
+        if (!box.hasAttribute('data-archive')) box.disabled = keeper;
+        if (keeper) box.checked = false;
+        else if (card.getAttribute('data-was-keeper') === '1') box.checked = true;
+        card.setAttribute('data-was-keeper', keeper ? '1' : '0');
+      });
+    });
+  });
+  var data = JSON.parse(document.getElementById('plan-bar').getAttribute('data-plan'));
+  function relative(path) {
+    var best = null;
+    data.root_dirs.forEach(function (root) {
+      var prefix = root.replace(/\/+$/, '') + '/';
+      if (path.indexOf(prefix) === 0) {
+        var rel = path.slice(prefix.length);
+        if (best === null || rel.length < best.length) best = rel;
+      }
+    });
+    return best !== null ? best : path.split('/').pop();
+  }
+  function plan() {
+    var kind = document.getElementById('plan-action').value;
+    var dest = document.getElementById('plan-dest').value.trim().replace(/\/+$/, '');
+    if (kind === 'move' && dest.charAt(0) !== '/') return null;
+    var actions = [];
+    document.querySelectorAll('.group').forEach(function (group) {
+      var n = Number(group.getAttribute('data-group'));
+      var cards = Array.prototype.slice.call(group.querySelectorAll('.card'));
+      var keeper = null;
+      cards.forEach(function (c) { if (c.querySelector('input.keep-radio').checked) keeper = c; });
+      if (keeper) cards = [keeper].concat(cards.filter(function (c) { return c !== keeper; }));
+      var kpath = keeper ? keeper.getAttribute('data-path') : null;
+      var kdigest = keeper ? (keeper.getAttribute('data-digest') || null) : null;
+      cards.forEach(function (c) {
+        var path = c.getAttribute('data-path');
+        var box = c.querySelector('input.pick');
+        var act = 'keep', reason = 'not selected';
+        if (c === keeper) reason = 'keeper';
+        else if (box.hasAttribute('data-archive')) reason = 'inside an archive';
+        else if (box.checked && keeper) {
+          act = kind;
+          reason = 'copy of the keeper (' + c.getAttribute('data-method') + ', ' +
+            (100 * Number(c.getAttribute('data-similarity'))).toFixed(1) + '%)';
+        }
+        actions.push({
+          action: act, path: path, digest: c.getAttribute('data-digest') || null,
+          keeper: kpath, keeper_digest: kdigest,
+          target: act === 'move' ? dest + '/' + relative(path) : null,
+          group: n, reason: reason
+        });
+      });
+    });
+    return { format: 'lookalike-plan', version: 1, created: new Date().toISOString(),
+      roots: data.roots, actions: actions };
+  }
+  var msg = document.getElementById('plan-msg');
+  document.getElementById('plan-action').addEventListener('change', function (e) {
+    document.getElementById('plan-dest').classList.toggle('hidden', e.target.value !== 'move');
+  });
+  document.getElementById('export-plan').addEventListener('click', function () {
+    var p = plan();
+    if (!p) { msg.textContent = msg.getAttribute('data-need-destination'); return; }
+    var blob = new Blob([JSON.stringify(p, null, 1)], { type: 'application/json' });
+    var a = document.createElement('a');
+    var stamp = p.created.replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    a.href = URL.createObjectURL(blob);
+    a.download = 'lookalike-plan-' + stamp + '.json';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+    var n = p.actions.filter(function (x) { return x.action !== 'keep'; }).length;
+    msg.textContent = msg.getAttribute('data-exported').replace('{n}', n);
+  });
 })();
 """
 
 
 def _l(key: str, lang: str, **fmt: object) -> str:
     """A label as markup: one or both languages, each in a span the language switch hides."""
-    en, zh = (escape(s.format(**fmt)) for s in LABELS[key])
+    en, zh = (escape(s.format(**fmt)) for s in _LABELS[key])
     if lang == "en":
         return en
     if lang == "zh":
@@ -131,7 +248,15 @@ def _file_href(path: str) -> str | None:
         return None
 
 
-def _card(member: Member, group: Group, keeper: bool, thumb: Thumbnail | None, lang: str) -> str:
+def _card(
+    member: Member,
+    group: Group,
+    keeper: bool,
+    thumb: Thumbnail | None,
+    lang: str,
+    number: int = 0,
+    digest: str | None = None,
+) -> str:
     name, path = escape(file_name(member.path)), escape(member.path)
     if thumb:
         uri = "data:image/jpeg;base64," + base64.b64encode(thumb.data).decode("ascii")
@@ -154,8 +279,28 @@ def _card(member: Member, group: Group, keeper: bool, thumb: Thumbnail | None, l
         ("dimensions", dims),
         ("size", escape(human_size(member.bytes)) if member.bytes else "–"),
     ]
+    archive = MEMBER_SEP in member.path
+    box = "".join(
+        (
+            '<input type="checkbox" class="pick"',
+            " checked" if not keeper and not archive else "",
+            " disabled" if keeper or archive else "",
+            " data-archive" if archive else "",
+            ">",
+        )
+    )
+    radio = (
+        f'<input type="radio" class="keep-radio" name="keep-g{number}"'
+        f"{' checked' if keeper else ''}>"
+    )
+    picks = (
+        f'<div class="picks"><label>{box}{_l("select", lang)}</label>'
+        f"<label>{radio}{_l('keep_this', lang)}</label></div>"
+    )
     parts = [
-        f'<figure class="card{" keep" if keeper else ""}" style="margin:0">',
+        f'<figure class="card{" keep" if keeper else ""}" style="margin:0" data-path="{path}"'
+        f' data-digest="{escape(digest or "")}" data-method="{escape(member.method)}"'
+        f' data-similarity="{member.similarity:.4f}" data-was-keeper="{1 if keeper else 0}">',
         f'<span class="badge">{_l("keep", lang)}</span>' if keeper else "",
         f'<div class="thumb">{image}</div>',
         f'<div class="name">{title}</div><div class="path">{path}</div>',
@@ -163,6 +308,7 @@ def _card(member: Member, group: Group, keeper: bool, thumb: Thumbnail | None, l
         + "".join(f'<dt class="label">{_l(k, lang)}</dt><dd>{v}</dd>' for k, v in rows)
         + "</dl>",
         f'<div class="meter"><span style="width:{sim * 100:.1f}%"></span></div>',
+        picks,
         f'<div class="why">{_l("keeper", lang)}: {escape(group.reason)}</div>' if keeper else "",
         "</figure>",
     ]
@@ -175,8 +321,13 @@ def render_html(
     lang: str = "both",
     title: str | None = None,
     thumb_side: int = THUMB_SIDE,
+    roots: list[str] | None = None,
 ) -> str:
-    """The report as one HTML document (a string); see :func:`write_html`."""
+    """The report as one HTML document (a string); see :func:`write_html`.
+
+    ``roots``: the scanned paths, written into exported plans (and used for the relative
+    paths under a move's destination); by default the folder that holds every member.
+    """
     check_lang(lang)
     members = member_rows(report)
     thumbs = make_thumbnails([r.member.path for r in members], thumb_side)
@@ -212,13 +363,14 @@ def render_html(
             '<button data-lang="en">EN</button><button data-lang="zh">中文</button>'
         )
     out.append("</div>")
+    out.append(_plan_bar(report, roots, lang))
 
     if not report.groups:
         out.append(f'<p class="empty">{_l("no_groups", lang)}</p>')
     for n, group in enumerate(report.groups, 1):
         ordered = ordered_members(group)
         paths = escape(" ".join(m.path for m in ordered).lower())
-        out.append(f'<section class="group" id="g{n}" data-paths="{paths}">')
+        out.append(f'<section class="group" id="g{n}" data-group="{n}" data-paths="{paths}">')
         out.append(
             f"<h3>{_l('group_n', lang, n=n)}"
             f'<span class="count">{_l("images_n", lang, n=len(ordered))}</span></h3>'
@@ -226,7 +378,8 @@ def render_html(
         out.append('<div class="members">')
         for k, m in enumerate(ordered):
             keeper = k == 0 and m.path == group.keep
-            out.append(_card(m, group, keeper, thumb_of.get(m.path), lang))
+            digest = report.digests.get(m.path)
+            out.append(_card(m, group, keeper, thumb_of.get(m.path), lang, n, digest))
         out.append("</div></section>")
 
     out.append(f"<h2>{_l('errors', lang)} ({len(report.errors)})</h2>")
@@ -249,9 +402,42 @@ def render_html(
     return "\n".join(out)
 
 
+def _default_roots(report: DuplicateReport) -> list[str]:
+    """The folder holding every member (the scanned roots are not in the report)."""
+    folders = [
+        os.path.dirname(m.path.split(MEMBER_SEP)[0]) for g in report.groups for m in g.members
+    ]
+    try:
+        return [os.path.commonpath(folders)] if folders else []
+    except ValueError:  # mixed drives or relative and absolute paths
+        return sorted(set(folders))
+
+
+def _plan_bar(report: DuplicateReport, roots: list[str] | None, lang: str) -> str:
+    """The selection's toolbar (action, destination, export) and its data for the script."""
+    given = [os.path.abspath(r) for r in roots] if roots else _default_roots(report)
+    data = {"roots": given, "root_dirs": _roots(given) if roots else given}
+    payload = escape(json.dumps(data, ensure_ascii=False))  # an attribute: escaped
+    options = "".join(
+        f'<option value="{k}">{escape(_plain("action_" + k, lang))}</option>'
+        for k in ("move", "trash", "delete")
+    )
+    return (
+        f'<div class="plan" id="plan-bar" data-plan="{payload}"><b>{_l("selection", lang)}</b>'
+        f'<select id="plan-action" aria-label="{escape(_plain("selection", lang))}">{options}'
+        "</select>"
+        f'<input id="plan-dest" type="text" placeholder="{escape(_plain("destination", lang))}"'
+        f' aria-label="{escape(_plain("destination", lang))}">'
+        f'<button type="button" id="export-plan">{_l("export_plan", lang)}</button>'
+        f'<span id="plan-msg" data-need-destination="{escape(_plain("need_destination", lang))}"'
+        f' data-exported="{escape(_plain("exported", lang))}">{_l("plan_hint", lang)}</span>'
+        "</div>"
+    )
+
+
 def _plain(key: str, lang: str) -> str:
     """A label as plain text (for attributes and the window title)."""
-    en, zh = LABELS[key]
+    en, zh = _LABELS[key]
     return {"en": en, "zh": zh}.get(lang, f"{en} {zh}")
 
 
@@ -261,13 +447,16 @@ def write_html(
     *,
     lang: str = "both",
     title: str | None = None,
+    roots: list[str] | None = None,
 ) -> None:
     """Write the duplicate report as one self-contained HTML file (UTF-8, no network needed).
 
     It shows the summary, every group side by side (thumbnail, name, path, dimensions,
     size, similarity, deciding method, a "keep" badge with the reason on the suggested
     keeper; thumbnails enlarge on hover), then the errors. ``lang``: "en", "zh" or "both"
-    (labels side by side, with a switch in the page).
+    (labels side by side, with a switch in the page). Each copy has a checkbox (preselected:
+    every member but the keeper) and each group a keep choice; "export plan" downloads them
+    as a ``lookalike-plan`` file. ``roots``: the scanned paths named in that plan.
     """
-    text = render_html(report, lang=lang, title=title)
+    text = render_html(report, lang=lang, title=title, roots=roots)
     Path(path).write_text(text, encoding="utf-8")
