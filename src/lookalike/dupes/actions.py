@@ -87,7 +87,7 @@ def file_digest(path: str) -> str | None:
     return h.hexdigest()
 
 
-class _Checker:
+class ActionChecker:
     """The re-checks of one action run; each keeper is verified once."""
 
     def __init__(self, report: DuplicateReport) -> None:
@@ -130,7 +130,7 @@ class _Checker:
         return None
 
 
-def _relative(path: str, roots: list[str]) -> str:
+def relative_to_roots(path: str, roots: list[str]) -> str:
     """``path`` relative to the deepest root that contains it, else its bare name."""
     best = None
     for root in roots:
@@ -143,7 +143,7 @@ def _relative(path: str, roots: list[str]) -> str:
     return best if best is not None else os.path.basename(path)
 
 
-def _free_name(target: Path) -> Path:
+def free_name(target: Path) -> Path:
     if not target.exists():
         return target
     for k in range(1, 100_000):
@@ -153,7 +153,7 @@ def _free_name(target: Path) -> Path:
     raise FileExistsError(f"no free name for {target}")
 
 
-def _roots(roots: Sequence[str | os.PathLike[str]]) -> list[str]:
+def scan_roots(roots: Sequence[str | os.PathLike[str]]) -> list[str]:
     """The folders the scan started from (a file's folder when a file was named)."""
     out = []
     for r in roots:
@@ -173,7 +173,7 @@ def check_destination(
     Raises LookalikeError naming the folder, before any work starts.
     """
     target = os.path.realpath(os.fspath(dest))
-    for root in _roots(roots):
+    for root in scan_roots(roots):
         real = os.path.realpath(root)
         if real == target or real.startswith(target.rstrip(os.sep) + os.sep):
             raise LookalikeError(
@@ -194,8 +194,8 @@ def move_copies(
     after the re-checks of the module docstring."""
     check_destination(dest, roots)
     dest_path = Path(dest).resolve()
-    root_dirs = _roots(roots)
-    checker = _Checker(report)
+    root_dirs = scan_roots(roots)
+    checker = ActionChecker(report)
     actions = []
     for p, keeper in copies(report):
         if MEMBER_SEP in p:
@@ -208,7 +208,7 @@ def move_copies(
         if problem is not None:
             actions.append(Action("skip", p, reason=problem))
             continue
-        target = _free_name(dest_path / _relative(p, root_dirs))
+        target = free_name(dest_path / relative_to_roots(p, root_dirs))
         if dry_run:
             actions.append(Action("move", p, str(target), "dry run"))
             continue
@@ -224,7 +224,7 @@ def move_copies(
 def delete_copies(report: DuplicateReport, *, dry_run: bool) -> list[Action]:
     """Delete every non-keeper (the caller has asked for confirmation), each after the
     re-checks of the module docstring."""
-    checker = _Checker(report)
+    checker = ActionChecker(report)
     actions = []
     for p, keeper in copies(report):
         if MEMBER_SEP in p:

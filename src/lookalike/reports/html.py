@@ -18,7 +18,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path, PurePath
 
-from lookalike.dupes.actions import _roots
+from lookalike.dupes.actions import scan_roots
 from lookalike.dupes.records import DuplicateReport, Group, Member
 from lookalike.reports.export import member_rows, ordered_members, report_totals
 from lookalike.reports.labels import LABELS, check_lang, file_name, human_size, percent
@@ -416,7 +416,7 @@ def _default_roots(report: DuplicateReport) -> list[str]:
 def _plan_bar(report: DuplicateReport, roots: list[str] | None, lang: str) -> str:
     """The selection's toolbar (action, destination, export) and its data for the script."""
     given = [os.path.abspath(r) for r in roots] if roots else _default_roots(report)
-    data = {"roots": given, "root_dirs": _roots(given) if roots else given}
+    data = {"roots": given, "root_dirs": scan_roots(given) if roots else given}
     payload = escape(json.dumps(data, ensure_ascii=False))  # an attribute: escaped
     options = "".join(
         f'<option value="{k}">{escape(_plain("action_" + k, lang))}</option>'

@@ -119,7 +119,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": scrub(message)}, status_code=status, headers=headers)
 
 
@@ -165,16 +165,16 @@ class RequestGuard:
         host = headers.get(b"host", b"").decode("latin-1")
         name = host_name(host)
         if name is None:
-            await _json_error(400, "missing or invalid Host header")(scope, receive, send)
+            await json_error(400, "missing or invalid Host header")(scope, receive, send)
             return
         if self.allowed_hosts is not None and name not in self.allowed_hosts:
             message = f"this server does not answer to the host name {name!r} (see --allow-host)"
-            await _json_error(421, message)(scope, receive, send)
+            await json_error(421, message)(scope, receive, send)
             return
         if scope["method"] in UNSAFE_METHODS:
             why = self.cross_origin(headers, scope.get("scheme", "http"), host)
             if why:
-                await _json_error(403, why)(scope, receive, send)
+                await json_error(403, why)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -234,7 +234,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _json_error(400, "invalid Content-Length")(scope, receive, send)
+                await json_error(400, "invalid Content-Length")(scope, receive, send)
                 return
             if int(declared) > self.limit:
                 await self._drain(receive, int(declared))
@@ -268,7 +268,7 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = _json_error(413, f"request body too large: the limit is {limit} bytes")
+        response = json_error(413, f"request body too large: the limit is {limit} bytes")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
@@ -662,37 +662,37 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()]
-        return _json_error(422, "; ".join(parts) or "invalid request")
+        return json_error(422, "; ".join(parts) or "invalid request")
 
     @app.exception_handler(CollectionError)
     async def collection_error(request: Request, exc: CollectionError) -> JSONResponse:
-        return _json_error(500, exc.reason)
+        return json_error(500, exc.reason)
 
     @app.exception_handler(DecodeError)
     async def decode_error(request: Request, exc: DecodeError) -> JSONResponse:
-        return _json_error(400, f"not a readable image: {exc.reason}")
+        return json_error(400, f"not a readable image: {exc.reason}")
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
         # Gave up (or was cut off for sending too slowly) mid-body: no one reads this answer.
-        return _json_error(400, "the client went away before the request was complete")
+        return json_error(400, "the client went away before the request was complete")
 
     @app.exception_handler(RecursionError)
     async def recursion_error(request: Request, exc: RecursionError) -> JSONResponse:
-        return _json_error(400, "the request is nested too deeply")
+        return json_error(400, "the request is nested too deeply")
 
     @app.exception_handler(LookalikeError)
     async def lookalike_error(request: Request, exc: LookalikeError) -> JSONResponse:
-        return _json_error(400, str(exc))
+        return json_error(400, str(exc))
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        return _json_error(500, f"internal error: {type(exc).__name__}")
+        return json_error(500, f"internal error: {type(exc).__name__}")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> Response:

@@ -42,12 +42,12 @@ from starlette.exceptions import HTTPException
 
 from lookalike import __version__
 from lookalike.dupes.actions import (
-    _Checker,
-    _free_name,
-    _relative,
-    _roots,
+    ActionChecker,
     check_destination,
     file_digest,
+    free_name,
+    relative_to_roots,
+    scan_roots,
 )
 from lookalike.dupes.records import DuplicateReport, Group, Member
 from lookalike.errors import LookalikeError
@@ -60,7 +60,7 @@ from lookalike.web.app import (
     BodyLimit,
     RequestGuard,
     ThumbnailCache,
-    _json_error,
+    json_error,
     pick_language,
     render_thumbnail,
 )
@@ -152,14 +152,14 @@ def build_plan(
     """The plan (``lookalike-plan`` version 1) for ``selection``: one entry per member of
     every decided group; unselected members, keepers and "not duplicates" groups as keep."""
     digests = report.digests
-    root_dirs = _roots(roots)
+    root_dirs = scan_roots(roots)
     dest = Path(selection.destination).resolve() if selection.destination else None
     actions: list[dict[str, Any]] = []
 
     def entry(kind: str, path: str, keeper: str | None, n: int, reason: str) -> dict[str, Any]:
         target = None
         if kind == "move" and dest is not None:
-            target = str(_free_name(dest / _relative(path, root_dirs)))
+            target = str(free_name(dest / relative_to_roots(path, root_dirs)))
         return {
             "action": kind,
             "path": path,
@@ -290,7 +290,7 @@ def apply_plan(
         ):
             if path and isinstance(digest, str):
                 digests.setdefault(path, digest)
-    checker = _Checker(DuplicateReport(digests=digests))
+    checker = ActionChecker(DuplicateReport(digests=digests))
     keepers = {a["keeper"] for a in actions if a["action"] != "keep" and a.get("keeper")}
     kept = {a["path"] for a in actions if a["action"] == "keep"}
     results: list[dict[str, Any]] = []
@@ -320,7 +320,7 @@ def apply_plan(
             if out["reason"] is None:
                 try:
                     if kind == "move":
-                        target = _free_name(Path(a["target"]))
+                        target = free_name(Path(a["target"]))
                         target.parent.mkdir(parents=True, exist_ok=True)
                         shutil.move(path, target)
                         out["target"] = str(target)
@@ -418,7 +418,7 @@ class Review:
             groups.append({"group": n, "keep": g.keep, "reason": g.reason, "members": members})
         default_dest = None
         if self.roots:
-            first = _roots(self.roots)[0]
+            first = scan_roots(self.roots)[0]
             default_dest = os.path.join(
                 os.path.dirname(first), os.path.basename(first) + " duplicates"
             )
@@ -636,11 +636,11 @@ def create_review_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        return _json_error(500, f"internal error: {type(exc).__name__}")
+        return json_error(500, f"internal error: {type(exc).__name__}")
 
     app.include_router(review_router(review, token, Jinja2Templates(directory=HERE / "templates")))
     return app
