@@ -16,7 +16,20 @@ from lookalike import __version__
 from lookalike.errors import LookalikeError
 
 #: Sub-command modules, in the order `lookalike --help` lists them.
-COMMANDS = ("compare", "hash", "dupes", "docs", "eval", "serve", "index", "search", "migrate")
+COMMANDS = (
+    "compare",
+    "hash",
+    "dupes",
+    "apply",
+    "undo",
+    "mark",
+    "docs",
+    "eval",
+    "serve",
+    "index",
+    "search",
+    "migrate",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
