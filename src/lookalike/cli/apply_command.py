@@ -6,11 +6,16 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lookalike.cli.output import print_json
 
+if TYPE_CHECKING:
+    from lookalike.dupes.actions import Action
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "apply",
         help="run a plan written by dupes --plan / 执行清理计划",
@@ -48,7 +53,7 @@ def confirm_deletes(paths: list[str]) -> bool:
     return answer in ("y", "yes", "是")
 
 
-def print_actions(actions: list, as_json: bool, journal: str | None) -> None:  # type: ignore[type-arg]
+def print_actions(actions: Sequence[Action], as_json: bool, journal: str | None) -> None:
     """The steps for people (one line each) or programs (JSON)."""
     if as_json:
         data: dict[str, object] = {"actions": [a.to_dict() for a in actions]}

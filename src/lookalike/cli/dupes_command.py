@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lookalike.dupes.actions import Action
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "dupes",
         help="find copies in folders / 查找重复和相似图片",

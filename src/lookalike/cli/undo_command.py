@@ -8,7 +8,7 @@ import sys
 from lookalike.cli.apply_command import print_actions
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "undo",
         help="undo an apply from its journal / 撤销",

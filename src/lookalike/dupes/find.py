@@ -90,7 +90,10 @@ def find_duplicates(
     entries: list[Entry] = []
     failures: list[Failure] = []
     for item in scan(paths, recursive=options.recursive, filters=options.filters):
-        (entries if isinstance(item, Entry) else failures).append(item)
+        if isinstance(item, Entry):
+            entries.append(item)
+        else:
+            failures.append(item)
     methods = layer_methods(options)
     with tempfile.TemporaryDirectory(prefix="lookalike-") as tmp:
         catalog = _open_catalog(options.cache, tmp)
@@ -152,8 +155,11 @@ def detect(
     paths = fs.paths
     n = len(paths)
     keep = np.ones(len(found.i), bool)
-    if exact_only:
-        keep &= np.asarray(found.verdict) == "identical"
+    if exact_only:  # the same bytes, or every fingerprint equal at the same size
+        keep &= np.asarray(found.verdict, dtype=object) == "identical"
+        if len(found.i):
+            sizes = np.asarray(fs.features["aspect"])
+            keep &= (sizes[found.i] == sizes[found.j]).all(axis=1)
     if marks:
         for k, (a, b) in enumerate(zip(found.i.tolist(), found.j.tolist(), strict=True)):
             if marks.apart(digests.get(paths[a]), digests.get(paths[b])):

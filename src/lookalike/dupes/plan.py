@@ -407,6 +407,8 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
+            if k == 0 and not line.startswith(f'{{"format": "{JOURNAL_FORMAT}"'):
+                raise LookalikeError(os.fspath(path), "not a lookalike journal") from None
             if k >= len(lines) - 2:
                 continue  # the torn last line
             raise LookalikeError(
@@ -456,7 +458,7 @@ def _undo_step(rec: dict[str, Any]) -> Action:
         unfinished = target and os.path.lexists(target) and rec.get("last") != "done"
         if unfinished and file_digest(path) == digest:
             # a move across devices copies first: the copy of an unfinished step goes
-            os.remove(target)
+            os.remove(str(target))
         if rec.get("info"):
             Path(rec["info"]).unlink(missing_ok=True)
         return Action("skip", path, target, reason="already in place")
