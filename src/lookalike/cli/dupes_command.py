@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
-from lookalike.cli.arguments import add_jobs, percentage
+from lookalike.cli.arguments import add_jobs, count, percentage
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.errors import LookalikeError, require
 from lookalike.match.cascade import DEFAULT_LAYERS
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from lookalike.dupes.records import DuplicateReport
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "dupes",
         help="find copies in folders / 查找重复和相似图片",
@@ -67,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="report language (default both)",
     )
     p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
+    p.add_argument("--trash", action="store_true", help="move every copy to the desktop trash")
     p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
     p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
@@ -80,70 +82,150 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-browser", action="store_true", help="with --review: print the address, do not open it"
     )
+    p.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="write what --move-to / --trash (default) / --delete would do, do nothing; "
+        "run it later with `lookalike apply`",
+    )
+    p.add_argument(
+        "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
+    )
+    p.add_argument(
+        "--keep",
+        default="original",
+        metavar="RULE",
+        help="which copy to keep: original (default: the least processed), largest, "
+        "oldest, newest, path:GLOB",
+    )
+    p.add_argument(
+        "--keep-in",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="reference folder: never moved or deleted, its file is the keeper (repeatable)",
+    )
+    p.add_argument("--min-size", type=count, default=0, metavar="PX", help="short side at least")
+    p.add_argument("--min-bytes", type=count, default=0, metavar="N", help="files of N bytes+")
+    p.add_argument("--ext", default="", metavar="LIST", help="only these extensions: jpg,png")
+    p.add_argument(
+        "--exact-only", action="store_true", help="only copies with the same bytes or pixels"
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="DIR_OR_GLOB",
+        help="leave out a folder or names matching a glob (repeatable)",
+    )
+    p.add_argument("--hidden", action="store_true", help="also look in dot-folders")
     p.set_defaults(run=run)
 
 
-def _confirm(doomed: list[Action]) -> bool:
-    """Show every file that would be deleted, then ask (a terminal only)."""
-    if not sys.stdin or not sys.stdin.isatty():
-        print("lookalike: --delete needs --yes when not run from a terminal", file=sys.stderr)
-        return False
-    for a in doomed:
-        print(f"  delete 删除: {a.path}", file=sys.stderr)
-    n = len(doomed)
-    answer = input(f"Delete these {n} files? 删除以上 {n} 个文件？ [y/N] ").strip().lower()
-    return answer in ("y", "yes", "是")
+def _default_journal() -> str:
+    import time
+
+    from lookalike.store.catalog import default_path
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return str(default_path().parent / "journals" / f"dupes-{stamp}-{os.getpid()}.jsonl")
 
 
-def run(args: argparse.Namespace) -> int:
-    from lookalike.dupes.actions import check_destination, delete_copies, move_copies
-    from lookalike.dupes.find import DupesOptions, find_duplicates
-    from lookalike.reports.export import check_report_path, write_report
-    from lookalike.reports.text import format_table
+def _check(args: argparse.Namespace) -> str | None:
+    """Why the arguments cannot work (before any scan), or None."""
+    from lookalike.dupes.actions import check_destination
+    from lookalike.match.grouping import KeeperRule
+    from lookalike.reports.export import check_report_path
 
-    if args.move_to and args.delete:
-        print("lookalike: choose --move-to or --delete, not both", file=sys.stderr)
-        return 2
-    if args.review and (args.move_to or args.delete):
-        print("lookalike: --review acts from the page: drop --move-to / --delete", file=sys.stderr)
-        return 2
+    chosen = [f for f in ("move_to", "trash", "delete") if getattr(args, f)]
+    if len(chosen) > 1:
+        return "choose one of --move-to, --trash and --delete"
+    if args.review and chosen:
+        return "--review acts from the page: drop --move-to / --trash / --delete"
     if args.review:
         try:
             require("uvicorn", "web")
             require("fastapi", "web")
         except LookalikeError as exc:
-            print(f"lookalike: {exc}", file=sys.stderr)
-            return 2
-    try:  # every argument is checked before the scan starts
+            return str(exc)
+    try:
+        KeeperRule.parse(args.keep)
+    except ValueError as exc:
+        return f"--keep: {exc}"
+    for d in args.keep_in:
+        if not os.path.isdir(d):
+            return f"--keep-in {d}: not a folder"
+    if args.ext and not [e for e in args.ext.split(",") if e.strip()]:
+        return "--ext: name at least one extension, e.g. jpg,png"
+    if args.plan and (
+        os.path.isdir(args.plan) or not os.path.isdir(os.path.dirname(os.path.abspath(args.plan)))
+    ):
+        return f"--plan {args.plan}: cannot write a file there"
+    if args.journal and os.path.isdir(args.journal):
+        return f"--journal {args.journal}: the journal must be a file"
+    try:
         if args.move_to:
             check_destination(args.move_to, args.paths)
         for path in args.report:
             check_report_path(path)
     except LookalikeError as exc:
-        print(f"lookalike: {exc}", file=sys.stderr)
+        return str(exc)
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from lookalike.cli.apply_command import confirm_deletes
+    from lookalike.dupes.find import DupesOptions, find_duplicates
+    from lookalike.dupes.marks import load_marks
+    from lookalike.dupes.plan import apply_plan, plan_from_report
+    from lookalike.match.grouping import KeeperRule
+    from lookalike.reports.export import write_report
+    from lookalike.reports.labels import STAGE_LABELS, stage_label
+    from lookalike.reports.text import format_table
+    from lookalike.sources.folders import Filters
+
+    problem = _check(args)  # every argument is checked before the scan starts
+    if problem is not None:
+        print(f"lookalike: {problem}", file=sys.stderr)
         return 2
+    cache = "" if args.no_cache else args.cache
     options = DupesOptions(
-        methods=tuple(args.methods),
+        methods=("phash8", "color", "content") if args.exact_only else tuple(args.methods),
         threshold=args.threshold,
         recursive=args.recursive,
         jobs=args.jobs,
-        cache="" if args.no_cache else args.cache,
+        cache=cache,
+        keep=KeeperRule.parse(args.keep, reference=tuple(args.keep_in)),
+        marks=load_marks(args.cache) if args.no_cache else None,
+        filters=Filters(
+            exclude=tuple(args.exclude),
+            hidden=args.hidden,
+            extensions=Filters.normalise_extensions(args.ext.split(",")),
+            min_bytes=args.min_bytes,
+        ),
+        min_size=args.min_size,
+        exact_only=args.exact_only,
     )
-    stages = {"features": "fingerprints 指纹", "verifying": "keypoints 关键点"}
+    stages = {k: stage_label(k, args.lang) for k in STAGE_LABELS}
     with ProgressBar(stages) as bar:
         report = find_duplicates(args.paths, options, progress=bar)
     for path in args.report:
         write_report(report, path, lang=args.lang)
     actions: list[Action] = []
-    if args.move_to:
-        actions = move_copies(report, args.move_to, args.paths, dry_run=args.dry_run)
-    elif args.delete:
-        planned = delete_copies(report, dry_run=True)
-        doomed = [a for a in planned if a.kind == "delete"]
-        if args.dry_run or not doomed:
-            actions = planned
-        elif args.yes or _confirm(doomed):
-            actions = delete_copies(report, dry_run=False)
+    kind = "move" if args.move_to else "delete" if args.delete else "trash"
+    if args.plan or args.move_to or args.delete or args.trash:
+        plan = plan_from_report(
+            report, kind, dest=args.move_to, keep_in=args.keep_in, roots=args.paths
+        )
+    if args.plan:
+        plan.write(args.plan)
+    elif args.move_to or args.delete or args.trash:
+        doomed = [a.path for a in plan.actions if a.action == "delete"]
+        journal = args.journal or _default_journal()
+        if args.dry_run or not doomed or args.yes or confirm_deletes(doomed):
+            actions = apply_plan(plan, journal, dry_run=args.dry_run)
+            if not args.dry_run and not args.json:
+                print(f"journal 日志: {journal}  (undo 撤销: lookalike undo {journal})")
         else:
             print("lookalike: nothing deleted", file=sys.stderr)
     if args.json:
@@ -155,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(report, lang=args.lang))
         for path in args.report:
             print(f"report 报告: {path}")
+        if args.plan:
+            print(f"plan 计划: {args.plan}  (run 执行: lookalike apply {args.plan})")
         for a in actions:
             what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
             note = a.error or a.reason or ("done" if a.done else "")

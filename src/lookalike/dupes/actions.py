@@ -33,7 +33,8 @@ from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
 
 @dataclass(frozen=True)
 class Action:
-    """One planned or done step: ``kind`` is "move", "delete" or "skip"."""
+    """One planned or done step: ``kind`` is "move", "trash", "delete", "skip" or
+    "restore" (an undo)."""
 
     kind: str
     path: str
@@ -87,11 +88,14 @@ def file_digest(path: str) -> str | None:
     return h.hexdigest()
 
 
-class ActionChecker:
-    """The re-checks of one action run; each keeper is verified once."""
+class Checker:
+    """The re-checks of one action run; each keeper is verified once.
 
-    def __init__(self, report: DuplicateReport) -> None:
-        self.digests = report.digests
+    ``digests``: path -> hex BLAKE2b-128 of the bytes that were compared (a report's or
+    a plan's)."""
+
+    def __init__(self, digests: dict[str, str]) -> None:
+        self.digests = digests
         self._keepers: dict[str, str | None] = {}
 
     def _keeper_problem(self, keeper: str) -> str | None:
@@ -195,7 +199,7 @@ def move_copies(
     check_destination(dest, roots)
     dest_path = Path(dest).resolve()
     root_dirs = scan_roots(roots)
-    checker = ActionChecker(report)
+    checker = Checker(report.digests)
     actions = []
     for p, keeper in copies(report):
         if MEMBER_SEP in p:
@@ -224,7 +228,7 @@ def move_copies(
 def delete_copies(report: DuplicateReport, *, dry_run: bool) -> list[Action]:
     """Delete every non-keeper (the caller has asked for confirmation), each after the
     re-checks of the module docstring."""
-    checker = ActionChecker(report)
+    checker = Checker(report.digests)
     actions = []
     for p, keeper in copies(report):
         if MEMBER_SEP in p:

@@ -10,7 +10,10 @@
 5. **the cascade** decides each candidate pair with the cheapest layer that can
    (:mod:`lookalike.match.cascade`): hashes, then colour + content fingerprint, then ORB keypoints
    verified by RANSAC; every reported pair names the layer and its score;
-6. **groups** of copies, each with a suggested keeper (:mod:`lookalike.match.grouping`).
+6. **marks** ("not duplicates" pairs are dropped; "keep" files are keepers,
+   :mod:`lookalike.dupes.marks`), then **groups** of copies, each with a keeper chosen by
+   the rule (:class:`~lookalike.match.grouping.KeeperRule`: by default the original, from
+   the signs of processing of :mod:`lookalike.dupes.facts`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lookalike.dupes.facts import measure, turned_flags, upscaled_flags
+from lookalike.dupes.marks import Marks
 from lookalike.dupes.records import DuplicateReport, Pair
 from lookalike.errors import Failure
 from lookalike.features import FeatureSet
@@ -29,10 +34,10 @@ from lookalike.features.cache import cached_features
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.match.engine import layer_methods as engine_layers
 from lookalike.match.engine import match_features
-from lookalike.match.grouping import FileFacts, group_pairs
-from lookalike.methods import Method
+from lookalike.match.grouping import ORIGINAL, FileFacts, KeeperRule, group_pairs
+from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
-from lookalike.sources.folders import Entry, scan
+from lookalike.sources.folders import NO_FILTERS, Entry, Filters, scan
 from lookalike.store.catalog import Catalog
 from lookalike.store.verdicts import VerdictCache
 
@@ -48,6 +53,16 @@ class DupesOptions:
     jobs: int = 1
     #: Catalog file; None = the per-user cache; "" = a throw-away catalog for this run.
     cache: str | None = None
+    #: Which copy is kept (``--keep``, ``--keep-in``); marked "keep" files are added.
+    keep: KeeperRule = ORIGINAL
+    #: People's marks; None = those stored in the catalog (none for a throw-away one).
+    marks: Marks | None = None
+    #: What the scan leaves out (``--exclude``, ``--hidden``, ``--ext``, ``--min-bytes``).
+    filters: Filters = field(default_factory=lambda: NO_FILTERS)
+    #: Images whose short side is under this many pixels are left out.
+    min_size: int = 0
+    #: Only copies with the same bytes or the same pixels (verdict "identical").
+    exact_only: bool = False
 
 
 def layer_methods(options: DupesOptions) -> list[Method]:
@@ -75,8 +90,11 @@ def find_duplicates(
     options = options or DupesOptions()
     entries: list[Entry] = []
     failures: list[Failure] = []
-    for item in scan(paths, recursive=options.recursive):
-        (entries if isinstance(item, Entry) else failures).append(item)
+    for item in scan(paths, recursive=options.recursive, filters=options.filters):
+        if isinstance(item, Entry):
+            entries.append(item)
+        else:
+            failures.append(item)
     methods = layer_methods(options)
     with tempfile.TemporaryDirectory(prefix="lookalike-") as tmp:
         catalog = _open_catalog(options.cache, tmp)
@@ -85,8 +103,13 @@ def find_duplicates(
                 entries, methods, catalog, jobs=options.jobs, progress=progress
             )
             digests = catalog.digests(fs.paths)
+            marks = options.marks
+            if marks is None:
+                marks = Marks() if options.cache == "" else Marks.from_rows(catalog.marks())
         finally:
             catalog.close()
+        if options.min_size and len(fs):
+            fs = _at_least(fs, options.min_size)
         # verdicts of earlier runs: an unchanged folder is not verified again
         with VerdictCache(catalog.path) as verdicts:
             report = detect(
@@ -96,6 +119,9 @@ def find_duplicates(
                 {e.path: e for e in entries},
                 options.jobs,
                 progress,
+                rule=options.keep,
+                marks=marks,
+                exact_only=options.exact_only,
                 verdicts=verdicts,
             )
     report.errors = failures + fs.failures
@@ -103,6 +129,17 @@ def find_duplicates(
     report.stats["cache"] = stats.to_dict()
     report.digests = digests
     return report
+
+
+def _at_least(fs: FeatureSet, min_size: int) -> FeatureSet:
+    """The feature set without the images whose short side is under ``min_size`` pixels."""
+    sizes = np.asarray(fs.features["aspect"])
+    keep = np.flatnonzero(sizes.min(axis=1) >= min_size)
+    features = {
+        k: (v[keep] if isinstance(v, np.ndarray) else [v[x] for x in keep.tolist()])
+        for k, v in fs.features.items()
+    }
+    return FeatureSet([fs.paths[x] for x in keep.tolist()], features, fs.failures)
 
 
 def detect(
@@ -113,26 +150,35 @@ def detect(
     jobs: int = 1,
     progress: Progress | None = None,
     *,
+    rule: KeeperRule = ORIGINAL,
+    marks: Marks | None = None,
+    exact_only: bool = False,
     verdicts: VerdictCache | None = None,
 ) -> DuplicateReport:
-    """The matching engine over a computed feature set, then groups with keepers."""
+    """The matching engine over a computed feature set, then marks, then groups with keepers."""
     found = match_features(fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts)
     paths = fs.paths
     n = len(paths)
-    sizes = fs.features["aspect"] if n else np.zeros((0, 2))
-    facts = []
-    for k, p in enumerate(paths):
-        e = entries.get(p)
-        facts.append(
-            FileFacts(
-                width=int(sizes[k][0]),
-                height=int(sizes[k][1]),
-                bytes=e.size if e else 0,
-                mtime=e.mtime_ns / 1e9 if e else 0.0,
-            )
-        )
+    keep = np.ones(len(found.i), bool)
+    if exact_only:  # the same bytes, or every fingerprint equal at the same size
+        keep &= np.asarray(found.verdict, dtype=object) == "identical"
+        if len(found.i):
+            sizes = np.asarray(fs.features["aspect"])
+            keep &= (sizes[found.i] == sizes[found.j]).all(axis=1)
+    if marks:
+        for k, (a, b) in enumerate(zip(found.i.tolist(), found.j.tolist(), strict=True)):
+            if marks.apart(digests.get(paths[a]), digests.get(paths[b])):
+                keep[k] = False
+        if marks.keep:
+            kept = frozenset(p for p in paths if digests.get(p) in marks.keep)
+            rule = KeeperRule(rule.name, rule.glob, rule.kept | kept, rule.reference)
+    if not keep.all():
+        found.i, found.j, found.similarity = found.i[keep], found.j[keep], found.similarity[keep]
+        found.method = [m for m, k in zip(found.method, keep.tolist(), strict=True) if k]
+        found.verdict = [v for v, k in zip(found.verdict, keep.tolist(), strict=True) if k]
+    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress)
     groups = group_pairs(
-        paths, found.i, found.j, found.similarity, found.method, facts, found.verdict
+        paths, found.i, found.j, found.similarity, found.method, facts, found.verdict, rule
     )
     report = DuplicateReport(
         groups=groups,
@@ -149,5 +195,53 @@ def detect(
         ],
     )
     report.stats["decided_by"] = found.layer_counts
+    report.stats["keep_rule"] = rule.name if rule.name != "path" else f"path:{rule.glob}"
     report.stats["images"] = n
     return report
+
+
+def _facts(
+    fs: FeatureSet,
+    entries: dict[str, Entry],
+    i: np.ndarray,
+    j: np.ndarray,
+    verdict: Sequence[str],
+    rule: KeeperRule,
+    progress: Progress | None,
+) -> list[FileFacts]:
+    """What the keeper rule needs per image; the signs of processing are measured only
+    for images in a pair, and only when the rule looks at them."""
+    paths = fs.paths
+    n = len(paths)
+    sizes = fs.features["aspect"] if n else np.zeros((0, 2))
+    facts = []
+    for k, p in enumerate(paths):
+        e = entries.get(p)
+        facts.append(
+            FileFacts(
+                width=int(sizes[k][0]),
+                height=int(sizes[k][1]),
+                bytes=e.size if e else 0,
+                mtime=e.mtime_ns / 1e9 if e else 0.0,
+            )
+        )
+    if rule.name not in ("original", "path") or len(i) == 0:
+        return facts
+    turned = np.zeros(n, bool)
+    if "phash8" in fs.features:
+        radius = get_method("phash8").distance_thresholds()[0]  # type: ignore[attr-defined]
+        same = [v == "identical" for v in verdict]
+        turned = turned_flags(fs.features["phash8"], i, j, same, radius)
+    linked = sorted(set(i.tolist()) | set(j.tolist()))
+    for done, k in enumerate(linked, 1):
+        e = entries.get(paths[k])
+        f = facts[k]
+        if e is not None:
+            f = measure(e, f.width, f.height, f.mtime)
+        facts[k] = replace(f, turned=bool(turned[k]))
+        if progress is not None:
+            progress("facts", done, len(linked))
+    upscaled = upscaled_flags([entries.get(p) for p in paths], facts, i, j)
+    for k in np.flatnonzero(upscaled).tolist():
+        facts[k] = replace(facts[k], upscaled=True)
+    return facts

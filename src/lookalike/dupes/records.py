@@ -58,13 +58,16 @@ class Group:
     """Images that are copies of each other; ``keep`` is the suggested keeper."""
 
     keep: str
-    reason: str
+    reason: str  # in English; reason_key and reason_args translate it (reports/labels.py)
     members: list[Member] = field(default_factory=list)  # the keeper first, similarity 1.0
+    reason_key: str = ""
+    reason_args: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "keep": self.keep,
             "reason": self.reason,
+            "reason_key": self.reason_key,
             "members": [m.to_dict() for m in self.members],
         }
 

@@ -8,14 +8,18 @@ grouped again the same way. Every member of a group is directly similar to its k
 or to a copy the cascade called identical to it: identical copies are merged first, so
 pairs linking each copy to one of them (a star) are enough.
 
-The keeper of a group is the best copy to keep: the highest resolution, then the largest
-file, then the oldest, then the first path (so the choice is deterministic).
+The keeper of a group is the best copy to keep (:class:`KeeperRule`): by default the
+original -- colour over greyscale, upright over rotated or mirrored, not upscaled, the
+original format over a conversion, then the highest resolution, camera metadata, the
+largest file, the oldest, the first path (so the choice is deterministic). A file marked
+"keep" and a file in a reference folder come first.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -26,42 +30,161 @@ from lookalike.dupes.records import Group, Member
 
 @dataclass(frozen=True)
 class FileFacts:
-    """What the keeper rule needs to know about one image."""
+    """What the keeper rule needs to know about one image.
+
+    The measured signs of processing (:mod:`lookalike.dupes.facts`) default to "not seen",
+    so facts that hold only the size, bytes and time rank as before.
+    """
 
     width: int = 0
     height: int = 0
     bytes: int = 0
     mtime: float = 0.0
+    #: greyscale: no colour in the decoded pixels (a colour copy of it exists, or not)
+    grey: bool = False
+    #: rotated or mirrored against most of the copies it matched (phash8 needed a turn)
+    turned: bool = False
+    #: upscaled: halving it loses almost nothing (see :mod:`lookalike.dupes.facts`)
+    upscaled: bool = False
+    #: a lossless file (PNG, BMP, TIFF) whose pixels carry a JPEG's 8x8 block grid
+    converted: bool = False
+    #: camera metadata: EXIF Make, Model or DateTimeOriginal
+    camera: bool = False
+    format: str = ""
 
 
-def choose_keeper(paths: Sequence[str], facts: Sequence[FileFacts]) -> tuple[int, str]:
+#: Keeper rules (``--keep``); "path:GLOB" takes a glob after the colon.
+RULES = ("original", "largest", "oldest", "newest", "path:GLOB")
+
+
+@dataclass(frozen=True)
+class KeeperRule:
+    """Which copy of a group to keep.
+
+    ``name``: "original" (the copy with the most of the picture and the least processing:
+    colour over greyscale, upright over turned, not upscaled, original format over a
+    conversion, then resolution, camera metadata, size, age), "largest" (resolution, size,
+    age), "oldest", "newest", or "path" (paths matching ``glob`` first, then "original").
+    Before any rule: a file in ``kept`` (marked "keep"), then one under ``reference``
+    folders (``--keep-in``) is the keeper.
+    """
+
+    name: str = "original"
+    glob: str = ""
+    kept: frozenset[str] = frozenset()
+    reference: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, **kw: object) -> KeeperRule:
+        """ "original", "largest", "oldest", "newest" or "path:GLOB"; ValueError otherwise."""
+        name, sep, glob = text.partition(":")
+        if name == "path" and sep and glob:
+            return cls("path", glob, **kw)  # type: ignore[arg-type]
+        if name in ("original", "largest", "oldest", "newest") and not sep:
+            return cls(name, **kw)  # type: ignore[arg-type]
+        raise ValueError(f"unknown keeper rule {text!r}: use one of {', '.join(RULES)}")
+
+    def _in_reference(self, path: str) -> bool:
+        import os
+
+        real = os.path.realpath(path.split("!//", 1)[0])
+        return any(
+            real == r or real.startswith(r.rstrip(os.sep) + os.sep)
+            for r in (os.path.realpath(x) for x in self.reference)
+        )
+
+    def criteria(self, path: str, f: FileFacts) -> list[tuple[str, object]]:
+        """(criterion, value) pairs, compared in order: the smallest value wins."""
+        area = f.width * f.height
+        head: list[tuple[str, object]] = [
+            ("marked", path not in self.kept),
+            ("reference", not self._in_reference(path)) if self.reference else ("reference", 0),
+        ]
+        original: list[tuple[str, object]] = [
+            ("colour", f.grey),
+            ("upright", f.turned),
+            ("not_upscaled", f.upscaled),
+            ("original_format", f.converted),
+            ("resolution", -area),
+            ("camera", not f.camera),
+            ("largest", -f.bytes),
+            ("oldest", f.mtime),
+        ]
+        if self.name == "largest":
+            body: list[tuple[str, object]] = [
+                ("resolution", -area),
+                ("largest", -f.bytes),
+                ("oldest", f.mtime),
+            ]
+        elif self.name == "oldest":
+            body = [("oldest_rule", f.mtime), ("resolution", -area), ("largest", -f.bytes)]
+        elif self.name == "newest":
+            body = [("newest_rule", -f.mtime), ("resolution", -area), ("largest", -f.bytes)]
+        elif self.name == "path":
+            body = [("path_glob", not fnmatch.fnmatchcase(path, self.glob)), *original]
+        else:
+            body = original
+        return [*head, *body, ("first", path)]
+
+    def key(self, path: str, f: FileFacts) -> tuple[object, ...]:
+        """Sort key: the best copy first."""
+        return tuple(v for _, v in self.criteria(path, f))
+
+    def reason(self, best: tuple[str, FileFacts], runner: tuple[str, FileFacts] | None) -> Reason:
+        """Why ``best`` beat ``runner``: the first criterion where they differ."""
+        if runner is None:
+            return Reason("only")
+        f = best[1]
+        for (name, a), (_, b) in zip(self.criteria(*best), self.criteria(*runner), strict=True):
+            if a != b:
+                if name == "resolution":
+                    return Reason(name, {"w": f.width, "h": f.height})
+                if name == "largest":
+                    return Reason(name, {"n": f"{f.bytes:,}"})
+                if name == "original_format":
+                    return Reason(name, {"fmt": f.format.upper() or "?"})
+                if name == "path_glob":
+                    return Reason(name, {"glob": self.glob})
+                return Reason(name)
+        return Reason("first")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a keeper was chosen: a key of :data:`lookalike.reports.labels.KEEPER_REASONS`
+    and its fields; ``str()`` is the English."""
+
+    key: str
+    args: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        from lookalike.reports.labels import keeper_reason
+
+        return keeper_reason(self.key, "en", **self.args)
+
+
+ORIGINAL = KeeperRule()
+
+
+def choose_keeper(
+    paths: Sequence[str], facts: Sequence[FileFacts], rule: KeeperRule = ORIGINAL
+) -> tuple[int, str]:
     """Index of the copy to keep among ``paths`` and the reason, in words."""
-    order = sorted(
-        range(len(paths)),
-        key=lambda k: (
-            -facts[k].width * facts[k].height,
-            -facts[k].bytes,
-            facts[k].mtime,
-            paths[k],
-        ),
-    )
+    k, why = choose_keeper_reason(paths, facts, rule)
+    return k, str(why)
+
+
+def choose_keeper_reason(
+    paths: Sequence[str], facts: Sequence[FileFacts], rule: KeeperRule = ORIGINAL
+) -> tuple[int, Reason]:
+    """Index of the copy to keep and the :class:`Reason` (translatable)."""
+    order = sorted(range(len(paths)), key=lambda k: rule.key(paths[k], facts[k]))
     best, runner = order[0], order[1] if len(order) > 1 else None
-    f = facts[best]
-    if runner is None:
-        return best, "only image"
-    g = facts[runner]
-    if f.width * f.height != g.width * g.height:
-        return best, f"highest resolution ({f.width}x{f.height})"
-    if f.bytes != g.bytes:
-        return best, f"same resolution, largest file ({f.bytes:,} bytes)"
-    if f.mtime != g.mtime:
-        return best, "same resolution and size, oldest file"
-    return best, "same resolution, size and age: first path"
-
-
-def _keeper_key(path: str, f: FileFacts) -> tuple[int, int, float, str]:
-    """Sort key of the keeper rule: the best copy first."""
-    return (-f.width * f.height, -f.bytes, f.mtime, path)
+    why = rule.reason(
+        (paths[best], facts[best]),
+        None if runner is None else (paths[runner], facts[runner]),
+    )
+    return best, why
 
 
 def group_pairs(
@@ -72,6 +195,7 @@ def group_pairs(
     method: Sequence[str],
     facts: Sequence[FileFacts],
     verdict: Sequence[str] | None = None,
+    rule: KeeperRule = ORIGINAL,
 ) -> list[Group]:
     """Groups from verified pairs ``(i[k], j[k])`` with their similarity and deciding method.
 
@@ -118,7 +242,7 @@ def group_pairs(
     # keeper order, as links only ever disappear
     order = sorted(
         (v for vs in nodes_of.values() for v in vs),
-        key=lambda v: _keeper_key(paths[v], facts[v]),
+        key=lambda v: rule.key(paths[v], facts[v]),
     )
     for keeper in order:
         c = int(cls[keeper])
@@ -137,7 +261,7 @@ def group_pairs(
             s_m = edge[(min(c, x), max(c, x))]
             for v in nodes_of[x]:
                 link[v] = s_m
-        groups.append(_group(sorted(link), keeper, paths, facts, link))
+        groups.append(_group(sorted(link), keeper, paths, facts, link, rule))
     groups.sort(key=lambda g: (-len(g.members), g.keep))
     return groups
 
@@ -148,11 +272,14 @@ def _group(
     paths: Sequence[str],
     facts: Sequence[FileFacts],
     link: dict[int, tuple[float, str]],
+    rule: KeeperRule,
 ) -> Group:
-    _, reason = choose_keeper([paths[m] for m in members], [facts[m] for m in members])
+    _, why = choose_keeper_reason([paths[m] for m in members], [facts[m] for m in members], rule)
     out = []
     for v in [keeper, *[m for m in members if m != keeper]]:
         s, m = (1.0, "keeper") if v == keeper else link[v]
         f = facts[v]
         out.append(Member(paths[v], s, m, f.width, f.height, f.bytes))
-    return Group(keep=paths[keeper], reason=reason, members=out)
+    return Group(
+        keep=paths[keeper], reason=str(why), members=out, reason_key=why.key, reason_args=why.args
+    )

@@ -48,6 +48,100 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Why a keeper was kept (:class:`lookalike.match.grouping.Reason`): key -> (English, Chinese).
+KEEPER_REASONS: dict[str, tuple[str, str]] = {
+    "only": ("only image", "仅此一张"),
+    "marked": ("marked keep", "已标记为保留"),
+    "reference": ("in a reference folder", "位于参考文件夹"),
+    "colour": ("colour, not greyscale", "彩色，而非灰度"),
+    "upright": ("upright, not rotated or mirrored", "方向端正，未旋转或镜像"),
+    "not_upscaled": ("not upscaled", "未经放大"),
+    "original_format": ("original format ({fmt}), not a conversion", "原始格式（{fmt}），非转换"),
+    "resolution": ("highest resolution ({w}x{h})", "分辨率最高（{w}x{h}）"),
+    "camera": ("camera metadata (EXIF)", "含相机元数据（EXIF）"),
+    "largest": ("same resolution, largest file ({n} bytes)", "分辨率相同，文件最大（{n} 字节）"),
+    "oldest": ("same resolution and size, oldest file", "分辨率和大小相同，文件最早"),
+    "oldest_rule": ("oldest file", "最早的文件"),
+    "newest_rule": ("newest file", "最新的文件"),
+    "path_glob": ("path matches {glob}", "路径匹配 {glob}"),
+    "first": ("same resolution, size and age: first path", "分辨率、大小和时间相同：路径排序第一"),
+}
+
+#: The methods' and layers' names as people read them: name -> (English, Chinese).
+METHOD_LABELS: dict[str, tuple[str, str]] = {
+    "keeper": ("keeper", "保留"),
+    "identical": ("identical", "完全相同"),
+    "bytes": ("same bytes", "字节相同"),
+    "ahash": ("aHash", "均值哈希"),
+    "dhash": ("dHash", "差值哈希"),
+    "phash": ("pHash", "感知哈希"),
+    "phash8": ("pHash, rotations", "感知哈希（含旋转镜像）"),
+    "whash": ("wHash", "小波哈希"),
+    "color": ("colour", "颜色直方图"),
+    "content": ("content", "内容特征"),
+    "ssim": ("SSIM", "结构相似度"),
+    "aspect": ("aspect", "宽高比"),
+    "orb": ("ORB keypoints", "ORB 关键点"),
+    "sift": ("SIFT keypoints", "SIFT 关键点"),
+    "words": ("visual words", "视觉词"),
+}
+
+#: Progress stages: stage -> (English, Chinese).
+STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "features": ("fingerprints", "指纹"),
+    "verifying": ("keypoints", "关键点"),
+    "facts": ("keepers", "挑选保留"),
+}
+
+#: Fixed phrases that start failure reasons: English -> Chinese (the rest is kept).
+ERROR_PHRASES: dict[str, str] = {
+    "named like an image but not one: the content is": "文件名像图片但内容不是：内容为",
+    "named like an image but not a file": "文件名像图片但不是普通文件",
+    "not an image: the content is": "不是图片：内容为",
+    "no such file or folder": "文件或文件夹不存在",
+    "cannot read": "无法读取",
+    "cannot stat": "无法获取文件信息",
+    "cannot list folder": "无法列出文件夹",
+    "broken symbolic link": "符号链接已损坏",
+    "cannot open zip archive": "无法打开 zip 压缩包",
+    "cannot read archive member": "无法读取压缩包成员",
+    "empty file (0 bytes)": "空文件（0 字节）",
+    "truncated or corrupt image data": "图片数据截断或损坏",
+    "too large": "过大",
+    "encrypted archive member": "加密的压缩包成员",
+}
+
+
+def keeper_reason(key: str, lang: str = "both", **fmt: object) -> str:
+    """A keeper's reason in ``lang``; an unknown key is shown as is."""
+    if key not in KEEPER_REASONS:
+        return key
+    en, zh = (s.format(**fmt) for s in KEEPER_REASONS[key])
+    return {"en": en, "zh": zh}.get(lang, f"{en} {zh}")
+
+
+def method_label(name: str, lang: str = "both") -> str:
+    """A method's name for people: the name itself in English, its label in Chinese."""
+    zh = METHOD_LABELS.get(name, (name, name))[1]
+    return {"en": name, "zh": zh}.get(lang, name if zh == name else f"{name} {zh}")
+
+
+def stage_label(stage: str, lang: str = "both") -> str:
+    """A progress stage's label."""
+    en, zh = STAGE_LABELS.get(stage, (stage, stage))
+    return {"en": en, "zh": zh}.get(lang, f"{en} {zh}")
+
+
+def error_text(reason: str, lang: str = "both") -> str:
+    """A failure reason with its fixed opening phrase in Chinese for "zh"."""
+    if lang != "zh":
+        return reason
+    for en in sorted(ERROR_PHRASES, key=len, reverse=True):
+        if reason.startswith(en):
+            return ERROR_PHRASES[en] + reason[len(en) :]
+    return reason
+
+
 def check_lang(lang: str, allowed: tuple[str, ...] = LANGS) -> str:
     """``lang`` if it is one of ``allowed``, else a ValueError naming the choices."""
     if lang not in allowed:

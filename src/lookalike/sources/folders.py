@@ -35,11 +35,12 @@ sorted by code point.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lookalike.errors import Failure, LookalikeError
 from lookalike.formats import HEAD_BYTES, IMAGE_EXTENSIONS, MAGICLESS, describe, sniff
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_RATIO",
     "MEMBER_SEP",
     "Entry",
+    "Filters",
     "scan",
 ]
 
@@ -195,13 +197,64 @@ def _members(archive: str, mtime_ns: int, ctime_ns: int) -> Iterator[Entry | Fai
         yield Failure(archive, f"cannot open zip archive: {exc}")
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What a scan leaves out, as people ask for it.
+
+    ``exclude``: folders (a path: it and all below it) or globs (``*``, ``?``, ``[``:
+    matched against a name and against the whole path); ``hidden``: enter folders whose
+    name starts with a dot; ``extensions``: only files with these extensions ("jpg",
+    ".PNG": case and dot do not matter; zip members too); ``min_bytes``: smaller files
+    are left out.
+    """
+
+    exclude: tuple[str, ...] = ()
+    hidden: bool = True
+    extensions: frozenset[str] = field(default_factory=frozenset)
+    min_bytes: int = 0
+
+    @staticmethod
+    def normalise_extensions(text: Iterable[str]) -> frozenset[str]:
+        """ "jpg", ".PNG" -> {".jpg", ".png"}."""
+        return frozenset("." + e.strip().lower().lstrip(".") for e in text if e.strip())
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` (absolute) is left out by ``exclude``."""
+        name = os.path.basename(path)
+        for pattern in self.exclude:
+            if any(ch in pattern for ch in "*?["):
+                if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(path, pattern):
+                    return True
+            else:
+                folder = os.path.abspath(pattern)
+                if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
+                    return True
+        return False
+
+    def wanted(self, name: str, size: int) -> bool:
+        """Whether a file of this name and size passes ``extensions`` and ``min_bytes``."""
+        if size < self.min_bytes:
+            return False
+        return not self.extensions or os.path.splitext(name)[1].lower() in self.extensions
+
+
+NO_FILTERS = Filters()
+
+
 class _Walker:
     """One scan's state: the directories and files already seen."""
 
-    def __init__(self, recursive: bool, include_archives: bool, follow_symlinks: bool):
+    def __init__(
+        self,
+        recursive: bool,
+        include_archives: bool,
+        follow_symlinks: bool,
+        filters: Filters = NO_FILTERS,
+    ):
         self.recursive = recursive
         self.include_archives = include_archives
         self.follow_symlinks = follow_symlinks
+        self.filters = filters
         self.dirs: set[tuple[int, int]] = set()
         self.files: set[tuple[int, int]] = set()
 
@@ -221,7 +274,13 @@ class _Walker:
         kind = sniff(head)
         if kind == "zip":
             if self.include_archives:
-                yield from _members(path, st.st_mtime_ns, st.st_ctime_ns)
+                for item in _members(path, st.st_mtime_ns, st.st_ctime_ns):
+                    if isinstance(item, Failure) or self.filters.wanted(
+                        item.member or item.path, item.size
+                    ):
+                        yield item
+            return
+        if not self.filters.wanted(path, st.st_size):
             return
         if kind is None and ext in MAGICLESS:
             kind = ext[1:]
@@ -248,6 +307,8 @@ class _Walker:
             return
         for name in names:
             child = os.path.join(path, name)
+            if self.filters.exclude and self.filters.excluded(child):
+                continue
             try:
                 lst = os.lstat(child)
                 if stat.S_ISLNK(lst.st_mode):
@@ -265,7 +326,7 @@ class _Walker:
                 yield Failure(child, f"cannot stat: {exc.strerror or exc}")
                 continue
             if stat.S_ISDIR(cst.st_mode):
-                if self.recursive:
+                if self.recursive and (self.filters.hidden or not name.startswith(".")):
                     yield from self.directory(child, cst)
             elif stat.S_ISREG(cst.st_mode):
                 yield from self.file(child, cst, explicit=False)
@@ -281,6 +342,7 @@ def scan(
     recursive: bool = True,
     include_archives: bool = True,
     follow_symlinks: bool = True,
+    filters: Filters = NO_FILTERS,
 ) -> Iterator[Entry | Failure]:
     """Every image under ``paths`` (folders, files, zip archives), as Entry or Failure.
 
@@ -288,11 +350,13 @@ def scan(
     explicitly that is not an image is reported whatever its name. ``recursive=False``
     lists only the files directly in each folder; ``include_archives=False`` skips zip
     archives; ``follow_symlinks=False`` skips every symbolic link met inside folders.
-    See the module docstring for what is yielded, ignored or reported.
+    ``filters`` (:class:`Filters`) leaves out excluded paths, hidden folders, other
+    extensions and small files, silently. See the module docstring for what is yielded,
+    ignored or reported.
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    walker = _Walker(recursive, include_archives, follow_symlinks)
+    walker = _Walker(recursive, include_archives, follow_symlinks, filters)
     for p in paths:
         path = os.path.abspath(os.fspath(p))
         try:

@@ -49,6 +49,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Catalog",
     "FileRow",
+    "MarkRow",
     "Record",
     "decode_feature",
     "default_path",
@@ -85,6 +86,30 @@ CREATE TABLE features (
     PRIMARY KEY (file_id, method)
 ) WITHOUT ROWID;
 """
+
+#: People's decisions ("not duplicates", "keep this one"), keyed by the files' digests so
+#: they survive moves and renames; kept when the cache tables are rebuilt.
+_MARKS = """
+CREATE TABLE IF NOT EXISTS marks (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,             -- 'not-duplicates' or 'keep'
+    digests TEXT NOT NULL,          -- sorted hex BLAKE2b-128 digests, space separated
+    paths TEXT NOT NULL,            -- JSON list of the paths when marked (for people)
+    created TEXT NOT NULL,
+    UNIQUE (kind, digests)
+)
+"""
+
+
+@dataclass(frozen=True)
+class MarkRow:
+    """One stored mark: its kind, the digests it binds, the paths it was made on."""
+
+    id: int
+    kind: str
+    digests: tuple[str, ...]
+    paths: tuple[str, ...]
+    created: str
 
 
 def default_path() -> Path:
@@ -220,6 +245,8 @@ class Catalog:
             db.execute("PRAGMA foreign_keys=ON")
             if not tables:
                 self._create(db)
+            with db:  # added after schema 2; old catalogs gain it on open
+                db.execute(_MARKS)
             return db
         except CollectionError:
             db.close()
@@ -435,6 +462,43 @@ class Catalog:
             )
             out.update((key_path(p), bytes(d).hex()) for p, d in rows)
         return out
+
+    def add_mark(self, kind: str, digests: Sequence[str], paths: Sequence[str]) -> bool:
+        """Store a mark (see :mod:`lookalike.dupes.marks`); False if it was already there."""
+        import json
+
+        key = " ".join(sorted(set(digests)))
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        try:
+            with self._db:
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO marks (kind, digests, paths, created) "
+                    "VALUES (?, ?, ?, ?)",
+                    (kind, key, json.dumps(list(paths), ensure_ascii=False), stamp),
+                )
+                return cur.rowcount > 0
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(f"cannot write to the catalog: {exc}") from None
+
+    def marks(self) -> list[MarkRow]:
+        """Every stored mark, oldest first."""
+        import json
+
+        rows = self._query("SELECT id, kind, digests, paths, created FROM marks ORDER BY id")
+        return [
+            MarkRow(int(i), k, tuple(d.split()), tuple(json.loads(p)), c) for i, k, d, p, c in rows
+        ]
+
+    def remove_mark(self, kind: str, digests: Sequence[str]) -> int:
+        """Remove the mark of ``kind`` on exactly these digests; the number removed."""
+        key = " ".join(sorted(set(digests)))
+        try:
+            with self._db:
+                return self._db.execute(
+                    "DELETE FROM marks WHERE kind = ? AND digests = ?", (kind, key)
+                ).rowcount
+        except sqlite3.DatabaseError as exc:
+            raise self._fail(f"cannot write to the catalog: {exc}") from None
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove these files (and their features); the number removed."""

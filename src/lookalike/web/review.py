@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException
 
 from lookalike import __version__
 from lookalike.dupes.actions import (
-    ActionChecker,
+    Checker,
     check_destination,
     file_digest,
     free_name,
@@ -290,7 +290,7 @@ def apply_plan(
         ):
             if path and isinstance(digest, str):
                 digests.setdefault(path, digest)
-    checker = ActionChecker(DuplicateReport(digests=digests))
+    checker = Checker(digests)
     keepers = {a["keeper"] for a in actions if a["action"] != "keep" and a.get("keeper")}
     kept = {a["path"] for a in actions if a["action"] == "keep"}
     results: list[dict[str, Any]] = []

@@ -1,0 +1,172 @@
+"""Signs of processing, measured per file, so the keeper rule can keep the original.
+
+Measured only for images that are in a group (a decode each), from the decoded pixels and
+the header:
+
+* **greyscale**: the mean chroma (max - min of R, G, B) of a 64x64 thumbnail is under
+  :data:`GREY_CHROMA` (1% of full scale); a JPEG saved in grey decodes to exactly 0;
+* **upscaled** (per pair, :func:`upscaled_flags`): the larger of two copies with the same
+  aspect holds little beyond the smaller one enlarged: mean |A - enlarge(B)| over B's own
+  detail (mean |B - enlarge(halve(B))|). On the 8 sample photos, their 2x and 1.5x
+  enlargements (JPEG quality 75 to 95) score 0.10-0.53, the photos against their halves
+  or re-encodes 0.49-1.42: :data:`UPSCALED_GAIN` = 0.56;
+* **converted**: a lossless file (PNG, BMP, TIFF) whose pixels carry the 8x8 block grid
+  of JPEG: the mean step across one column phase of 8 stands out from the median phase.
+  The sample JPEGs decode to 1.06-1.43; a photo that never was a JPEG is about 1.0, so
+  :data:`BLOCK_RATIO` = 1.03;
+* **camera**: EXIF Make, Model or DateTimeOriginal present.
+
+Rotations and mirror images are judged per pair, from phash8's codes
+(:func:`turned_flags`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lookalike.match.grouping import FileFacts
+
+if TYPE_CHECKING:
+    from PIL import Image
+from lookalike.sources.folders import Entry
+
+GREY_CHROMA = 0.01
+UPSCALED_GAIN = 0.56
+BLOCK_RATIO = 1.03
+#: Side of the central crop the pixel measures look at (full resolution, bounded cost).
+CROP = 512
+#: Images above this many pixels are not measured (facts stay "not seen").
+MAX_PIXELS = 60_000_000
+_LOSSLESS = {"PNG", "BMP", "TIFF", "PPM", "TGA"}
+
+
+def _blockiness(g: np.ndarray) -> float:
+    g = g.astype(np.float32)
+    ratios = []
+    for d in (np.abs(np.diff(g, axis=1)).mean(axis=0), np.abs(np.diff(g, axis=0)).mean(axis=1)):
+        if len(d) < 32:
+            continue
+        phases = np.array([d[p::8].mean() for p in range(8)])
+        med = float(np.median(phases))
+        ratios.append(float(phases.max()) / med if med > 0 else 1.0)
+    return max(ratios, default=1.0)
+
+
+def measure(entry: Entry, width: int, height: int, mtime: float) -> FileFacts:
+    """The :class:`FileFacts` of one image; what cannot be measured stays "not seen"."""
+    from PIL import Image, UnidentifiedImageError
+
+    base = FileFacts(width, height, entry.size, mtime)
+    try:
+        with Image.open(io.BytesIO(entry.read())) as im:
+            fmt = im.format or ""
+            exif = im.getexif()
+            camera = bool(exif.get(271) or exif.get(272))
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                camera = camera or bool(exif.get_ifd(0x8769).get(36867))
+            if im.width * im.height > MAX_PIXELS:
+                return FileFacts(width, height, entry.size, mtime, camera=camera, format=fmt)
+            rgb = im.convert("RGB")
+    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
+        return base
+    except Exception:  # a measure is a hint: never fail the run for it
+        return base
+    thumb = np.asarray(rgb.resize((64, 64), Image.Resampling.BOX), np.int16)
+    chroma = float((thumb.max(axis=2) - thumb.min(axis=2)).mean()) / 255.0
+    grey = np.asarray(rgb.convert("L"))
+    h, w = grey.shape
+    top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
+    crop = np.ascontiguousarray(grey[top : top + CROP, left : left + CROP])
+    converted = fmt in _LOSSLESS and _blockiness(crop) >= BLOCK_RATIO
+    return FileFacts(
+        width,
+        height,
+        entry.size,
+        mtime,
+        grey=chroma < GREY_CHROMA,
+        converted=converted,
+        camera=camera,
+        format=fmt,
+    )
+
+
+def turned_flags(
+    codes: np.ndarray, i: np.ndarray, j: np.ndarray, identical: Sequence[bool], radius: int
+) -> np.ndarray:
+    """Per image: matched more of its copies only after a rotation or mirror than plainly.
+
+    ``codes``: phash8 rows (n, 8 * nbytes), the identity code first. A pair "needed a
+    turn" when the identity codes are more than ``radius`` bits apart while some
+    rotated or mirrored code is within it. In a pair alone neither wins (a tie).
+    """
+    n = len(codes)
+    if n == 0 or len(i) == 0:
+        return np.zeros(n, bool)
+    c = np.asarray(codes, np.uint8).reshape(n, 8, -1)
+    bits = np.unpackbits(c, axis=-1)  # (n, 8, nbits)
+    a, b = np.asarray(i), np.asarray(j)
+    plain = (bits[a, 0] != bits[b, 0]).sum(axis=-1)
+    turned_ab = (bits[a, :1] != bits[b]).sum(axis=-1).min(axis=-1)
+    turned_ba = (bits[b, :1] != bits[a]).sum(axis=-1).min(axis=-1)
+    best = np.minimum(turned_ab, turned_ba)
+    need = (plain > radius) & (best <= radius) & ~np.asarray(identical, bool)
+    straight = plain <= radius
+    votes_turn = np.bincount(np.r_[a[need], b[need]], minlength=n)
+    votes_plain = np.bincount(np.r_[a[straight], b[straight]], minlength=n)
+    return votes_turn > votes_plain
+
+
+def _grey(entry: Entry) -> Image.Image | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(entry.read())) as im:
+            if im.width * im.height > MAX_PIXELS:
+                return None
+            return im.convert("L")
+    except Exception:  # a measure is a hint: never fail the run for it
+        return None
+
+
+def detail_gain(larger: Image.Image, smaller: Image.Image) -> float:
+    """What ``larger`` holds beyond ``smaller`` enlarged, over ``smaller``'s own detail."""
+    from PIL import Image
+
+    a = np.asarray(larger, np.float32)
+    up = np.asarray(smaller.resize(larger.size, Image.Resampling.BICUBIC), np.float32)
+    w, h = smaller.size
+    half = smaller.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
+    b = np.asarray(smaller, np.float32)
+    own = float(np.abs(b - np.asarray(half.resize((w, h), Image.Resampling.BICUBIC))).mean())
+    return float(np.abs(a - up).mean()) / own if own > 0 else float("inf")
+
+
+def upscaled_flags(
+    entries: Sequence[Entry | None], facts: Sequence[FileFacts], i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """Per image: it is an enlargement of a smaller copy it matched (same aspect, 1%)."""
+    flags = np.zeros(len(facts), bool)
+    for a, b in zip(np.asarray(i).tolist(), np.asarray(j).tolist(), strict=True):
+        fa, fb = facts[a], facts[b]
+        big, small = (a, b) if fa.width * fa.height >= fb.width * fb.height else (b, a)
+        fbig, fsmall = facts[big], facts[small]
+        if flags[big] or fsmall.width * fsmall.height * 1.2 > fbig.width * fbig.height:
+            continue
+        if fsmall.width < 16 or fsmall.height < 16 or fbig.height == 0 or fsmall.height == 0:
+            continue
+        ra, rb = fbig.width / fbig.height, fsmall.width / fsmall.height
+        if abs(ra - rb) > 0.01 * max(ra, rb):
+            continue
+        eb, es = entries[big], entries[small]
+        if eb is None or es is None:
+            continue
+        gb, gs = _grey(eb), _grey(es)
+        if gb is None or gs is None:
+            continue
+        flags[big] = detail_gain(gb, gs) < UPSCALED_GAIN
+    return flags

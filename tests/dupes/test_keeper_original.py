@@ -1,0 +1,111 @@
+"""The keeper is the original: on real sample photos, each processed copy loses to it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from lookalike.dupes.find import DupesOptions, find_duplicates
+from lookalike.match.grouping import KeeperRule
+
+OPTIONS = DupesOptions(jobs=1, cache="")
+
+
+def _grey(im: Image.Image, out: Path) -> Path:
+    im.convert("L").save(out / "grey.jpg")
+    return out / "grey.jpg"
+
+
+def _mirror(im: Image.Image, out: Path) -> Path:
+    ImageOps.mirror(im).save(out / "mirror.jpg")
+    return out / "mirror.jpg"
+
+
+def _rot90_png(im: Image.Image, out: Path) -> Path:
+    im.rotate(90, expand=True).save(out / "rot90.png")
+    return out / "rot90.png"
+
+
+def _upscaled(im: Image.Image, out: Path) -> Path:
+    im.resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC).save(
+        out / "up2.jpg", quality=95
+    )
+    return out / "up2.jpg"
+
+
+def _cropped(im: Image.Image, out: Path) -> Path:
+    w, h = im.size
+    im.crop((w // 8, h // 8, 7 * w // 8, 7 * h // 8)).save(out / "crop.jpg", quality=95)
+    return out / "crop.jpg"
+
+
+MAKERS: dict[str, Callable[[Image.Image, Path], Path]] = {
+    "greyscale": _grey,
+    "mirrored": _mirror,
+    "rot90 PNG conversion": _rot90_png,
+    "upscaled": _upscaled,
+    "cropped": _cropped,
+}
+
+
+@pytest.mark.parametrize("variant", list(MAKERS))
+def test_original_is_kept_over_each_processed_copy(
+    variant: str, sample_photos: list[Path], tmp_path: Path
+) -> None:
+    wrong = []
+    for photo in sample_photos:
+        folder = tmp_path / photo.stem
+        folder.mkdir()
+        original = folder / photo.name
+        shutil.copy(photo, original)
+        MAKERS[variant](Image.open(photo).convert("RGB"), folder)
+        report = find_duplicates([folder], OPTIONS)
+        assert len(report.groups) == 1, f"{photo.name}: the {variant} copy was not found"
+        if report.groups[0].keep != str(original):
+            wrong.append((photo.name, report.groups[0].keep, report.groups[0].reason))
+    assert not wrong
+
+
+def test_original_is_kept_among_all_copies_at_once(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    photo = sample_photos[1]
+    shutil.copy(photo, tmp_path / photo.name)
+    im = Image.open(photo).convert("RGB")
+    for make in MAKERS.values():
+        make(im, tmp_path)
+    report = find_duplicates([tmp_path], OPTIONS)
+    assert len(report.groups) == 1 and len(report.groups[0].members) == 6
+    assert report.groups[0].keep == str(tmp_path / photo.name)
+
+
+def test_largest_rule_keeps_the_upscaled_copy_and_keep_in_wins(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    ref = tmp_path / "reference"
+    photos.mkdir()
+    ref.mkdir()
+    im = Image.open(sample_photos[0]).convert("RGB")
+    up = _upscaled(im, photos)
+    small = ref / "small.jpg"
+    im.resize((im.width // 2, im.height // 2)).save(small)
+    shutil.copy(sample_photos[0], photos / "orig.jpg")
+    largest = DupesOptions(jobs=1, cache="", keep=KeeperRule.parse("largest"))
+    assert find_duplicates([tmp_path], largest).groups[0].keep == str(up)
+    pinned = DupesOptions(
+        jobs=1, cache="", keep=KeeperRule.parse("original", reference=(str(ref),))
+    )
+    group = find_duplicates([tmp_path], pinned).groups[0]
+    assert group.keep == str(small) and group.reason_key == "reference"
+    by_glob = DupesOptions(jobs=1, cache="", keep=KeeperRule.parse("path:*/orig.jpg"))
+    assert find_duplicates([tmp_path], by_glob).groups[0].keep == str(photos / "orig.jpg")
+
+
+def test_unknown_keeper_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown keeper rule"):
+        KeeperRule.parse("biggest")
