@@ -77,3 +77,24 @@ def test_marks_are_respected_by_later_runs(
     )
     capsys.readouterr()
     assert len(_dupes(folder, cache, capsys)["groups"]) == 2
+
+
+def test_files_marked_apart_stay_apart_through_a_third_copy(
+    sample_photos: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """a ~ a-small and a ~ a-grey, but a-small and a-grey were marked not duplicates:
+    they never share a group, even though both match the original."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cache = tmp_path / "catalog.sqlite"
+    shutil.copy(sample_photos[0], folder / "a.jpg")
+    im = Image.open(sample_photos[0])
+    im.resize((im.width // 2, im.height // 2)).save(folder / "a-small.jpg")
+    im.convert("L").save(folder / "a-grey.jpg")
+    assert len(_dupes(folder, cache, capsys)["groups"][0]["members"]) == 3
+    args = ["mark", "--cache", str(cache), "not-duplicates"]
+    assert main([*args, str(folder / "a-small.jpg"), str(folder / "a-grey.jpg")]) == 0
+    capsys.readouterr()
+    for group in _dupes(folder, cache, capsys)["groups"]:
+        names = {Path(m["path"]).name for m in group["members"]}
+        assert not {"a-small.jpg", "a-grey.jpg"} <= names, names

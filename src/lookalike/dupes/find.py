@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,7 @@ import numpy as np
 
 from lookalike.dupes.facts import measure, turned_flags, upscaled_flags
 from lookalike.dupes.marks import Marks
-from lookalike.dupes.records import DuplicateReport, Pair
+from lookalike.dupes.records import DuplicateReport, Group, Member, Pair
 from lookalike.errors import Failure
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
@@ -180,6 +181,8 @@ def detect(
     groups = group_pairs(
         paths, found.i, found.j, found.similarity, found.method, facts, found.verdict, rule
     )
+    if marks and marks.not_duplicates:
+        groups = _split_marked(groups, digests, marks)
     report = DuplicateReport(
         groups=groups,
         pairs=[
@@ -198,6 +201,26 @@ def detect(
     report.stats["keep_rule"] = rule.name if rule.name != "path" else f"path:{rule.glob}"
     report.stats["images"] = n
     return report
+
+
+def _split_marked(groups: list[Group], digests: dict[str, str], marks: Marks) -> list[Group]:
+    """Groups in which no two members were marked "not duplicates".
+
+    The pair itself is dropped before grouping, but both files may still be linked to a
+    third one. Within a group the keeper stays; of the other members marked apart from
+    the keeper or from a member already kept, the later ones (less similar) leave the group.
+    """
+    out = []
+    for g in groups:
+        kept: list[Member] = []
+        for m in g.members:  # the keeper first, then by similarity
+            d = digests.get(m.path)
+            if any(marks.apart(d, digests.get(k.path)) for k in kept):
+                continue
+            kept.append(m)
+        if len(kept) > 1:
+            out.append(dataclasses.replace(g, members=kept))
+    return out
 
 
 def _facts(
