@@ -50,6 +50,9 @@ BAD: list[tuple[str, list[str]]] = [
     ("mark", ["keep"]),
     ("mark", ["--cache", "{tmp}/c.sqlite", "import", "{tmp}/notjson.json"]),
     ("mark", ["remove", "maybe", SAMPLE]),
+    ("videos", []),
+    ("videos", [SAMPLE, "--rate", "0"]),
+    ("videos", [SAMPLE, "--time-limit", "abc"]),
 ]
 
 

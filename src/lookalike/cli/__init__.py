@@ -29,7 +29,7 @@ COMMANDS = (
     "index",
     "search",
     "migrate",
-    "video",  # `lookalike videos` (video/)
+    "videos",
 )
 
 

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lookalike.cli.video_command import both_videos, compare_videos
+    from lookalike.cli.videos_command import both_videos, compare_videos
     from lookalike.comparison import compare
 
     if both_videos(args.a, args.b):  # video hook

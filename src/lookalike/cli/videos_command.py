@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lookalike.cli.arguments import count
 from lookalike.cli.output import ProgressBar, error, print_json
 from lookalike.reports.text import table
 
@@ -27,22 +28,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def add_rate_options(p: argparse.ArgumentParser) -> None:
     from lookalike.video.frames import MAX_RATE, MIN_SAMPLES, TIME_LIMIT_S
 
     p.add_argument(
-        "--rate", type=float, default=1.0, help="frames sampled per second (default 1, as vPDQ)"
+        "--rate",
+        type=_positive_float,
+        default=1.0,
+        help="frames sampled per second (default 1, as vPDQ)",
     )
     p.add_argument(
         "--min-samples",
-        type=int,
+        type=count,
         default=MIN_SAMPLES,
         help=f"sample short videos faster (up to {MAX_RATE:g}/s) to get this many frames "
         f"(default {MIN_SAMPLES}; 0: never)",
     )
     p.add_argument(
         "--time-limit",
-        type=float,
+        type=_positive_float,
         default=TIME_LIMIT_S,
         help=f"seconds allowed to decode one video (default {TIME_LIMIT_S:g})",
     )
