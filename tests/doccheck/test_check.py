@@ -15,6 +15,7 @@ from PIL import Image
 from lookalike.cli import main
 from lookalike.doccheck.check import MARKER, check_documents
 from lookalike.doccheck.records import CheckOptions
+from lookalike.reports.labels import reason_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -121,11 +122,15 @@ def test_cli_end_to_end_chinese(report_set: Path, tmp_path: Path, capsys) -> Non
     wb = openpyxl.load_workbook(books[0])
     assert wb.sheetnames == ["图片相似度", "文档", "错误"]
     rows = list(wb["图片相似度"].iter_rows(values_only=True))
-    assert rows[0][:6] == ("文档名", "图片名1", "图片名2", "文档名2", "图片相似度", "判定方法")
-    body = {(r[0], r[1], r[2], r[3]) for r in rows[1:]}
-    assert ("实验报告.docx", "image1.jpeg", "image3.jpeg", None) in body
-    assert ("实验报告.docx", "image1.jpeg", "image1.jpeg", "数据/data.xlsx") in body
-    assert all(0.85 <= r[4] <= 1 for r in rows[1:])
+    assert rows[0][:9] == (
+        "文档名1", "图片名1", "位置1", "文档名2", "图片名2", "位置2", "图片相似度", "关系",
+        "判定方法",
+    )  # fmt: skip
+    body = {(r[0], r[1], r[3], r[4]) for r in rows[1:]}
+    assert ("实验报告.docx", "image1.jpeg", "实验报告.docx", "image3.jpeg") in body
+    assert ("实验报告.docx", "image1.jpeg", "数据/data.xlsx", "image1.jpeg") in body
+    assert all(0.85 <= r[6] <= 1 for r in rows[1:])
+    assert {r[7] for r in rows[1:]} <= {"相同文件", "副本", "相似", "局部相同"}
     assert len(wb["图片相似度"]._images) == 2 * (len(rows) - 1)  # two thumbnails a row
     docs = {r[0]: r for r in wb["文档"].iter_rows(min_row=2, values_only=True)}
     assert docs["实验报告.docx"][1:] == (5, 1, "正常")
@@ -210,7 +215,7 @@ def test_bad_documents_are_error_rows(tmp_path: Path) -> None:
     ]
     wb = openpyxl.load_workbook(result.workbook)
     errors = {(r[0], r[1]) for r in wb["错误"].iter_rows(min_row=2, values_only=True)}
-    assert ("truncated.docx", reasons["truncated.docx"]) in errors
+    assert ("truncated.docx", reason_text(reasons["truncated.docx"], "zh")) in errors
     assert len(errors) == len(result.errors)
     docs = {r[0]: r[3] for r in wb["文档"].iter_rows(min_row=2, values_only=True)}
     assert docs["text.xlsx"].startswith("错误")

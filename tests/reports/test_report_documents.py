@@ -71,11 +71,14 @@ def test_three_sheets_with_chinese_headers(zh_book) -> None:
     assert zh_book.sheetnames == ["图片相似度", "文档", "错误"]
     first, docs, errs = zh_book.worksheets
     assert [c.value for c in first[1]] == [
-        "文档名",
+        "文档名1",
         "图片名1",
-        "图片名2",
+        "位置1",
         "文档名2",
+        "图片名2",
+        "位置2",
         "图片相似度",
+        "关系",
         "判定方法",
         "缩略图1",
         "缩略图2",
@@ -88,18 +91,21 @@ def test_three_sheets_with_chinese_headers(zh_book) -> None:
 
 def test_pairs_sorted_by_similarity_with_percentages(zh_book) -> None:
     ws = zh_book.worksheets[0]
-    rows = list(ws.iter_rows(min_row=2, max_col=6, values_only=True))
-    assert [r[4] for r in rows] == pytest.approx([0.995, 0.91, 0.7])
-    assert rows[0] == ("报告.docx", "image2.png", "image7.png", "附件.pptx", 0.995, "sha256")
-    assert rows[1][3] is None  # same document: no second document
-    assert ws.cell(row=2, column=5).number_format.endswith("%")
+    rows = list(ws.iter_rows(min_row=2, max_col=9, values_only=True))
+    assert [r[6] for r in rows] == pytest.approx([0.995, 0.91, 0.7])
+    assert rows[0] == (
+        "报告.docx", "image2.png", None, "附件.pptx", "image7.png", None, 0.995, "相似", "sha256"
+    )  # fmt: skip
+    assert rows[1][3] == "报告.docx"  # same document: named again
+    assert [r[7] for r in rows[1:]] == ["副本", "局部相同"]  # relation from phash, orb
+    assert ws.cell(row=2, column=7).number_format == "0.00%"
 
 
 def test_thumbnails_of_both_images(zh_book) -> None:
     ws = zh_book.worksheets[0]
     anchors = sorted((i.anchor._from.row, i.anchor._from.col) for i in ws._images)
-    # rows 2 and 3 have two thumbnails (columns G and H); the undecodable pair has none
-    assert anchors == [(1, 6), (1, 7), (2, 6), (2, 7)]
+    # rows 2 and 3 have two thumbnails (columns J and K); the undecodable pair has none
+    assert anchors == [(1, 9), (1, 10), (2, 9), (2, 10)]
 
 
 def test_documents_and_errors(zh_book) -> None:
@@ -119,15 +125,19 @@ def test_english_and_same_document_layout(photos: dict[str, Path], tmp_path: Pat
     assert wb.sheetnames == ["Similar images", "Documents", "Errors"]
     ws = wb.worksheets[0]
     assert [c.value for c in ws[1]] == [
-        "Document",
+        "Document 1",
         "Image 1",
+        "Location 1",
+        "Document 2",
         "Image 2",
+        "Location 2",
         "Similarity",
+        "Relation",
         "Method",
         "Thumbnail 1",
         "Thumbnail 2",
     ]
-    assert [r[3] for r in ws.iter_rows(min_row=2, values_only=True)] == pytest.approx(
+    assert [r[6] for r in ws.iter_rows(min_row=2, values_only=True)] == pytest.approx(
         [0.995, 0.91, 0.7]
     )
     assert [c.value for c in wb.worksheets[1][1]] == [
@@ -144,4 +154,4 @@ def test_empty_workbook(tmp_path: Path) -> None:
     out = tmp_path / "empty.xlsx"
     write_document_workbook([], [], [], out)
     ws = load_workbook(out).worksheets[0]
-    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:G1"
+    assert ws.max_row == 1 and ws.auto_filter.ref == "A1:K1"

@@ -18,7 +18,12 @@ from lookalike.doccheck.records import (
 
 #: Errors printed on stderr before "... N more in the workbook".
 MAX_ERRORS_SHOWN = 20
-_STAGES = {"extract": "extracting 提取", "rasterize": "EMF/WMF 转换", "compare": "comparing 比较"}
+_STAGES = {
+    "extract": "extracting 提取",
+    "rasterize": "EMF/WMF 转换",
+    "compare": "comparing 比较",
+    "archive": "archive 历史文档",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +58,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"skip pictures whose short side is below PX pixels: icons, bullets "
         f"(default {DEFAULT_MIN_SIZE}) / 忽略小图",
     )  # fmt: skip
+    p.add_argument(
+        "--archive", metavar="DIR",
+        help="compare with every figure of the documents checked before with this archive, "
+        "then add the new ones (a sheet 历史文档 / Earlier documents) / 历史文档库",
+    )  # fmt: skip
+    p.add_argument(
+        "--include-pictures", action="store_true",
+        help="compare standalone pictures found in the folders as one pseudo-document "
+        '"(folder pictures)" instead of reporting them as not documents / 比较文件夹中的单独图片',
+    )  # fmt: skip
     add_jobs(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.set_defaults(run=run)
@@ -70,6 +85,12 @@ def _summary(result: DocumentCheck) -> str:
         f"(within a document 文档内 {within}, across documents 跨文档 {across})",
         f"errors 错误: {len(result.errors)}   time 用时: {s['seconds']['total']:.1f} s",
     ]
+    if result.archive is not None:
+        lines.insert(
+            2,
+            f"found in earlier documents 历史文档中出现: {len(result.earlier)} "
+            f"(archive 历史文档库: {result.archive})",
+        )
     if result.workbook:
         lines.append(f"workbook 报告: {result.workbook}")
         root = result.workbook.parent / EXTRACT_FOLDER[result.lang]
@@ -87,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         lang=args.lang,
         min_size=args.min_size,
         jobs=args.jobs,
+        archive=args.archive,
+        include_pictures=args.include_pictures,
     )
     with ProgressBar(_STAGES) as bar:
         result = check_documents(args.paths, options, progress=bar)

@@ -40,18 +40,20 @@ from lookalike.doccheck.records import (
     CheckedImage,
     CheckOptions,
     DocumentCheck,
+    EarlierPair,
     ErrorRow,
     SimilarPair,
 )
 from lookalike.errors import Failure, LookalikeError, MissingDependencyError, UsageError
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
-from lookalike.formats import sniff
+from lookalike.formats import extension_format, sniff, sniff_picture
 from lookalike.match.engine import layer_methods, match_features
 from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.reports.xlsx import document_workbook_name, write_document_workbook
 from lookalike.sources.documents import (
+    Budget,
     DocumentImages,
     ExtractedImage,
     extract_images,
@@ -89,7 +91,10 @@ _WORKBOOK_NAME = re.compile(r"^(图片相似度\d{8}|image-similarity-\d{8})(_\d
 
 
 def find_documents(
-    paths: Iterable[str | os.PathLike[str]], *, exclude: Sequence[Path] = ()
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    exclude: Sequence[Path] = (),
+    pictures: list[tuple[Path, str]] | None = None,
 ) -> tuple[list[tuple[Path, str]], list[ErrorRow]]:
     """Documents under ``paths`` as (path, name shown in the report), and paths not found.
 
@@ -98,6 +103,8 @@ def find_documents(
     (extraction recognises documents by content). The name is the path relative to the
     folder given, or the file name; a name shown twice gets its full path. Anything under
     ``exclude`` (the extraction folder) and earlier workbooks in OUT are skipped.
+    ``pictures``: when given, standalone pictures and metafiles (by extension) are added
+    to it as (path, name) instead of being passed by.
     """
     skip = [p.resolve() for p in exclude]
     found: list[tuple[Path, str]] = []
@@ -111,6 +118,9 @@ def find_documents(
         if _WORKBOOK_NAME.match(p.name) and any(real.parent == s.parent for s in skip):
             return  # our own workbook from an earlier run
         seen.add(real)
+        if pictures is not None and not is_document(p) and extension_format(p.suffix):
+            pictures.append((p, name))
+            return
         found.append((p, name))
 
     for raw in paths:
@@ -120,7 +130,10 @@ def find_documents(
                 dirs.sort()
                 for f in sorted(files):
                     p = Path(folder, f)
-                    if is_document(f) and p.is_file():
+                    wanted = is_document(f) or (
+                        pictures is not None and extension_format(Path(f).suffix)
+                    )
+                    if wanted and p.is_file():
                         keep(p, p.relative_to(root).as_posix())
         elif root.is_file():
             keep(root, root.name)
@@ -161,6 +174,42 @@ def _document_folder(root: Path, name: str, taken: set[str]) -> Path:
         return folder
 
 
+#: The name of the pseudo-document that holds the standalone pictures of the folders.
+FOLDER_PICTURES = "(folder pictures)"
+_METAFILE_FORMATS = frozenset({"emf", "wmf", "emz", "wmz", "pict", "svg"})
+
+
+def _not_a_document(name: str, path: Path) -> ErrorRow:
+    """The error row of a standalone picture or metafile met among the documents."""
+    fmt = extension_format(path.suffix) or ""
+    what = "metafile" if fmt in _METAFILE_FORMATS else "picture"
+    return ErrorRow(name, f"not a document: a standalone {what} ({fmt})")
+
+
+def _folder_pictures(doc: CheckedDocument) -> DocumentImages:
+    """The standalone pictures gathered in ``doc`` as if they were one document's."""
+    result = DocumentImages(path=str(doc.path), kind="pictures")
+    budget = Budget()
+    for path, name in doc.pictures:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            result.warnings.append(f"{name}: cannot read: {exc.strerror or exc}")
+            continue
+        fmt = sniff_picture(data, path.name)
+        if fmt is None:
+            result.warnings.append(f"{name}: not an image")
+            continue
+        refused = budget.refuse(result, len(data))
+        if refused:
+            result.warnings.append(f"{refused}: {name} and later pictures skipped")
+            break
+        result.images.append(
+            ExtractedImage(name=path.name, data=data, format=fmt, location=name, placements=[name])
+        )
+    return result
+
+
 def _inflate(data: bytes) -> bytes | None:
     """The metafile inside a gzip-compressed .emz/.wmz (bounded), or None."""
     return inflate(data, MAX_INFLATED_METAFILE, gzip=True)
@@ -176,7 +225,9 @@ def _extract(
         if progress:
             progress("extract", k, len(docs))
         try:
-            found: DocumentImages = extract_images(doc.path)
+            found: DocumentImages = (
+                _folder_pictures(doc) if doc.pictures else extract_images(doc.path)
+            )
         except MissingDependencyError as exc:
             doc.error = exc.reason
             errors.append(ErrorRow(doc.name, exc.reason))
@@ -206,6 +257,8 @@ def _extract(
                 location=picture.location,
                 is_preview=picture.is_preview,
                 digest=hashlib.blake2b(picture.data, digest_size=16).hexdigest(),
+                placements=list(picture.placements),
+                source=picture.document,
             )
             doc.images.append(image)
             if picture.format in _METAFILES:
@@ -388,8 +441,15 @@ def check_documents(
     root = out / EXTRACT_FOLDER[options.lang]
     result = DocumentCheck(lang=options.lang)
     t0 = time.perf_counter()
-    found, result.errors = find_documents(paths, exclude=[root])
+    pictures: list[tuple[Path, str]] = []
+    found, result.errors = find_documents(paths, exclude=[root], pictures=pictures)
     result.documents = [CheckedDocument(p, name) for p, name in found]
+    if pictures and options.include_pictures:
+        folder = CheckedDocument(Path(os.path.commonpath([p for p, _ in pictures])), "")
+        folder.name, folder.pictures = FOLDER_PICTURES, pictures
+        result.documents.append(folder)
+    elif pictures:
+        result.errors += [_not_a_document(name, p) for p, name in pictures]
     _check_writable(out, root) if options.workbook else _check_writable(root)
     metafiles = _extract(result.documents, root, result.errors, progress)
     t1 = time.perf_counter()
@@ -423,7 +483,14 @@ def check_documents(
             continue
         if similarity + 1e-9 >= options.threshold:
             result.pairs.append(SimilarPair(a, b, float(similarity), method))
+    if options.scope != "across":
+        result.pairs += _placement_pairs(result.documents)
     result.pairs.sort(key=lambda p: (-p.similarity, p.image1.document, p.image1.name))
+    if options.archive is not None:
+        if progress:
+            progress("archive", 0, len(kept))
+        _use_archive(result, kept, options)
+    t3b = time.perf_counter()
     result.stats["pairs_not_in_workbook"] = 0
     if options.workbook:
         result.workbook, left_out = _write_workbook(result, out, options.lang)
@@ -438,10 +505,13 @@ def check_documents(
             "skipped_small": sum(d.skipped_small for d in result.documents),
             "metafiles": sum(len(v) for v in metafiles.values()),
             "pairs": len(result.pairs),
+            "placed_twice": sum(1 for p in result.pairs if p.method == "placement"),
+            "earlier": len(result.earlier),
             "seconds": {
                 "extract": round(t1 - t0, 3),
                 "rasterize": round(t2 - t1, 3),
                 "compare": round(t3 - t2, 3),
+                "archive": round(t3b - t3, 3),
                 "workbook": round(t4 - t3, 3),
                 "total": round(t4 - t0, 3),
             },
@@ -469,10 +539,13 @@ def _write_workbook(result: DocumentCheck, out: Path, lang: str) -> tuple[Path, 
     """
     path = _workbook_path(out, lang)
     rows, documents = result.pair_rows(), result.document_rows()
+    earlier = result.earlier_rows() if result.archive is not None else None
     for n in range(1, 10):
         target = path if n == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
         try:
-            left_out = write_document_workbook(rows, documents, result.errors, target, lang=lang)
+            left_out = write_document_workbook(
+                rows, documents, result.errors, target, lang=lang, earlier=earlier
+            )
         except PermissionError:
             continue
         except OSError as exc:
@@ -481,3 +554,56 @@ def _write_workbook(result: DocumentCheck, out: Path, lang: str) -> tuple[Path, 
             ) from None
         return target, left_out
     raise LookalikeError(path, "cannot write the workbook (is it open in Excel?)")
+
+
+def _placement_pairs(docs: list[CheckedDocument]) -> list[SimilarPair]:
+    """A "same picture placed twice" pair for each further placement of a picture (one
+    media part referenced twice): its first place against each other one. Small pictures
+    (icons, bullets) are left out like in the comparison."""
+    pairs = []
+    for doc in docs:
+        for image in doc.images:
+            if image.skipped == "small" or len(image.placements) < 2:
+                continue
+            first = image.placements[0]
+            pairs += [
+                SimilarPair(image, image, 1.0, "placement", first, other)
+                for other in image.placements[1:]
+            ]
+    return pairs
+
+
+def _use_archive(result: DocumentCheck, kept: list[CheckedImage], options: CheckOptions) -> None:
+    """Search each compared picture in the archive, then add them all to it."""
+    from lookalike.doccheck.archive import ArchivedFigure, DocumentArchive
+
+    assert options.archive is not None
+    checked = (options.checked_on or Date.today()).isoformat()
+    with DocumentArchive(options.archive) as archive:
+        result.archive = archive.directory
+        searched = [i for i in kept if i.compare is not None and i.skipped is None]
+        for image in searched:
+            assert image.compare is not None
+            try:
+                hits = archive.search(image.compare, options.threshold)
+            except LookalikeError as exc:
+                doc = result.documents[image.document]
+                result.errors.append(ErrorRow(doc.name, f"{image.name}: {exc.reason}"))
+                continue
+            result.earlier += [
+                EarlierPair(image, figure, similarity, method)
+                for figure, similarity, method in hits
+            ]
+        figures = [
+            ArchivedFigure(
+                image.compare,
+                result.documents[image.document].label(image),
+                image.name,
+                image.location,
+            )
+            for image in searched
+            if image.compare is not None
+        ]
+        notes = archive.add(figures, checked)
+    result.stats["archive_notes"] = notes
+    result.earlier.sort(key=lambda e: (-e.similarity, e.image.document, e.image.name))

@@ -177,20 +177,27 @@ def file_name(path: str) -> str:
     return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or path
 
 
-#: Sheet names and headers of the document workbook, by language.
+#: Sheet names and headers of the document workbook, by language. The pair sheets
+#: (``pairs`` and ``earlier``: figures met in documents checked before) share the
+#: ``pair_headers``; the earlier sheet adds ``checked_header`` after document 2.
 DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
     "zh": {
         "pairs": "图片相似度",
         "pair_headers": [
-            "文档名",
+            "文档名1",
             "图片名1",
-            "图片名2",
+            "位置1",
             "文档名2",
+            "图片名2",
+            "位置2",
             "图片相似度",
+            "关系",
             "判定方法",
             "缩略图1",
             "缩略图2",
         ],
+        "earlier": "历史文档",
+        "checked_header": "检查日期",
         "documents": "文档",
         "document_headers": ["文档", "图片数", "跳过的小图", "状态"],
         "errors": "错误",
@@ -199,21 +206,174 @@ DOCUMENT_SHEETS: dict[str, dict[str, Any]] = {
     "en": {
         "pairs": "Similar images",
         "pair_headers": [
-            "Document",
+            "Document 1",
             "Image 1",
-            "Image 2",
+            "Location 1",
             "Document 2",
+            "Image 2",
+            "Location 2",
             "Similarity",
+            "Relation",
             "Method",
             "Thumbnail 1",
             "Thumbnail 2",
         ],
+        "earlier": "Earlier documents",
+        "checked_header": "Checked on",
         "documents": "Documents",
         "document_headers": ["Document", "Images", "Skipped small", "Status"],
         "errors": "Errors",
         "error_headers": ["Document", "Reason"],
     },
 }
+
+#: The method that decided a pair -> the relation in words (English, Chinese).
+#: ``placement``: one picture of a document shown in two places.
+RELATIONS: dict[str, tuple[str, str]] = {
+    "placement": ("same picture placed twice", "同一图片多处使用"),
+    "bytes": ("identical copy", "相同文件"),
+    "phash": ("copy", "副本"),
+    "phash8": ("copy", "副本"),
+    "ahash": ("copy", "副本"),
+    "dhash": ("copy", "副本"),
+    "whash": ("copy", "副本"),
+    "color": ("similar", "相似"),
+    "content": ("similar", "相似"),
+    "ssim": ("similar", "相似"),
+    "orb": ("partial copy", "局部相同"),
+    "sift": ("partial copy", "局部相同"),
+}
+
+
+def relation(method: str, lang: str = "en") -> str:
+    """A pair's relation in words from the method that decided it ("copy" / "副本")."""
+    en, zh = RELATIONS.get(method, ("similar", "相似"))
+    return zh if lang == "zh" else en
+
+
+#: Fixed phrases of error reasons -> Chinese, longest first when applied; reasons are
+#: made of these phrases plus names and numbers, which stay as they are.
+REASON_PHRASES: dict[str, str] = {
+    "encrypted (password protected)": "已加密（有密码保护）",
+    "encrypted (IRM/DRM rights management)": "已加密（IRM/DRM 权限管理）",
+    "not an Office or PDF document": "不是 Office 或 PDF 文档",
+    "(a zip archive without Office parts)": "（不含 Office 部件的 zip 压缩包）",
+    "(an OLE file without Office streams)": "（不含 Office 数据流的 OLE 文件）",
+    "not a document: a standalone picture": "不是文档：单独的图片",
+    "not a document: a standalone metafile": "不是文档：单独的图元文件",
+    "no such file or folder": "文件或文件夹不存在",
+    "corrupt or hostile document: out of memory": "文档损坏或为恶意构造：内存不足",
+    "corrupt document": "文档已损坏",
+    "corrupt zip": "zip 文件已损坏",
+    "corrupt OLE file": "OLE 文件已损坏",
+    "corrupt PDF": "PDF 文件已损坏",
+    "corrupt gzip metafile": "gzip 压缩的图元文件已损坏",
+    "too large": "文件过大",
+    "cannot read": "无法读取",
+    "cannot save its pictures in": "无法保存其图片到",
+    "metafile could not be rasterized, not compared": "图元文件无法转换为图片，未比较",
+    "unknown or unreadable image format": "未知或无法读取的图片格式",
+    "truncated or corrupt image data": "图片数据不完整或已损坏",
+    "empty file (0 bytes)": "空文件（0 字节）",
+    "not an image": "不是图片",
+    "oversized member": "成员过大",
+    "suspicious compression ratio": "可疑的压缩比",
+    "encrypted zip member": "加密的 zip 成员",
+    "unreadable member": "无法读取的成员",
+    "unreadable stream": "无法读取的数据流",
+    "oversized stream": "数据流过大",
+    "encrypted embedded workbook": "嵌入的工作簿已加密",
+    "encrypted embedded document": "嵌入的文档已加密",
+    "picture limit of": "图片数量上限",
+    "per document reached": "（每个文档）已达到",
+    "time budget of": "时间上限",
+    "ran out": "已用完",
+    "not opened": "未打开",
+    "nested deeper than": "嵌套层数超过",
+    "skipped": "已跳过",
+    "embedded": "嵌入的",
+}
+_REASON_ORDER = sorted(REASON_PHRASES, key=len, reverse=True)
+
+
+def reason_text(reason: str, lang: str = "en") -> str:
+    """An error reason in ``lang``: in Chinese its fixed phrases are translated (longest
+    first, each span once); names, numbers and unknown text stay as they are."""
+    if lang != "zh" or not reason:
+        return reason
+    out: list[str] = []
+    pos = 0
+    n = len(reason)
+    while pos < n:
+        for phrase in _REASON_ORDER:
+            if reason.startswith(phrase, pos):
+                out.append(REASON_PHRASES[phrase])
+                pos += len(phrase)
+                break
+        else:
+            out.append(reason[pos])
+            pos += 1
+    return "".join(out)
+
+
+#: How a location reads in Chinese: the fixed words of "body, paragraph 12", "slide 3"...
+LOCATION_WORDS: dict[str, str] = {
+    "slide layout": "幻灯片版式",
+    "slide master": "幻灯片母版",
+    "notes of slide": "备注页 幻灯片",
+    "slide": "幻灯片",
+    "page": "第页",
+    "paragraph": "段落",
+    "body": "正文",
+    "header": "页眉",
+    "footer": "页脚",
+    "footnotes": "脚注",
+    "endnotes": "尾注",
+    "comments": "批注",
+    "table": "表格",
+    "text box": "文本框",
+    "sheet": "工作表",
+    "stream": "数据流",
+    "embedded object": "嵌入对象",
+    "archive": "历史",
+}
+
+
+def location_text(location: str | None, lang: str = "en") -> str | None:
+    """A picture's location for the workbook: in Chinese "slide 3" -> "第 3 张幻灯片",
+    "page 2" -> "第 2 页", "body, paragraph 12" -> "正文，第 12 段"; sheet references
+    (``数据!C5``) and names stay as they are."""
+    if lang != "zh" or not location:
+        return location
+    parts = []
+    for piece in location.split("; "):
+        words = []
+        for item in piece.split(", "):
+            words.append(_zh_place(item))
+        parts.append("，".join(words))
+    return "；".join(parts)
+
+
+def _zh_place(item: str) -> str:
+    """One comma-separated piece of a location in Chinese."""
+    head, _, number = item.rpartition(" ")
+    if number.isdigit():
+        if head == "slide":
+            return f"第 {number} 张幻灯片"
+        if head == "page":
+            return f"第 {number} 页"
+        if head == "paragraph":
+            return f"第 {number} 段"
+        if head in ("slide layout", "slide master", "notes of slide"):
+            return f"{LOCATION_WORDS[head]} {number}"
+    if item.startswith("sheet "):
+        return f"工作表 {item[len('sheet ') :]}"
+    if item.startswith("stream "):
+        return f"数据流 {item[len('stream ') :]}"
+    if item.startswith("embedded object "):
+        return f"嵌入对象 {item[len('embedded object ') :]}"
+    return LOCATION_WORDS.get(item, item)
+
 
 #: The note under a truncated sheet, by language: {shown} and {left} are row counts.
 LEFT_OUT_NOTE = {

@@ -22,7 +22,16 @@ from lookalike.doccheck.records import DocumentRow, ErrorRow, ImagePairRow
 from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import require
 from lookalike.reports.export import member_rows
-from lookalike.reports.labels import DOCUMENT_SHEETS, LEFT_OUT_NOTE, check_lang, file_name, label
+from lookalike.reports.labels import (
+    DOCUMENT_SHEETS,
+    LEFT_OUT_NOTE,
+    check_lang,
+    file_name,
+    label,
+    location_text,
+    reason_text,
+    relation,
+)
 from lookalike.reports.thumbnails import Thumbnail, make_thumbnails
 
 #: Longest side of the thumbnails in a row, in pixels.
@@ -238,44 +247,77 @@ def write_document_workbook(
     lang: str = "zh",
     thumb_side: int = THUMB_SIDE,
     max_rows: int | None = None,
+    earlier: Sequence[ImagePairRow] | None = None,
 ) -> int:
     """Write the document checker's workbook (the 图片相似度分析工具 layout).
 
-    Sheet 1 (图片相似度 / Similar images): document, image 1, image 2, document 2 (only
-    when some pair spans two documents; empty when the pair is in one), similarity (a
-    percentage), method, then both thumbnails; sorted by similarity, highest first.
-    Sheet 2 (文档 / Documents): every document, its image count, small images skipped and
-    status. Sheet 3 (错误 / Errors): every error. ``lang``: "zh" or "en" headers.
-    Each sheet holds at most ``max_rows`` rows (default MAX_WORKBOOK_ROWS; the most
-    similar pairs are kept), with a note under the table saying how many were left out;
-    thumbnails are drawn for the first MAX_THUMBNAIL_ROWS pairs. Returns the number of
-    pairs left out.
+    Sheet 1 (图片相似度 / Similar images): document 1, image 1, location 1, document 2,
+    image 2, location 2, similarity (a percentage), relation in words ("same picture
+    placed twice", "identical copy", "copy", "partial copy"...), method, then both
+    thumbnails; sorted by similarity, highest first. With ``earlier`` (an archive was
+    used), a sheet 历史文档 / Earlier documents: the same columns for new pictures like
+    figures of documents checked before, with the date each was checked after document 2.
+    Then 文档 / Documents: every document, its image count, small images skipped and
+    status; 错误 / Errors: every error (in Chinese, the fixed phrases translated).
+    Locations read in ``lang``. Each sheet holds at most ``max_rows`` rows (default
+    MAX_WORKBOOK_ROWS; the most similar pairs are kept), with a note under the table
+    saying how many were left out; thumbnails are drawn for the first MAX_THUMBNAIL_ROWS
+    pairs. Returns the number of pairs left out of sheet 1.
     """
-    from openpyxl.styles import Alignment
-
     check_lang(lang, ("zh", "en"))
     names = DOCUMENT_SHEETS[lang]
     wb = _workbook()
     ws = wb.active
     ws.title = names["pairs"]
+    max_rows = MAX_WORKBOOK_ROWS if max_rows is None else max_rows
+    left_out = _pair_sheet(ws, rows, lang, thumb_side, max_rows, checked=False)
+    if earlier is not None:
+        _pair_sheet(wb.create_sheet(names["earlier"]), earlier, lang, thumb_side, max_rows, True)
 
-    cross = any(r.document2 is not None and r.document2 != r.document for r in rows)
+    docs = wb.create_sheet(names["documents"])
+    _header(docs, names["document_headers"], [48, 10, 12, 24])
+    for row, d in enumerate(documents[:max_rows], 2):
+        for col, value in enumerate((d.document, d.images, d.skipped_small, d.status), 1):
+            _put(docs, row, col, _clean(value))
+    _finish(docs, 4)
+    if len(documents) > max_rows:
+        left = len(documents) - max_rows
+        _note(docs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
+
+    errs = wb.create_sheet(names["errors"])
+    _header(errs, names["error_headers"], [48, 80])
+    for row, e in enumerate(errors[:max_rows], 2):
+        _put(errs, row, 1, _clean(e.document))
+        _put(errs, row, 2, _clean(reason_text(e.reason, lang)))
+    _finish(errs, 2)
+    if len(errors) > max_rows:
+        left = len(errors) - max_rows
+        _note(errs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
+    wb.save(os.fspath(path))
+    return left_out
+
+
+def _pair_sheet(
+    ws: Any,
+    rows: Sequence[ImagePairRow],
+    lang: str,
+    thumb_side: int,
+    max_rows: int,
+    checked: bool,
+) -> int:
+    """Fill one sheet of picture pairs (see write_document_workbook); returns the rows left
+    out. ``checked``: add the date document 2 was checked (the earlier-documents sheet)."""
+    from openpyxl.styles import Alignment
+
+    names = DOCUMENT_SHEETS[lang]
     headers: list[str] = list(names["pair_headers"])
-    widths: list[float] = [
-        36,
-        24,
-        24,
-        36,
-        12,
-        12,
-        _thumb_col_width(thumb_side),
-        _thumb_col_width(thumb_side),
-    ]
-    if not cross:
-        del headers[3], widths[3]
+    thumb_w = _thumb_col_width(thumb_side)
+    widths: list[float] = [30, 20, 22, 30, 20, 22, 12, 16, 10, thumb_w, thumb_w]
+    if checked:
+        headers.insert(4, names["checked_header"])
+        widths.insert(4, 12)
     _header(ws, headers, widths)
 
-    max_rows = MAX_WORKBOOK_ROWS if max_rows is None else max_rows
     ordered = sorted(rows, key=lambda r: r.similarity, reverse=True)
     left_out = max(0, len(ordered) - max_rows)
     del ordered[max_rows:]
@@ -291,15 +333,24 @@ def write_document_workbook(
     thumb_of = dict(zip(unique, made, strict=True))
 
     middle = Alignment(vertical="center", wrap_text=True)
-    pct_col = 5 if cross else 4
     for row, r in enumerate(ordered, 2):
-        second = r.document2 if r.document2 not in (None, r.document) else None
-        values: list[object] = [r.document, r.image1, r.image2]
-        if cross:
-            values.append(second)
-        values += [r.similarity, r.method]
-        for col, value in enumerate(values, 1):
-            cell = _put(ws, row, col, _clean(value), "0.00%" if col == pct_col else None)
+        values: list[tuple[object, str | None]] = [
+            (r.document, None),
+            (r.image1, None),
+            (location_text(r.location1, lang), None),
+            (r.document2 or r.document, None),
+        ]
+        if checked:
+            values.append((r.checked2, None))
+        values += [
+            (r.image2, None),
+            (location_text(r.location2, lang), None),
+            (r.similarity, "0.00%"),
+            (relation(r.method, lang), None),
+            (r.method, None),
+        ]
+        for col, (value, fmt) in enumerate(values, 1):
+            cell = _put(ws, row, col, _clean(value), fmt)
             cell.alignment = middle
         if row - 2 >= len(thumbed):
             continue
@@ -318,25 +369,4 @@ def write_document_workbook(
                 "en": f"; thumbnails for the first {len(thumbed)}",
             }[lang]
         _note(ws, len(ordered) + 3, note)
-
-    docs = wb.create_sheet(names["documents"])
-    _header(docs, names["document_headers"], [48, 10, 12, 24])
-    for row, d in enumerate(documents[:max_rows], 2):
-        for col, value in enumerate((d.document, d.images, d.skipped_small, d.status), 1):
-            _put(docs, row, col, _clean(value))
-    _finish(docs, 4)
-    if len(documents) > max_rows:
-        left = len(documents) - max_rows
-        _note(docs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
-
-    errs = wb.create_sheet(names["errors"])
-    _header(errs, names["error_headers"], [48, 80])
-    for row, e in enumerate(errors[:max_rows], 2):
-        _put(errs, row, 1, _clean(e.document))
-        _put(errs, row, 2, _clean(e.reason))
-    _finish(errs, 2)
-    if len(errors) > max_rows:
-        left = len(errors) - max_rows
-        _note(errs, max_rows + 3, LEFT_OUT_NOTE[lang].format(shown=max_rows, left=left))
-    wb.save(os.fspath(path))
     return left_out

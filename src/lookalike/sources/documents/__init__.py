@@ -29,6 +29,7 @@ __all__ = [
     "extract_images",
     "is_document",
     "save_images",
+    "unwrap_ole_object",
 ]
 
 #: Extensions :func:`is_document` accepts when scanning folders.
@@ -45,6 +46,8 @@ DOCUMENT_TIME_BUDGET_S = 30.0
 MAX_IMAGES_PER_DOCUMENT = 1_000
 #: Bound on the picture bytes taken from one document (all extractors).
 MAX_IMAGE_BYTES_PER_DOCUMENT = 200 * 1024 * 1024
+#: Documents embedded in documents are opened down to this depth (outer file = 0).
+MAX_EMBEDDING_DEPTH = 3
 
 ENCRYPTED = "encrypted (password protected)"
 RIGHTS_MANAGED = "encrypted (IRM/DRM rights management)"
@@ -65,6 +68,12 @@ class ExtractedImage:
     format: str
     location: str | None = None
     is_preview: bool = False
+    #: Each place the picture is shown ("body, paragraph 12", "slide 3", "数据!C5"), in
+    #: document order: one media part referenced twice has two. Empty when unknown.
+    placements: list[str] = field(default_factory=list)
+    #: The embedded document it came from, relative to the file opened ("inner.xlsx",
+    #: "inner.docx > deeper.xlsx"); None for the file's own pictures.
+    document: str | None = None
 
 
 @dataclass
@@ -76,6 +85,9 @@ class DocumentImages:
     images: list[ExtractedImage] = field(default_factory=list)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: Embedded documents found by the extractor, (name, bytes): opened, then emptied,
+    #: by :func:`extract_images`.
+    embedded: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 class Budget:
@@ -142,14 +154,19 @@ def dib_to_bmp(dib: bytes) -> bytes:
     return b"BM" + struct.pack("<IHHI", 14 + len(dib), 0, 0, offset) + dib
 
 
-def extract_images(path: str | os.PathLike[str], budget: Budget | None = None) -> DocumentImages:
+def extract_images(
+    path: str | os.PathLike[str], budget: Budget | None = None, *, depth: int = 0
+) -> DocumentImages:
     """Every embedded picture of an Office or PDF document, found by content, not extension.
 
     Never raises for a bad document: an unreadable one gets ``error`` (e.g.
     ``"encrypted (password protected)"``), a bad member a line in ``warnings``.
     A missing optional dependency still raises MissingDependencyError (an install
     problem, not a document problem). ``budget``: the time and picture limits (default
-    :class:`Budget`: 30 s, 1,000 pictures, 200 MiB of pictures).
+    :class:`Budget`: 30 s, 1,000 pictures, 200 MiB of pictures). Embedded documents (a
+    workbook in a .docx, an OLE object holding one) are opened too, down to
+    MAX_EMBEDDING_DEPTH and within the same budget; their pictures carry ``document``.
+    ``depth``: how deep ``path`` itself is embedded (for the recursion).
     """
     p = Path(path)
     result = DocumentImages(path=str(path), kind=p.suffix.lower().lstrip(".") or "unknown")
@@ -186,7 +203,80 @@ def extract_images(path: str | os.PathLike[str], budget: Budget | None = None) -
         result.images.clear()
     except Exception as exc:  # a hostile file must never escape as an exception
         result.error = f"corrupt document: {type(exc).__name__}: {exc}"[:300]
+    if result.embedded:
+        embedded, result.embedded = result.embedded, []
+        _open_embedded(result, embedded, budget, depth)
     return result
+
+
+def _open_embedded(
+    result: DocumentImages, embedded: list[tuple[str, bytes]], budget: Budget, depth: int
+) -> None:
+    """Add the pictures of the documents embedded in ``result``'s document (recursively)."""
+    import tempfile
+
+    for name, data in embedded:
+        if depth + 1 > MAX_EMBEDDING_DEPTH:
+            result.warnings.append(
+                f"embedded {name}: not opened (nested deeper than {MAX_EMBEDDING_DEPTH})"
+            )
+            continue
+        if budget.expired():
+            result.warnings.append(
+                f"embedded {name}: not opened ({budget.ran_out(0, None, 'pictures')})"
+            )
+            continue
+        payload = unwrap_ole_object(data)
+        if payload is None:
+            continue  # an OLE object without a document (an equation, a chart, a package)
+        with tempfile.TemporaryDirectory(prefix="lookalike-embedded-") as tmp:
+            inner_path = Path(tmp, safe_file_name(name, "bin"))
+            inner_path.write_bytes(payload)
+            inner = extract_images(inner_path, budget, depth=depth + 1)
+        label = name
+        stem, dot, ext = name.rpartition(".")
+        if dot and ext.lower() == "bin" and inner.kind not in ("bin", "unknown", "ole", "zip"):
+            label = f"{stem}.{inner.kind}"
+        if inner.error:
+            result.warnings.append(f"embedded {label}: {inner.error}")
+            continue
+        result.warnings += (f"embedded {label}: {w}" for w in inner.warnings)
+        for image in inner.images:
+            if len(result.images) >= budget.max_images:
+                result.warnings.append(
+                    f"picture limit of {budget.max_images} per document reached: "
+                    f"later pictures of embedded {label} skipped"
+                )
+                return
+            image.document = label if image.document is None else f"{label} > {image.document}"
+            result.images.append(image)
+
+
+def unwrap_ole_object(data: bytes) -> bytes | None:
+    """The document inside an embedded object: OOXML and PDF as they are; an OLE object's
+    ``Package`` stream (an embedded .xlsx/.docx/.pptx) or ``CONTENTS`` (a PDF), or the
+    OLE file itself when it is a legacy Office document; else None."""
+    if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return data if data[:2] == b"PK" or b"%PDF-" in data[:1024] else None
+    try:
+        import olefile
+    except ImportError:
+        return None
+    try:
+        with olefile.OleFileIO(data) as ole:
+            top = {
+                e[0].lower(): e for e in ole.listdir(streams=True, storages=False) if len(e) == 1
+            }
+            if top.keys() & {"worddocument", "workbook", "book", "powerpoint document"}:
+                return data
+            for stream in ("package", "contents"):
+                if stream in top and ole.get_size(top[stream]) <= MAX_DOCUMENT_BYTES:
+                    inner = ole.openstream(top[stream]).read(MAX_DOCUMENT_BYTES)
+                    if inner[:2] == b"PK" or inner[:5] == b"%PDF-":
+                        return bytes(inner)
+    except Exception:  # a corrupt object is passed by like any other non-document object
+        return None
+    return None
 
 
 def is_document(path: str | os.PathLike[str]) -> bool:

@@ -272,6 +272,9 @@ def extract_ole(path: Path, result: DocumentImages, budget: Budget) -> None:
                     f"{'/'.join(entry)}: unreadable stream ({type(exc).__name__}: {exc})"[:200]
                 )
                 continue
+            if base == "package" and len(entry) >= 2 and stream[:2] == b"PK":
+                result.embedded.append((f"{entry[-2]}.zip", stream))  # an embedded OOXML file
+                continue
             if base in ("workbook", "book"):
                 stream, encrypted = _xls_drawing_group(stream)
                 if encrypted:
@@ -304,6 +307,19 @@ def extract_ole(path: Path, result: DocumentImages, budget: Budget) -> None:
                 counter += 1
                 ext = _EXTENSIONS.get(fmt, fmt)
                 result.images.append(
-                    ExtractedImage(name=f"blip_{counter:03d}.{ext}", data=data, format=fmt)
+                    ExtractedImage(
+                        name=f"blip_{counter:03d}.{ext}",
+                        data=data,
+                        format=fmt,
+                        location=_stream_location(entry),
+                    )
                 )
             result.warnings += (f"{'/'.join(entry)}: {note}" for note in notes)
+
+
+def _stream_location(entry: list[str]) -> str:
+    """Where a BLIP was found, as far as the file says without layout: its stream, or the
+    embedded object (``ObjectPool/_1234`` in .doc) holding it."""
+    if len(entry) >= 2 and entry[0].lower() == "objectpool":
+        return f"embedded object {entry[1]}, stream {entry[-1]}"
+    return f"stream {'/'.join(entry)}"

@@ -39,6 +39,11 @@ MAX_XML_BYTES = 20 * 1024 * 1024
 #: A package with more entries than this is refused (hostile central directory).
 MAX_ENTRIES = 100_000
 
+#: Embedded parts that may hold a document (an OLE object's .bin may hold a workbook).
+_EMBEDDED_SUFFIXES = (
+    ".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".doc", ".xls", ".ppt", ".bin",
+    ".pdf",
+)  # fmt: skip
 _NOT_IMAGES = frozenset({"pdf", "bin", "mp3", "mp4", "wav", "avi", "wmv", "mov", "m4a", "xml"})
 # Part contents are untrusted: they are scanned for tags with bytes.find (linear), and
 # the regular expressions below only run on one tag, with possessive quantifiers and a
@@ -51,14 +56,19 @@ _REL_REF_ATTRIBUTES = frozenset({b"r:id", b"r:embed", b"r:link", b"r:pict", b"o:
 _NATURAL = re.compile(r"(\d+)")
 #: Tags scanned between two looks at the clock.
 _TAGS_PER_CHECK = 4096
+#: Spreadsheet drawing anchors (their ``xdr:from`` names the top-left cell).
+_ANCHORS = frozenset({b"twoCellAnchor", b"oneCellAnchor", b"absoluteAnchor"})
+#: Bytes read after ``<xdr:col>`` / ``<xdr:row>`` for the number.
+_NUMBER_BYTES = 16
 
 
 class _OutOfTime(Exception):
     """The time budget ran out inside a scan."""
 
 
-def _tags(data: bytes, budget: Budget | None = None) -> Iterator[tuple[bytes, bool, bytes]]:
-    """Each tag of ``data`` as (qualified name, is an end tag, the text inside ``<...>``).
+def _tags_at(data: bytes, budget: Budget | None = None) -> Iterator[tuple[bytes, bool, bytes, int]]:
+    """Each tag of ``data`` as (qualified name, is an end tag, the text inside ``<...>``,
+    the offset of its ``>``).
 
     Linear whatever the input: an unclosed ``<`` ends the scan, and in ``<a <b>`` the tag
     is ``<b>``. Raises _OutOfTime when ``budget`` expires.
@@ -79,7 +89,13 @@ def _tags(data: bytes, budget: Budget | None = None) -> Iterator[tuple[bytes, bo
         body = data[start + 1 : end]
         match = _TAG_NAME.match(body)
         if match:
-            yield match.group(2), bool(match.group(1)), body
+            yield match.group(2), bool(match.group(1)), body, end
+
+
+def _tags(data: bytes, budget: Budget | None = None) -> Iterator[tuple[bytes, bool, bytes]]:
+    """Each tag of ``data`` as (qualified name, is an end tag, the text inside ``<...>``)."""
+    for name, is_end, body, _ in _tags_at(data, budget):
+        yield name, is_end, body
 
 
 def _local(name: bytes) -> bytes:
@@ -246,74 +262,285 @@ def _family(names: list[str]) -> str | None:
     return None
 
 
-def _locations(pkg: _Package, family: str, budget: Budget) -> tuple[dict[str, str], set[str]]:
-    """(media part -> "sheet X"/"slide N", media parts that are OLE previews), both lower-case.
+class _Scene:
+    """What the relationships and part XML of a package tell about its pictures."""
 
+    def __init__(self) -> None:
+        self.parents: dict[str, set[str]] = {}  # part -> the parts that relate to it
+        self.previews: set[str] = set()  # media parts that are OLE previews
+        self.rels_of: dict[str, dict[str, str]] = {}
+        self.holders: dict[str, str] = {}  # sheet/slide part -> "sheet X" / "slide N"
+        self.sheet_names: dict[str, str] = {}  # sheet part -> its name
+        #: part -> (media part, where in the part) for each picture reference, in order
+        self.refs: dict[str, list[tuple[str, str]]] = {}
+
+
+def _locations(
+    pkg: _Package, family: str, budget: Budget
+) -> tuple[dict[str, list[str]], dict[str, str], set[str]]:
+    """(media part -> its placements, media part -> the sheets/slides that show it, media
+    parts that are OLE previews), all keyed lower-case.
+
+    A placement is one reference to the picture from a part's XML ("body, paragraph 12",
+    "header, paragraph 1", "slide 3", "数据!C5"): a picture referenced twice has two.
     When the time budget runs out, what was found so far is returned with a warning.
     """
-    parents: dict[str, set[str]] = {}
-    previews: set[str] = set()
+    scene = _Scene()
     parts = [n for n in pkg.by_lower if n.endswith((".xml", ".vml")) and "/_rels/" not in n]
-    rels_of: dict[str, dict[str, str]] = {}
-    holders: dict[str, str] = {}  # sheet/slide part -> its label
     done = 0
     try:
         for part in parts:
             if budget.expired():
                 raise _OutOfTime
-            _relate(pkg, part, parents, previews, rels_of)
+            _relate(pkg, part, family, scene)
             done += 1
-        _holders(pkg, family, parts, rels_of, holders)
+        _holders(pkg, family, parts, scene)
     except _OutOfTime:
         pass
-    locations = _media_locations(parents, holders, budget)
+    locations = _media_locations(scene.parents, scene.holders, budget)
+    placements: dict[str, list[str]] = {}
+    # A VML drawing (.vml) of a workbook or deck repeats DrawingML pictures for old readers
+    # (OLE previews): it counts only for pictures nothing else shows (header/footer
+    # pictures of a sheet), once per part.
+    vml = sorted(p for p in scene.refs if p.endswith(".vml"))
+    for part in [p for p in scene.refs if not p.endswith(".vml")] + vml:
+        where = _part_label(part, family, scene)
+        refs = scene.refs[part]
+        if part.endswith(".vml"):
+            refs = [(m, i) for m, i in dict(reversed(refs)).items() if m not in placements]
+        for media, inside in refs:
+            placements.setdefault(media, []).append(_join_place(where, inside, family))
     if budget.expired():
         pkg.result.warnings.append(
             budget.ran_out(done, len(parts), "XML parts", "while reading relationships")
             + "; picture locations and OLE previews may be incomplete"
         )
-    return locations, previews
+    return placements, locations, scene.previews
 
 
-def _relate(
-    pkg: _Package,
-    part: str,
-    parents: dict[str, set[str]],
-    previews: set[str],
-    rels_of: dict[str, dict[str, str]],
-) -> None:
-    """Add the relationships of one part to ``parents``, its OLE preview pictures to
-    ``previews``."""
+def _relate(pkg: _Package, part: str, family: str, scene: _Scene) -> None:
+    """Add the relationships of one part to the scene: its parents, OLE previews and
+    picture references."""
     folder, base = posixpath.split(part)
-    if posixpath.join(folder, "_rels", base + ".rels") in pkg.by_lower:
-        rels = pkg.rels(part)
-        rels_of[part] = rels
-        for target in rels.values():
-            parents.setdefault(target, set()).add(part)
-        media = {rid: t for rid, t in rels.items() if _is_media(t)}
-        if not media:
-            return
-        if part.endswith(".vml"):  # legacy VML drawings of xlsx/pptx hold OLE previews
-            previews.update(media.values())
-            return
-        xml = pkg.read(part, MAX_XML_BYTES, xml=True) or b""
+    if posixpath.join(folder, "_rels", base + ".rels") not in pkg.by_lower:
+        return
+    rels = pkg.rels(part)
+    scene.rels_of[part] = rels
+    for target in rels.values():
+        scene.parents.setdefault(target, set()).add(part)
+    media = {rid: t for rid, t in rels.items() if _is_media(t)}
+    if not media:
+        return
+    xml = pkg.read(part, MAX_XML_BYTES, xml=True) or b""
+    if part.endswith(".vml"):  # legacy VML drawings of xlsx/pptx hold OLE previews
+        scene.previews.update(media.values())
+    else:
         for ref in _ole_refs(xml, pkg.budget):
             target = media.get(ref.decode("utf-8", "replace"))
             if target:
-                previews.add(target)
+                scene.previews.add(target)
+    style = "word" if family == "docx" and _word_story(part) else ""
+    if family == "xlsx" and "/drawings/" in part and part.endswith(".xml"):
+        style = "drawing"
+    scene.refs[part] = _placements_in(xml, media, style, pkg.budget)
 
 
-def _holders(
-    pkg: _Package,
-    family: str,
-    parts: list[str],
-    rels_of: dict[str, dict[str, str]],
-    holders: dict[str, str],
-) -> None:
-    """Fill ``holders``: sheet part -> "sheet NAME", slide part -> "slide N"."""
+class _Alternate:
+    """One open ``mc:AlternateContent``: what its Choice showed, what its Fallback would add."""
+
+    __slots__ = ("choice", "fallback", "pending")
+
+    def __init__(self) -> None:
+        self.choice: set[str] = set()
+        self.fallback = False
+        self.pending: list[tuple[str, str]] = []
+
+
+def _placements_in(
+    xml: bytes, media: dict[str, str], style: str, budget: Budget
+) -> list[tuple[str, str]]:
+    """(media part, where in the part) for each picture reference of one part, in order.
+
+    One linear pass over the tags. ``style`` "word": where = "paragraph N" (Word's
+    paragraph count: body and table-cell paragraphs, not those inside text boxes) with
+    ", table" or ", text box"; "drawing" (a spreadsheet drawing): the anchor's top-left
+    cell ("C5"); else "". A ``mc:Fallback`` repeats its Choice in an older form: its
+    pictures count only when the Choice did not show them (a pptx OLE preview).
+    """
+    out: list[tuple[str, str]] = []
+    stack: list[_Alternate] = []
+    in_fallback = 0  # open frames in their Fallback
+    paragraph = table = textbox = 0
+    cell: str | None = None
+    col = row = -1
+    in_from = False
+
+    def emit(target: str, where: str) -> None:
+        if stack and stack[-1].fallback:
+            stack[-1].pending.append((target, where))
+            return
+        if stack:
+            stack[-1].choice.add(target)
+        out.append((target, where))
+
+    for name, is_end, body, end in _tags_at(xml, budget):
+        local = _local(name)
+        closed = body.endswith(b"/")
+        if local == b"AlternateContent":
+            if not is_end and not closed:
+                stack.append(_Alternate())
+            elif is_end and stack:
+                frame = stack.pop()
+                in_fallback -= frame.fallback
+                for target, where in frame.pending:
+                    if target not in frame.choice:
+                        emit(target, where)
+            continue
+        if local == b"Fallback" and stack and not closed:
+            if is_end == stack[-1].fallback:
+                stack[-1].fallback = not is_end
+                in_fallback += -1 if is_end else 1
+            continue
+        if style == "word" and not in_fallback:
+            if name == b"w:txbxContent" and not closed:
+                textbox = max(0, textbox + (-1 if is_end else 1))
+            elif name == b"w:tbl" and not closed:
+                table = max(0, table + (-1 if is_end else 1))
+            elif name == b"w:p" and not is_end and not textbox:
+                paragraph += 1
+        elif style == "drawing":
+            if local in _ANCHORS and not is_end:
+                cell, col, row = None, -1, -1
+            elif local == b"from" and not closed:
+                in_from = not is_end
+                if is_end and col >= 0 and row >= 0:
+                    cell = f"{column_name(col)}{row + 1}"
+            elif in_from and not is_end and local in (b"col", b"row"):
+                number = _number_after(xml, end)
+                if number is not None:
+                    col, row = (number, row) if local == b"col" else (col, number)
+        if is_end:
+            continue
+        for ref in dict.fromkeys(_rel_refs(body)):
+            target = media.get(ref.decode("utf-8", "replace"))
+            if target is None:
+                continue
+            if style == "word":
+                where = f"paragraph {paragraph}" if paragraph else ""
+                where += ", table" if table else ""
+                where += ", text box" if textbox else ""
+                emit(target, where.lstrip(", "))
+            else:
+                emit(target, (cell or "") if style == "drawing" else "")
+    return out
+
+
+def _number_after(xml: bytes, end: int) -> int | None:
+    """The small integer written right after the tag ending at ``end`` (``<xdr:col>2<``)."""
+    text = xml[end + 1 : end + 1 + _NUMBER_BYTES].split(b"<", 1)[0].strip()
+    return int(text) if text.isdigit() and len(text) <= 7 else None
+
+
+def column_name(index: int) -> str:
+    """A spreadsheet column's letters from its 0-based index: 0 -> A, 27 -> AB."""
+    letters = ""
+    index += 1
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def sheet_reference(sheet: str, cell: str) -> str:
+    """``Sheet1!C5``; a name with spaces or punctuation is quoted as Excel does:
+    ``'My data'!C5``."""
+    plain = re.fullmatch(r"[^\W\d]\w*", sheet) and not re.fullmatch(r"[A-Za-z]{1,3}\d+", sheet)
+    name = sheet if plain else "'" + sheet.replace("'", "''") + "'"
+    return f"{name}!{cell}"
+
+
+_WORD_STORIES = (
+    ("header", "header"),
+    ("footer", "footer"),
+    ("footnotes", "footnotes"),
+    ("endnotes", "endnotes"),
+    ("comments", "comments"),
+    ("document", "body"),
+)
+
+
+def _word_story(part: str) -> str | None:
+    """Which story of a Word document a part holds: body, header, footer..., or None."""
+    folder, base = posixpath.split(part)
+    if folder != "word" or not base.endswith(".xml"):
+        return None
+    stem = base[:-4]
+    for prefix, story in _WORD_STORIES:
+        if stem == prefix or (prefix in ("header", "footer") and stem.startswith(prefix)):
+            return story
+    return None
+
+
+def _part_label(part: str, family: str, scene: _Scene) -> str:
+    """Where a part shows up to a reader: "body", "slide 3", "sheet 数据", "slide layout 2"."""
+    label = _own_label(part, family, scene)
+    if label:
+        return label
+    frontier, seen = {part}, {part}
+    for _depth in range(4):  # chart <- drawing <- sheet; diagram <- document; bounded
+        frontier = {p for t in frontier for p in scene.parents.get(t, ()) if p not in seen}
+        seen |= frontier
+        labels = sorted(
+            {lab for p in frontier if (lab := _own_label(p, family, scene))}, key=_natural_key
+        )
+        if labels:
+            kind = posixpath.basename(posixpath.dirname(part)).rstrip("s") or "part"
+            return f"{', '.join(labels)} ({kind})"
+        if not frontier:
+            break
+    return part
+
+
+def _own_label(part: str, family: str, scene: _Scene) -> str | None:
+    """The label of a part that names a place by itself (a slide, a sheet, a story)."""
+    if part in scene.holders:
+        return scene.holders[part]
+    if family == "docx":
+        return _word_story(part)
+    m = re.fullmatch(r"ppt/(slideLayout|slideMaster|notesSlide)s/\1(\d+)\.xml", part, re.I)
+    if m:
+        kind = {"slidelayout": "slide layout", "slidemaster": "slide master"}
+        if m.group(1).lower() in kind:
+            return f"{kind[m.group(1).lower()]} {int(m.group(2))}"
+        slides = sorted(
+            (scene.holders[p] for p in scene.parents.get(part, ()) if p in scene.holders),
+            key=_natural_key,
+        )
+        return f"notes of {slides[0]}" if slides else "notes"
+    if family == "xlsx" and "/drawings/" in part:
+        sheets = sorted(
+            (scene.holders[p] for p in scene.parents.get(part, ()) if p in scene.holders),
+            key=_natural_key,
+        )
+        return ", ".join(sheets) if sheets else None
+    return None
+
+
+def _join_place(where: str, inside: str, family: str) -> str:
+    """One placement's text: "body, paragraph 12", "数据!C5", "slide 3"."""
+    if not inside:
+        return where
+    if family == "xlsx" and where.startswith("sheet ") and ", " not in where:
+        return sheet_reference(where[len("sheet ") :], inside)
+    return f"{where}, {inside}"
+
+
+def _holders(pkg: _Package, family: str, parts: list[str], scene: _Scene) -> None:
+    """Fill ``scene.holders``: sheet part -> "sheet NAME", slide part -> "slide N"."""
+    holders = scene.holders
     if family == "xlsx":
         workbook = pkg.read("xl/workbook.xml", MAX_XML_BYTES, xml=True) or b""
-        wb_rels = rels_of.get("xl/workbook.xml") or pkg.rels("xl/workbook.xml")
+        wb_rels = scene.rels_of.get("xl/workbook.xml") or pkg.rels("xl/workbook.xml")
         for name, is_end, tag in _tags(workbook, pkg.budget):
             if is_end or _local(name) != b"sheet":
                 continue
@@ -321,10 +548,10 @@ def _holders(
             target = wb_rels.get(attrs.get(b"r:id", b"").decode("utf-8", "replace"))
             name = attrs.get(b"name", b"").decode("utf-8", "replace")
             if target and name:
-                holders[target] = f"sheet {_unescape(name)}"
+                holders[target] = f"sheet {_unescape(name)[:100]}"
     elif family == "pptx":
         presentation = pkg.read("ppt/presentation.xml", MAX_XML_BYTES, xml=True) or b""
-        p_rels = rels_of.get("ppt/presentation.xml") or pkg.rels("ppt/presentation.xml")
+        p_rels = scene.rels_of.get("ppt/presentation.xml") or pkg.rels("ppt/presentation.xml")
         tags = _tags(presentation, pkg.budget)
         slides = (tag for name, end, tag in tags if not end and _local(name) == b"sldId")
         for number, tag in enumerate(slides, 1):
@@ -396,9 +623,14 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             (i.filename for i in infos if _is_media(i.filename) and not i.is_dir()),
             key=_natural_key,
         )
+        _collect_embedded(pkg, infos, result)
         if not media:
             return
-        locations, previews = _locations(pkg, family, budget) if family != "odf" else ({}, set())
+        placements: dict[str, list[str]] = {}
+        locations: dict[str, str] = {}
+        previews: set[str] = set()
+        if family != "odf":
+            placements, locations, previews = _locations(pkg, family, budget)
         seen: set[str] = set()
         for index, name in enumerate(media):
             low = name.lower()
@@ -425,13 +657,15 @@ def extract_ooxml(path: Path, result: DocumentImages, budget: Budget) -> None:
             if refused:
                 result.warnings.append(_skipped(budget, index, len(media), refused))
                 break
+            places = placements.get(low, [])
             result.images.append(
                 ExtractedImage(
                     name=base,
                     data=data,
                     format=fmt,
-                    location=locations.get(low),
+                    location="; ".join(dict.fromkeys(places)) or locations.get(low),
                     is_preview=low in previews,
+                    placements=places,
                 )
             )
 
@@ -440,3 +674,17 @@ def _skipped(budget: Budget, index: int, total: int, reason: str = "") -> str:
     """The warning for the media parts left when a per-document cap is reached."""
     reason = reason or f"picture limit of {budget.max_images} per document reached"
     return f"{reason}: {total - index} of {total} media parts skipped"
+
+
+def _collect_embedded(pkg: _Package, infos: list[zipfile.ZipInfo], result: DocumentImages) -> None:
+    """Keep the embedded documents (``*/embeddings/*``: workbooks, documents, OLE objects)
+    on ``result.embedded`` for :func:`~lookalike.sources.documents.extract_images` to open."""
+    for info in infos:
+        low = info.filename.lower()
+        if "/embeddings/" not in low or info.is_dir():
+            continue
+        if not low.endswith(_EMBEDDED_SUFFIXES):
+            continue
+        data = pkg.read(info.filename, quiet=False)
+        if data:
+            result.embedded.append((posixpath.basename(info.filename), data))
