@@ -114,7 +114,7 @@ def test_a_verified_local_match_is_similar_on_the_methods_own_scale() -> None:
         (0, 0.0): "different",
     }
     for (inliers, sim), verdict in cases.items():
-        match = LocalMatch(inliers, inliers, float(sim), False, None)
+        match = LocalMatch(inliers, inliers, float(sim), False, None, 1.0, 1.0, 1.0, 1.0, 1.0)
         assert m.verdict(calibrated(match)) == verdict, (inliers, sim)
         assert 0.0 <= calibrated(match) <= 1.0
 

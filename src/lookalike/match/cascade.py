@@ -38,6 +38,9 @@ TRUSTED = ("phash", "phash8")
 LOCAL_ORDER = ("orb", "sift")
 #: Methods that find candidates but never decide (visual words).
 CANDIDATE_ONLY = ("words",)
+#: Colour similarity two flat images need to be copies (pixel-near-identical): the hash
+#: and the mask of a flat image carry no information.
+FLAT_COLOUR = 0.99
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,21 @@ class Score:
     distance: float
     similarity: float
     verdict: str
+    #: What the method saw beyond a number: orb/sift "copy", "contains", "shares a region";
+    #: phash8 the rotation/mirror that matched ("" = as is); content "flat" (a mask with
+    #: hardly any information). Empty when there is nothing to say.
+    relation: str = ""
 
     def to_dict(self) -> dict[str, object]:
         d = self.distance
-        return {
+        out: dict[str, object] = {
             "distance": int(d) if float(d).is_integer() else round(float(d), 6),
             "similarity": round(float(self.similarity), 6),
             "verdict": self.verdict,
         }
+        if self.relation:
+            out["relation"] = self.relation
+        return out
 
 
 def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
@@ -70,26 +80,37 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
         return "identical", next((n for n in HASH_ORDER if n in scores), witnesses[0].method)
     hashes = [scores[n] for n in HASH_ORDER if n in scores]
     primary = hashes[0] if hashes else None
+    content, color = scores.get("content"), scores.get("color")
+    # A near-uniform Otsu mask (flat, blank or mostly dark image): every hash of such
+    # images looks alike and the mask agrees by construction.
+    flat = content is not None and content.relation == "flat"
     for h in hashes:
         if (h is primary or h.method in TRUSTED) and h.verdict in ("identical", "similar"):
-            return "similar", h.method
+            if not (h.relation or flat):
+                return "similar", h.method
+            # Rotated / mirrored match, or flat images: the hash needs a witness.
+            local = _local_copy(scores)
+            if local is not None:
+                return "similar", local
+            if flat and _same_pixels(content, color):
+                return "similar", "content"
     if primary is None or any(h.verdict == "uncertain" for h in hashes):
         ssim = scores.get("ssim")
         if ssim is not None and ssim.verdict in ("identical", "similar"):
             return "similar", "ssim"
-        color, content = scores.get("color"), scores.get("content")
         if (
             color is not None
             and content is not None
+            and not flat
             and color.verdict in ("identical", "similar")
             and content.verdict in ("identical", "similar")
         ):
             return "similar", "content"
     for name in LOCAL_ORDER:
-        local = scores.get(name)
-        if local is not None:
+        keypoints = scores.get(name)
+        if keypoints is not None:
             verdict: OverallVerdict = (
-                "similar" if local.verdict in ("identical", "similar") else "different"
+                "similar" if keypoints.verdict in ("identical", "similar") else "different"
             )
             return verdict, name
     if primary is None:
@@ -105,14 +126,43 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     return "different", primary.method
 
 
+def _local_copy(scores: Mapping[str, Score]) -> str | None:
+    """The first local-feature method that verified a copy, if any."""
+    for name in LOCAL_ORDER:
+        local = scores.get(name)
+        if local is not None and local.verdict in ("identical", "similar"):
+            return name
+    return None
+
+
+def _same_pixels(content: Score | None, color: Score | None) -> bool:
+    """Flat images are copies only when nearly the same pixels: masks and colours agree."""
+    return (
+        content is not None
+        and color is not None
+        and content.verdict in ("identical", "similar")
+        and color.similarity >= FLAT_COLOUR
+    )
+
+
 def score_rows(method: Method, fa: Any, fb: Any) -> list[Score]:
-    """Scores of aligned feature rows ``fa[i]`` vs ``fb[i]`` for one method."""
+    """Scores of aligned feature rows ``fa[i]`` vs ``fb[i]`` for one method.
+
+    A method with ``relations(fa, fb)`` (local features, phash8, content) gives each
+    score its relation too; local features are matched once for both.
+    """
+    relations = getattr(method, "relations", None)
+    if relations is not None and method.kind == "pair":
+        pairs = relations(fa, fb)
+        return [Score(method.name, 1.0 - s, s, method.verdict(s), r) for s, r in pairs]
+    rel = [""] * 0 if relations is None else list(relations(fa, fb))
     sims = np.atleast_1d(np.asarray(method.similarity(fa, fb), dtype=np.float64))
     if isinstance(method, CodeMethod):
         dists = np.atleast_1d(method.distance(fa, fb)).astype(np.float64)
     else:
         dists = 1.0 - sims
+    rel = rel or [""] * len(sims)
     return [
-        Score(method.name, float(d), float(s), method.verdict(float(s)))
-        for d, s in zip(dists, sims, strict=True)
+        Score(method.name, float(d), float(s), method.verdict(float(s)), r)
+        for d, s, r in zip(dists, sims, rel, strict=True)
     ]

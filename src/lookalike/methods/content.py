@@ -21,6 +21,9 @@ from lookalike.methods.base import CodeMethod, Thresholds
 from lookalike.methods.hashes import pack_bits
 
 SIDE = 50
+#: A mask with more than this share of its pixels in one class is near-uniform: the image
+#: is flat, blank or mostly dark, and two such masks agree whatever the pictures show.
+UNIFORM_AT = 0.9
 
 
 def otsu_thresholds(grey: np.ndarray) -> np.ndarray:
@@ -69,3 +72,14 @@ class ContentFingerprint(CodeMethod):
         grey = np.stack(prepared)
         t = otsu_thresholds(grey)
         return pack_bits(grey > t[:, None, None])
+
+    def relations(self, a: np.ndarray, b: np.ndarray) -> list[str]:
+        """``"flat"`` where either mask is near-uniform (:data:`UNIFORM_AT`), else ``""``.
+
+        The cascade then lets neither this mask nor a hash call the pair similar alone.
+        """
+        share = [np.bitwise_count(np.asarray(x, np.uint8)).sum(axis=-1) / self.bits for x in (a, b)]
+        flat = np.zeros(np.broadcast_shapes(share[0].shape, share[1].shape), bool)
+        for f in share:
+            flat = flat | (f > UNIFORM_AT) | (f < 1 - UNIFORM_AT)
+        return ["flat" if v else "" for v in np.atleast_1d(flat)]

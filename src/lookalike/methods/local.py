@@ -52,8 +52,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -76,9 +76,23 @@ __all__ = [
 
 SIMILAR_AT = 0.12
 MIN_INLIERS = 12
+#: Both footprints cover at least this share of their image: the pictures are aligned
+#: frame on frame (a resize, rotation, mirror, template or logo on the same spot).
+FULL_FRAME = 0.9
+#: Share of the detailed tiles of the overlap whose pixels must agree (NCC >= 0.7) ...
+AGREE_FULL_FRAME = 0.75  # ... when aligned frame on frame (distinct charts: <= 0.70)
+AGREE_PARTIAL = 0.4  # ... otherwise (pastes on star fields: 0.43)
+#: A copy's agreeing area covers at least this share of one image (a corner crop of a star
+#: field: 0.54; two crops of one photo overlapping by 15-50%: 0.16-0.24).
+COVERED_AT = 0.5
 
 DETECTORS = ("orb", "sift")
-_FORMAT = 1
+_FORMAT = 2
+_TILES = 8  # tiles per side of the thumbnail whose pixels a match must explain
+_BLUR = 1.0  # thumbnail pixels: absorbs the model's alignment error
+_TILE_NCC = 0.7  # a tile agrees when the warped pixels correlate at least this much
+_FLAT_STD = 4.0  # grey levels: a tile flatter than this carries no evidence
+_THUMB_SIDE = 160  # long side of the grey thumbnail kept to check a match's pixels
 _RANSAC_PX = 5.0  # reprojection threshold, in pixels of the max_side working image
 _SUPPORT_FLOOR = 60  # keypoints: the least support a similarity is computed against
 _SUPPORT_CAP = 100  # inliers that are conclusive whatever the image's keypoint count
@@ -108,6 +122,7 @@ class LocalFeatures:
     descriptors: np.ndarray
     mirror_keypoints: np.ndarray
     mirror_descriptors: np.ndarray
+    thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
 
     def __len__(self) -> int:
         return len(self.keypoints)
@@ -126,6 +141,7 @@ class LocalFeatures:
             descriptors=self.descriptors,
             mirror_keypoints=self.mirror_keypoints,
             mirror_descriptors=self.mirror_descriptors,
+            thumb=self.thumb,
         )
         return buf.getvalue()
 
@@ -148,6 +164,7 @@ class LocalFeatures:
                     descriptors=z["descriptors"],
                     mirror_keypoints=z["mirror_keypoints"],
                     mirror_descriptors=z["mirror_descriptors"],
+                    thumb=z["thumb"],
                 )
         except LookalikeError:
             raise
@@ -164,6 +181,10 @@ class LocalMatch:
     ``mirrored``: the match is between ``a`` flipped left-right and ``b``;
     ``homography``: 3x3 mapping pixel (x, y, 1) of the original ``a`` (mirror included,
     so det < 0 when mirrored) to the original ``b``, or None when nothing consistent.
+    ``overlap_a``, ``overlap_b``: the share of each image inside the other's frame under
+    the homography; ``agreement``: the share of the overlap's detailed tiles whose pixels
+    agree once ``a`` is warped onto ``b`` (grey thumbnails, NCC >= 0.7); ``coverage_a``,
+    ``coverage_b``: overlap x agreement, the share of each image the match explains.
     """
 
     matches: int
@@ -171,14 +192,46 @@ class LocalMatch:
     similarity: float
     mirrored: bool
     homography: np.ndarray | None
+    coverage_a: float = 0.0
+    coverage_b: float = 0.0
+    overlap_a: float = 0.0
+    overlap_b: float = 0.0
+    agreement: float = 0.0
+
+    @property
+    def verified(self) -> bool:
+        """Enough consistent keypoints: similarity >= SIMILAR_AT and >= MIN_INLIERS inliers."""
+        return self.similarity >= SIMILAR_AT and self.inliers >= MIN_INLIERS
+
+    @property
+    def relation(self) -> Relation | None:
+        """What the two images share, or None when nothing is verified.
+
+        ``copy``: the pixels agree over most of both pictures; ``contains``: over most of
+        one of them only (a crop, a pasted copy, a frame or caption added); ``shares a
+        region``: the keypoints agree but the pixels do not, or only over a small part of
+        both (a shared logo, widget, chart template or paragraph; two crops that overlap
+        little). Only the first two are copies (:attr:`similar`).
+        """
+        if not self.verified:
+            return None
+        full_frame = min(self.overlap_a, self.overlap_b) >= FULL_FRAME
+        if self.agreement < (AGREE_FULL_FRAME if full_frame else AGREE_PARTIAL):
+            return "shares a region"
+        if min(self.coverage_a, self.coverage_b) >= COVERED_AT:
+            return "copy"
+        if max(self.coverage_a, self.coverage_b) >= COVERED_AT:
+            return "contains"
+        return "shares a region"
 
     @property
     def similar(self) -> bool:
-        """A verified partial copy: similarity >= SIMILAR_AT and enough inliers."""
-        return self.similarity >= SIMILAR_AT and self.inliers >= MIN_INLIERS
+        """A verified copy: enough inliers, and pixels that agree over most of one image."""
+        return self.relation in ("copy", "contains")
 
 
 _NO_MATCH = LocalMatch(0, 0, 0.0, False, None)
+Relation = Literal["copy", "contains", "shares a region"]
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -220,6 +273,14 @@ def _detect(det: cv2.Feature2D, grey: np.ndarray, width: int) -> tuple[np.ndarra
     return xy, sizes, angles, np.ascontiguousarray(desc)
 
 
+def _thumbnail(grey: np.ndarray) -> np.ndarray:
+    """The working image shrunk to a long side of _THUMB_SIDE (never enlarged)."""
+    h, w = grey.shape
+    t = min(1.0, _THUMB_SIDE / max(h, w))
+    size = (max(1, round(w * t)), max(1, round(h * t)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA) if t < 1.0 else grey.copy()
+
+
 def extract_local(
     image: np.ndarray,
     *,
@@ -259,6 +320,7 @@ def extract_local(
         descriptors=desc,
         mirror_keypoints=mxy,
         mirror_descriptors=mdesc,
+        thumb=_thumbnail(grey),
     )
 
 
@@ -315,7 +377,7 @@ def _sane(h: np.ndarray, shape_a: tuple[int, int]) -> bool:
 
 def _fit(
     src: np.ndarray, dst: np.ndarray, shape_a: tuple[int, int]
-) -> tuple[np.ndarray | None, int]:
+) -> tuple[np.ndarray | None, np.ndarray]:
     """The sane model with the most RANSAC inliers: homography, similarity or affine.
 
     A full homography (8 degrees of freedom) overfits when the true inliers are few or
@@ -323,7 +385,7 @@ def _fit(
     sanity checks; a similarity transform (rotation, uniform scale, shift: 4 degrees)
     describes every attack here and stays well posed on a dozen points.
     """
-    best: tuple[np.ndarray | None, int] = (None, 0)
+    best: tuple[np.ndarray | None, np.ndarray] = (None, np.zeros(len(src), bool))
     fits = []
     h, mask = cv2.findHomography(src, dst, cv2.RANSAC, _RANSAC_PX, maxIters=2000, confidence=0.995)
     fits.append((h, mask))
@@ -340,9 +402,9 @@ def _fit(
     for h, mask in fits:
         if h is None or mask is None:
             continue
-        n = int(mask.sum())
-        if n > best[1] and _sane(h, shape_a):
-            best = (h, n)
+        inliers = mask.ravel().astype(bool)
+        if inliers.sum() > best[1].sum() and _sane(h, shape_a):
+            best = (h, inliers)
     return best
 
 
@@ -355,22 +417,108 @@ def _inside(xy: np.ndarray, h: np.ndarray, shape: tuple[int, int]) -> int:
     return int(np.count_nonzero((p[:, 0] >= 0) & (p[:, 0] < ww) & (p[:, 1] >= 0) & (p[:, 1] < hh)))
 
 
+def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
+    """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
+
+    Returns the share of ``dst`` that ``src`` covers and, for each of the _TILES x _TILES
+    tiles of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
+    of the two (lightly blurred) images: NaN where both are flat, 0 where one only is
+    (treating the latter as neutral lifted 41 distinct charts to 'copy').
+    """
+    hd, wd = dst.shape
+    warped = cv2.warpPerspective(src.astype(np.float32), h, (wd, hd), flags=cv2.INTER_LINEAR)
+    inside = cv2.warpPerspective(np.ones(src.shape, np.uint8), h, (wd, hd), flags=cv2.INTER_NEAREST)
+    inside = inside.astype(bool)
+    x = cv2.GaussianBlur(warped, (0, 0), _BLUR)
+    y = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), _BLUR)
+    ys = np.linspace(0, hd, _TILES + 1).astype(int)
+    xs = np.linspace(0, wd, _TILES + 1).astype(int)
+    out = []
+    for r in range(_TILES):
+        for c in range(_TILES):
+            m = inside[ys[r] : ys[r + 1], xs[c] : xs[c + 1]]
+            if m.size == 0 or m.mean() < 0.75:
+                continue
+            u = x[ys[r] : ys[r + 1], xs[c] : xs[c + 1]][m]
+            v = y[ys[r] : ys[r + 1], xs[c] : xs[c + 1]][m]
+            su, sv = float(u.std()), float(v.std())
+            if su < _FLAT_STD and sv < _FLAT_STD:
+                out.append(np.nan)
+            elif su < _FLAT_STD or sv < _FLAT_STD:
+                out.append(0.0)
+            else:
+                out.append(float(((u - u.mean()) * (v - v.mean())).mean() / (su * sv)))
+    return float(inside.mean()), np.array(out)
+
+
+def _pixel_check(
+    ta: np.ndarray,
+    tb: np.ndarray,
+    h: np.ndarray,
+    shape_a: tuple[int, int],
+    shape_b: tuple[int, int],
+) -> tuple[float, float, np.ndarray]:
+    """(share of a inside b's frame, share of b inside a's, tile NCCs) under ``h`` (working
+    pixels a -> b); the tiles are those of the image the other covers more of."""
+    sa = np.diag([ta.shape[1] / shape_a[1], ta.shape[0] / shape_a[0], 1.0])
+    sb = np.diag([tb.shape[1] / shape_b[1], tb.shape[0] / shape_b[0], 1.0])
+    ht = sb @ h @ np.linalg.inv(sa)
+    share_b, ncc_b = _tile_ncc(ta, tb, ht)
+    share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht))
+    return share_a, share_b, ncc_a if share_a >= share_b else ncc_b
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One orientation of ``a`` matched against ``b``, in working pixels."""
+
+    matches: int
+    inliers: int = 0
+    similarity: float = 0.0
+    homography: np.ndarray | None = None
+    coverage_a: float = 0.0
+    coverage_b: float = 0.0
+    overlap_a: float = 0.0
+    overlap_b: float = 0.0
+    agreement: float = 0.0
+
+
 def _verify(
-    xy_a: np.ndarray, da: np.ndarray, b: LocalFeatures, shape_a: tuple[int, int], ratio: float
-) -> tuple[int, int, float, np.ndarray | None]:
-    """Ratio-test matches, RANSAC model, similarity for one orientation of ``a``."""
+    xy_a: np.ndarray,
+    da: np.ndarray,
+    b: LocalFeatures,
+    shape_a: tuple[int, int],
+    ratio: float,
+    thumb_a: np.ndarray,
+) -> _Attempt:
+    """Ratio-test matches, RANSAC model, similarity and coverage for one orientation of ``a``."""
     pairs = _ratio_matches(da, b.descriptors, ratio)
     m = len(pairs)
     if m < 4:
-        return m, 0, 0.0, None
+        return _Attempt(m)
     src = xy_a[pairs[:, 0]].astype(np.float64)
     dst = b.keypoints[pairs[:, 1]].astype(np.float64)
-    h, inliers = _fit(src, dst, shape_a)
+    h, mask = _fit(src, dst, shape_a)
     if h is None:
-        return m, 0, 0.0, None
+        return _Attempt(m)
+    inliers = int(mask.sum())
     support = min(_inside(xy_a, h, b.work_shape), _inside(b.keypoints, np.linalg.inv(h), shape_a))
     similarity = min(1.0, inliers / min(max(support, _SUPPORT_FLOOR), _SUPPORT_CAP))
-    return m, inliers, similarity, h / h[2, 2]
+    h = h / h[2, 2]
+    share_a, share_b, ncc = _pixel_check(thumb_a, b.thumb, h, shape_a, b.work_shape)
+    detailed = ncc[~np.isnan(ncc)]
+    agreement = float(np.mean(detailed >= _TILE_NCC)) if len(detailed) else 0.0
+    return _Attempt(
+        m,
+        inliers,
+        similarity,
+        h,
+        share_a * agreement,
+        share_b * agreement,
+        share_a,
+        share_b,
+        agreement,
+    )
 
 
 def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> LocalMatch:
@@ -384,15 +532,17 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         raise ValueError(f"cannot match {a.detector} features against {b.detector} features")
     if len(a) < 4 or len(b) < 4:
         return _NO_MATCH
-    direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio)
+    direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb)
     best, mirrored = direct, False
-    if not (direct[2] >= SIMILAR_AT and direct[1] >= MIN_INLIERS):
-        flipped = _verify(a.mirror_keypoints, a.mirror_descriptors, b, a.work_shape, ratio)
-        if (flipped[1], flipped[2]) > (direct[1], direct[2]):
+    if not (direct.similarity >= SIMILAR_AT and direct.inliers >= MIN_INLIERS):
+        flipped = _verify(
+            a.mirror_keypoints, a.mirror_descriptors, b, a.work_shape, ratio, a.thumb[:, ::-1]
+        )
+        if (flipped.inliers, flipped.similarity) > (direct.inliers, direct.similarity):
             best, mirrored = flipped, True
-    m, inliers, similarity, h = best
+    h = best.homography
     if h is None:
-        return LocalMatch(m, 0, 0.0, False, None)
+        return LocalMatch(best.matches, 0, 0.0, False, None)
     # Back to original pixels: a (x, y) -> [flip] -> working a -> H -> working b -> b.
     to_work_a = np.diag([a.scale, a.scale, 1.0])
     if mirrored:
@@ -400,7 +550,18 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         to_work_a = flip @ to_work_a
     from_work_b = np.diag([1 / b.scale, 1 / b.scale, 1.0])
     full = from_work_b @ h @ to_work_a
-    return LocalMatch(m, inliers, similarity, mirrored, full / full[2, 2])
+    return LocalMatch(
+        best.matches,
+        best.inliers,
+        best.similarity,
+        mirrored,
+        full / full[2, 2],
+        best.coverage_a,
+        best.coverage_b,
+        best.overlap_a,
+        best.overlap_b,
+        best.agreement,
+    )
 
 
 def local_similarity(a: np.ndarray, b: np.ndarray, **kw: object) -> LocalMatch:
@@ -425,7 +586,7 @@ class LocalMethod(Method):
     metric = "inliers"
     grey = True
     min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
         "Rublee et al., ORB, ICCV 2011; Lowe, SIFT, IJCV 2004; Fischler & Bolles, RANSAC, CACM 1981"
@@ -449,6 +610,16 @@ class LocalMethod(Method):
 
     def compute(self, prepared: Sequence[LocalFeatures]) -> list[LocalFeatures]:
         return list(prepared)
+
+    def relations(
+        self, a: Sequence[LocalFeatures], b: Sequence[LocalFeatures]
+    ) -> list[tuple[float, str]]:
+        """(calibrated similarity, relation or "") of aligned pairs, one match each."""
+        out: list[tuple[float, str]] = []
+        for x, y in zip(a, b, strict=True):
+            m = match_local(*_canonical(x, y))
+            out.append((calibrated(m), m.relation or ""))
+        return out
 
     def similarity(self, a: Sequence[LocalFeatures], b: Sequence[LocalFeatures]) -> np.ndarray:
         """Calibrated similarity of aligned pairs; symmetric, as every method's is.
