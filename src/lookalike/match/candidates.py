@@ -103,7 +103,7 @@ def _capped_dihedral(
 
 #: Nearest anchors each distinct region code keeps: a true copy's code is its nearest or
 #: nearly so, and every further neighbour is a false candidate that costs a keypoint check.
-REGION_NEIGHBOURS = 3
+REGION_NEIGHBOURS = 8
 
 
 def region_pairs(

@@ -48,7 +48,7 @@ CANDIDATE_RADIUS: int = get_method("phash").distance_thresholds()[1]  # type: ig
 #: Hamming radius of the region-code search (:func:`~lookalike.match.candidates.region_pairs`):
 #: tighter than pHash's, because each image sends 12 codes (measured in docs/accuracy.md,
 #: "Candidate recall").
-REGION_RADIUS: int = 10
+REGION_RADIUS: int = 12
 #: Candidate finders every run computes, beside the layers asked for.
 CANDIDATE_LAYERS: tuple[str, ...] = ("aspect", "phash8", "regions")
 
