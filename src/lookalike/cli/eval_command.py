@@ -73,6 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--candidates", type=int, default=5, help="top-k per shortlist method for costly methods"
     )
     rn.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all CPUs)")
+    rn.add_argument(
+        "--no-engine-candidates",
+        action="store_true",
+        help="skip the matching engine's candidate recall (features of every image once more)",
+    )
     rn.add_argument("--json", action="store_true", help="print JSON")
     rn.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     rn.set_defaults(run=run_run)
@@ -134,7 +139,13 @@ def run_make(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from lookalike.evaluate.report import attack_rows, markdown, plots, summary_rows
+    from lookalike.evaluate.report import (
+        attack_rows,
+        engine_candidate_rows,
+        markdown,
+        plots,
+        summary_rows,
+    )
     from lookalike.evaluate.runner import run_benchmark
 
     bad = [m for m in args.methods if m not in METHODS]
@@ -147,7 +158,12 @@ def run_run(args: argparse.Namespace) -> int:
         return _usage(f"{bench}: no ground_truth.csv (make one with `lookalike eval make`)")
     with ProgressBar() as bar:
         report = run_benchmark(
-            bench, args.methods, jobs=args.jobs, candidates=args.candidates, progress=bar
+            bench,
+            args.methods,
+            jobs=args.jobs,
+            candidates=args.candidates,
+            engine=not args.no_engine_candidates,
+            progress=bar,
         )
     out = Path(args.out) if args.out else bench / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -161,6 +177,10 @@ def run_run(args: argparse.Namespace) -> int:
         print(table(*summary_rows(report)))
         print()
         print(table(*attack_rows(report)))
+        headers, rows = engine_candidate_rows(report)
+        if rows:
+            print()
+            print(table(headers, rows))
         for name, why in report["skipped"].items():
             print(f"skipped {name}: {why}", file=sys.stderr)
         print(f"\nwritten: {out / 'results.md'}, {out / 'results.json'}")

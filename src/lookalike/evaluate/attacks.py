@@ -9,7 +9,8 @@ reduced to the ones Pillow and numpy do well:
   should cope: recompression, scaling, colour, brightness, contrast, greyscale, blur,
   noise, a caption, an aspect change (stretch);
 * family ``geometric`` -- the picture is moved in the frame, global fingerprints are
-  expected to fail and local features to take over: crops (down to half of each side),
+  expected to fail and local features to take over: crops (down to half of each side,
+  anywhere, at a corner or in the centre),
   rotations by 90/180/270 degrees and by small angles, mirror images, the picture pasted
   into another one, and the two frames -- a border and a screenshot-like window -- which
   shrink and shift the picture inside a larger canvas (a paste onto a plain background).
@@ -219,6 +220,24 @@ def _crop(im: Image.Image, side: object, rng: np.random.Generator) -> Image.Imag
     return im.crop(_crop_box(*im.size, float(side), rng))  # type: ignore[arg-type]
 
 
+def _corner_crop(im: Image.Image, side: object, rng: np.random.Generator) -> Image.Image:
+    """A crop anchored at one corner (chosen by ``rng``), keeping ``side`` of each side."""
+    w, h = im.size
+    cw, ch = max(8, round(w * float(side))), max(8, round(h * float(side)))  # type: ignore[arg-type]
+    corner = int(rng.integers(4))
+    x = 0 if corner in (0, 2) else w - cw
+    y = 0 if corner in (0, 1) else h - ch
+    return im.crop((x, y, x + cw, y + ch))
+
+
+def _centre_crop(im: Image.Image, side: object, rng: np.random.Generator) -> Image.Image:
+    """The central part of the picture, keeping ``side`` of each side."""
+    w, h = im.size
+    cw, ch = max(8, round(w * float(side))), max(8, round(h * float(side)))  # type: ignore[arg-type]
+    x, y = (w - cw) // 2, (h - ch) // 2
+    return im.crop((x, y, x + cw, y + ch))
+
+
 def _rotate90(im: Image.Image, angle: object, rng: np.random.Generator) -> Image.Image:
     return im.rotate(int(angle), expand=True)  # type: ignore[call-overload]
 
@@ -359,6 +378,20 @@ ATTACKS: dict[str, Attack] = {
             "crop keeping 90% / 70% / 50% of each side (81/49/25% area)",
             _sev(0.9, 0.7, 0.5),
             _crop,
+        ),
+        Attack(
+            "corner",
+            "geometric",
+            "crop at a corner keeping 70% / 55% / 40% of each side",
+            _sev(0.7, 0.55, 0.4),
+            _corner_crop,
+        ),
+        Attack(
+            "centre",
+            "geometric",
+            "central crop keeping 90% / 80% / 60% of each side",
+            _sev(0.9, 0.8, 0.6),
+            _centre_crop,
         ),
         Attack(
             "rotate90",

@@ -50,6 +50,20 @@ def attack_rows(
     return [key.removeprefix("per_"), *names], rows
 
 
+def engine_candidate_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The engine's candidate recall per attack (rows), without and with the region codes,
+    and the candidates per image (the last row); no rows when it was not measured."""
+    ec = report.get("engine_candidates")
+    if not ec:
+        return ["attack"], []
+    labels = [k for k in ("without_regions", "engine") if k in ec]
+    attacks = list(dict.fromkeys(a for k in labels for a in ec[k]["per_attack"]))
+    rows = [[a, *(_f(ec[k]["per_attack"].get(a), 3) for k in labels)] for a in attacks]
+    rows.append(["all", *(_f(ec[k]["recall"], 3) for k in labels)])
+    rows.append(["candidates per image", *(_f(ec[k]["candidates_per_image"], 1) for k in labels)])
+    return ["attack", *(f"candidate recall, {k.replace('_', ' ')}" for k in labels)], rows
+
+
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     """A GitHub markdown table."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -84,6 +98,17 @@ def markdown(report: dict[str, Any], title: str = "Evaluation") -> str:
         "",
         markdown_table(*attack_rows(report, "per_severity")),
     ]
+    headers, rows = engine_candidate_rows(report)
+    if rows:
+        parts += [
+            "",
+            "## Candidate recall of the matching engine (before verification)",
+            "",
+            "The share of ground-truth pairs `lookalike.match.engine.candidate_pairs` proposes "
+            "over all the images at once (as `dupes`), without and with the region codes.",
+            "",
+            markdown_table(headers, rows),
+        ]
     hard = {n: r["hard_negatives"] for n, r in report["methods"].items() if "hard_negatives" in r}
     if hard:
         parts += [

@@ -13,6 +13,11 @@ What is scored (DISC21-style, Douze et al. 2021): every query against every refe
   score: they are missing predictions, so a copy the shortlist missed counts as missed
   (the report gives the shortlist's recall).
 
+**Engine candidate recall** (:func:`engine_candidates`): the share of ground-truth pairs
+that :func:`lookalike.match.engine.candidate_pairs` -- the candidate search ``dupes`` and
+``docs`` run over all the images at once -- proposes before any verification, per attack
+and severity, with and without the region codes, and the candidates per image it costs.
+
 The cascade is :func:`lookalike.match.cascade.decide` on each pair's scores (the methods that
 scored it); its ranking score is ``(tier + s) / 3`` with tier 2 / 1 / 0 for identical /
 similar / different and ``s`` the deciding method's similarity clipped to [0, 1), so every
@@ -40,7 +45,8 @@ from lookalike.evaluate.metrics import (
     roc_auc,
 )
 from lookalike.features import extract_features
-from lookalike.match.cascade import Score, decide
+from lookalike.match.cascade import DEFAULT_LAYERS, Score, decide
+from lookalike.match.engine import candidate_pairs, layer_methods
 from lookalike.methods import DEFAULT_METHODS, CodeMethod, Method, get_method
 from lookalike.progress import Progress
 
@@ -293,15 +299,82 @@ def evaluate_scores(bench: Benchmark, sims: np.ndarray, similar_at: float | None
     return res
 
 
+def _proposed(bench: Benchmark, key: np.ndarray, n: int, n_q: int) -> np.ndarray:
+    """Per query: was the pair (query, its reference) among the candidate keys?"""
+    q = np.arange(n_q)
+    r = n_q + np.maximum(bench.reference_of, 0)
+    want = np.minimum(q, r) * n + np.maximum(q, r)
+    return np.isin(want, key) & bench.positive
+
+
+def engine_candidates(
+    bench: Benchmark,
+    layers: Sequence[str] = DEFAULT_LAYERS,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Candidate recall of the matching engine on ``bench``, before any verification.
+
+    The features of :func:`lookalike.match.engine.layer_methods` (``layers``) for every
+    query and reference together, as ``dupes`` sees a folder; then
+    :func:`~lookalike.match.engine.candidate_pairs` with the region codes (``"engine"``)
+    and without them (``"without_regions"``, the engine before they were added). For each:
+    the share of ground-truth (query, reference) pairs proposed, per attack and severity,
+    and the candidate pairs per image.
+    """
+    root = bench.root
+    paths = [str(root / p) for p in (*bench.queries, *bench.references)]
+    methods = layer_methods(layers)
+    t0 = time.perf_counter()
+    fs = extract_features(paths, methods, jobs=jobs, progress=progress)
+    seconds = time.perf_counter() - t0
+    if len(fs.paths) != len(paths):  # rows must line up with the paths: fail loudly
+        bad = "; ".join(f"{f.path}: {f.reason}" for f in fs.failures[:3])
+        raise ValueError(f"engine candidates: {len(fs.failures)} images failed ({bad})")
+    n, n_q = len(paths), len(bench.queries)
+    att = np.asarray(bench.attack, dtype=object)
+    sev = np.asarray(bench.severity, dtype=object)
+    out: dict[str, Any] = {"layers": list(layers), "images": n, "features_seconds": seconds}
+    for label, regions in (("without_regions", False), ("engine", True)):
+        t1 = time.perf_counter()
+        key = candidate_pairs(fs, methods, regions=regions)
+        found = _proposed(bench, key, n, n_q)
+        pos = bench.positive
+
+        def share(rows: np.ndarray, found: np.ndarray = found) -> float | None:
+            k = int(rows.sum())
+            return float(found[rows].sum() / k) if k else None
+
+        out[label] = {
+            "candidates": len(key),
+            "candidates_per_image": len(key) / max(1, n),
+            "seconds": time.perf_counter() - t1,
+            "recall": share(pos),
+            "per_attack": {a: share(pos & (att == a)) for a in dict.fromkeys(att[pos])},
+            "per_severity": {v: share(pos & (sev == v)) for v in dict.fromkeys(sev[pos])},
+            "per_attack_severity": {
+                f"{a}-{v}": share(pos & (att == a) & (sev == v))
+                for a, v in dict.fromkeys(zip(att[pos], sev[pos], strict=True))
+            },
+        }
+    return out
+
+
 def run_benchmark(
     root: str | Path,
     method_names: Sequence[str] | None = None,
     *,
     jobs: int = 1,
     candidates: int = 5,
+    engine: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Score the benchmark in ``root`` and return the report (the ``--json`` shape)."""
+    """Score the benchmark in ``root`` and return the report (the ``--json`` shape).
+
+    ``engine``: also measure the matching engine's candidate recall
+    (:func:`engine_candidates`, under ``"engine_candidates"``).
+    """
     bench = load_benchmark(root)
     names = list(method_names or DEFAULT_METHODS)
     methods: list[Method] = []
@@ -342,6 +415,8 @@ def run_benchmark(
     r = evaluate_scores(bench, casc, 1.0 / 3.0)  # score >= 1/3: verdict similar or identical
     r.update(kind="cascade", scoring="cascade", methods=[m.name for m in methods])
     report["methods"]["cascade"] = r
+    if engine:
+        report["engine_candidates"] = engine_candidates(bench, jobs=jobs, progress=progress)
     report["seconds"] = time.perf_counter() - t0
     report["_curves"] = {
         n: _curve(scores[n].similarity if n in scores else casc, bench)

@@ -1,12 +1,16 @@
 """Candidate pairs without comparing all pairs: the cheap recall layer of the detector.
 
-Three sources of candidates, each far below O(n^2) work per pair:
+Four sources of candidates, each far below O(n^2) work per pair:
 
 * **hash radius**: pairs whose perceptual hashes are within a Hamming radius
   (:func:`lookalike.store.hamming.neighbour_pairs`: multi-index / FAISS), capped so a
   folder of identical or near-identical images gives O(n) pairs, not O(n^2);
 * **dihedral hashes**: each image's 7 rotated / mirrored pHash codes searched against
   everyone's plain code (copies rotated by 90 degrees or mirrored), capped the same way;
+* **region codes** (:mod:`lookalike.methods.regions`): each image's trimmed, cropped and
+  slightly rotated pHash codes searched against everyone's plain, trimmed and central
+  codes (framed and letterboxed copies, crops to 55-80 %, rotations by 5-10 degrees),
+  each distinct code keeping only its few nearest, so the pairs stay O(n * k);
 * **visual words**: ORB descriptors quantised into words by locality-sensitive hashing
   (sampled bits of the 256-bit descriptor, several tables, no training), weighted by
   TF-IDF; each image's top-k neighbours by cosine similarity become candidates that the
@@ -22,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from lookalike.methods.regions import ANCHORS, PROBES
 from lookalike.methods.words import BITS, TABLES, idf, word_ids
 from lookalike.store.hamming import (
     NEIGHBOURS,
@@ -96,6 +101,41 @@ def _capped_dihedral(
     return lo, hi, _dihedral_distance(codes8, lo, hi)
 
 
+#: Nearest anchors each distinct region code keeps: a true copy's code is its nearest or
+#: nearly so, and every further neighbour is a false candidate that costs a keypoint check.
+REGION_NEIGHBOURS = 8
+
+
+def region_pairs(
+    codes: np.ndarray, radius: int, *, max_neighbours: int = REGION_NEIGHBOURS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) where a probe code of one image (trimmed, a crop, a small rotation;
+    :data:`~lookalike.methods.regions.PROBES`) is within ``radius`` of an anchor code of the
+    other (plain, trimmed, centre; :data:`~lookalike.methods.regions.ANCHORS`).
+
+    ``codes``: (n, codes, nbytes) as :meth:`lookalike.methods.regions.RegionHashes.codes`
+    gives. Each distinct probe keeps its ``max_neighbours`` nearest distinct anchors plus a
+    spanning forest (:func:`~lookalike.store.hamming.neighbour_search`), and images
+    sharing a probe or an anchor code exactly are linked as stars: O(n * k) pairs.
+    """
+    n = len(codes)
+    if n < 2:
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    width = codes.shape[-1]
+    anchors = np.ascontiguousarray(codes[:, ANCHORS, :].reshape(-1, width))
+    probes = np.ascontiguousarray(codes[:, PROBES, :].reshape(-1, width))
+    q, j, _ = neighbour_search(anchors, probes, radius, max_neighbours=max_neighbours)
+    qf, qr = identical_stars(probes)
+    af, ar = identical_stars(anchors)
+    np_, na = len(PROBES), len(ANCHORS)
+    a = np.concatenate([q // np_, qf // np_, af // na])
+    b = np.concatenate([j // na, qr // np_, ar // na])
+    keep = a != b
+    key = np.unique(np.minimum(a[keep], b[keep]) * n + np.maximum(a[keep], b[keep]))
+    return key // n, key % n
+
+
 def _dihedral_distance(codes8: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Least distance between a rotated code of one image and the other's plain code."""
     best = np.empty(len(a), np.int32)
@@ -120,9 +160,11 @@ def _bag(descriptor_sets: Sequence[np.ndarray]) -> csr_matrix:
     n_words = TABLES * (1 << BITS)
     if not rows:
         return csr_matrix((len(descriptor_sets), n_words))
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    m = csr_matrix((np.ones(len(r)), (r, c)), shape=(len(descriptor_sets), n_words))
+    row_ids = np.concatenate(rows)
+    col_ids = np.concatenate(cols)
+    m = csr_matrix(
+        (np.ones(len(row_ids)), (row_ids, col_ids)), shape=(len(descriptor_sets), n_words)
+    )
     m.sum_duplicates()
     return m
 

@@ -4,9 +4,11 @@
 
 1. **exact byte duplicates** from the digests, before any pixel is compared;
 2. **candidates** without comparing all pairs (:mod:`lookalike.match.candidates`): the pHash
-   radius search, the rotated and mirrored pHash codes (phash8), and TF-IDF visual words
-   of ORB descriptors; identical codes are stars and each code keeps its k nearest, so the
-   pairs grow with the images, not with the square of the largest group;
+   radius search, the rotated and mirrored pHash codes (phash8), the region codes
+   (:mod:`lookalike.methods.regions`: the picture trimmed of frames and title bars, its
+   crops and small rotations) and TF-IDF visual words of ORB descriptors; identical codes
+   are stars and each code keeps its k nearest, so the pairs grow with the images, not
+   with the square of the largest group;
 3. **the cascade** (:mod:`lookalike.match.cascade`) decides each candidate with the
    cheapest layer that can: hashes, then colour + content fingerprint, then ORB keypoints
    verified by RANSAC in worker processes (:mod:`lookalike.match.verify`).
@@ -24,7 +26,7 @@ import numpy as np
 
 from lookalike.features import FeatureSet
 from lookalike.features.cache import method_key
-from lookalike.match.candidates import dihedral_pairs, hash_pairs, word_pairs
+from lookalike.match.candidates import dihedral_pairs, hash_pairs, region_pairs, word_pairs
 from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
@@ -32,11 +34,25 @@ from lookalike.methods.base import Thresholds
 from lookalike.progress import Progress
 from lookalike.store.verdicts import VerdictCache
 
-__all__ = ["CANDIDATE_RADIUS", "Matches", "candidate_pairs", "layer_methods", "match_features"]
+__all__ = [
+    "CANDIDATE_LAYERS",
+    "CANDIDATE_RADIUS",
+    "REGION_RADIUS",
+    "Matches",
+    "candidate_pairs",
+    "layer_methods",
+    "match_features",
+]
 
 #: Hamming radius of the candidate search: where pHash's uncertain band ends (derived
 #: from pHash's own thresholds, never restated).
 CANDIDATE_RADIUS: int = get_method("phash").distance_thresholds()[1]  # type: ignore[attr-defined]
+#: Hamming radius of the region-code search (:func:`~lookalike.match.candidates.region_pairs`):
+#: tighter than pHash's, because each image sends 12 codes (measured in docs/accuracy.md,
+#: "Candidate recall").
+REGION_RADIUS: int = 12
+#: Candidate finders every run computes, beside the layers asked for.
+CANDIDATE_LAYERS: tuple[str, ...] = ("aspect", "phash8", "regions")
 
 
 @dataclass
@@ -68,12 +84,12 @@ def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int
 
 
 def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list[Method]:
-    """The methods a run computes: the aspect ratio and phash8 always, then ``layers``.
+    """The methods a run computes: :data:`CANDIDATE_LAYERS` always, then ``layers``.
 
     ``threshold`` (similarity 0..1) moves where the hash layer alone calls a pair similar
     (default pHash's own 1 - 8/64).
     """
-    names = list(dict.fromkeys(["aspect", "phash8", *layers]))
+    names = list(dict.fromkeys([*CANDIDATE_LAYERS, *layers]))
     methods = [get_method(n) for n in names]
     if threshold is not None:
         for m in methods:
@@ -83,8 +99,15 @@ def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list
     return methods
 
 
-def candidate_pairs(fs: FeatureSet, methods: Sequence[Method]) -> np.ndarray:
-    """Candidate pairs as one sorted array of keys ``i * n + j`` (i < j), each once."""
+def candidate_pairs(
+    fs: FeatureSet, methods: Sequence[Method], *, regions: bool = True
+) -> np.ndarray:
+    """Candidate pairs as one sorted array of keys ``i * n + j`` (i < j), each once.
+
+    Sources: pHash within :data:`CANDIDATE_RADIUS`, phash8's rotated / mirrored codes,
+    the region codes within :data:`REGION_RADIUS` (when computed and ``regions``), and
+    the visual words of the keypoint method (when computed).
+    """
     n = len(fs.paths)
     if n < 2:
         return np.zeros(0, np.int64)
@@ -92,6 +115,9 @@ def candidate_pairs(fs: FeatureSet, methods: Sequence[Method]) -> np.ndarray:
     codes8 = by_name["phash8"].codes(fs.features["phash8"])  # type: ignore[attr-defined]
     found = [hash_pairs(codes8[:, 0, :], CANDIDATE_RADIUS)[:2]]
     found.append(dihedral_pairs(codes8, CANDIDATE_RADIUS)[:2])
+    if regions and "regions" in by_name and "regions" in fs.features:
+        codes = by_name["regions"].codes(fs.features["regions"])  # type: ignore[attr-defined]
+        found.append(region_pairs(codes, REGION_RADIUS))
     local = next((m for m in methods if m.kind == "pair"), None)
     if local is not None:
         feats = fs.features[local.name]
@@ -172,7 +198,7 @@ def match_features(
     if pairs:
         ia = np.array([p[0] for p in pairs])
         ib = np.array([p[1] for p in pairs])
-        cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect"]
+        cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect" and m.decides]
         local = next((m for m in methods if m.kind == "pair"), None)
         rows: list[dict[str, Score]] = [{} for _ in pairs]
         for m in cheap:

@@ -13,6 +13,7 @@ from lookalike.methods.color import ColorHistogram
 from lookalike.methods.content import ContentFingerprint
 from lookalike.methods.geometry import AspectRatio
 from lookalike.methods.hashes import AHash, DHash, DihedralPHash, Hash, PHash, WHash
+from lookalike.methods.regions import RegionHashes
 from lookalike.methods.ssim import SSIM
 
 
@@ -36,6 +37,7 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "phash": PHash,
     "whash": WHash,
     "phash8": DihedralPHash,
+    "regions": RegionHashes,
     "color": ColorHistogram,
     "content": ContentFingerprint,
     "ssim": SSIM,
