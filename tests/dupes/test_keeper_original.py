@@ -109,3 +109,16 @@ def test_largest_rule_keeps_the_upscaled_copy_and_keep_in_wins(
 def test_unknown_keeper_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown keeper rule"):
         KeeperRule.parse("biggest")
+
+
+def test_a_copy_turned_by_a_few_degrees_has_filled_corners(sample_photos: list[Path]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from lookalike.dupes.facts import filled_corners
+
+    for photo in sample_photos:
+        im = Image.open(photo).convert("L")
+        tilted = im.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=255)
+        assert filled_corners(np.asarray(tilted)), photo.name
+        assert not filled_corners(np.asarray(im)), photo.name

@@ -14,7 +14,10 @@ the header:
   of JPEG: the mean step across one column phase of 8 stands out from the median phase.
   The sample JPEGs decode to 1.06-1.43; a photo that never was a JPEG is about 1.0, so
   :data:`BLOCK_RATIO` = 1.03;
-* **camera**: EXIF Make, Model or DateTimeOriginal present.
+* **camera**: EXIF Make, Model or DateTimeOriginal present;
+* **filled corners**: the four 4x4 pixel corners are flat (std < 3) and of one colour
+  (within 6 levels) while the picture has detail (std > 10): the empty canvas a turn by
+  a few degrees leaves in the corners, or a frame.
 
 Rotations and mirror images are judged per pair, from phash8's codes
 (:func:`turned_flags`).
@@ -57,6 +60,18 @@ def _blockiness(g: np.ndarray) -> float:
     return max(ratios, default=1.0)
 
 
+def filled_corners(grey: np.ndarray) -> bool:
+    """Whether a grey image has four flat 4x4 corners of one fill colour around detail."""
+    g = np.asarray(grey, np.float32)
+    if g.shape[0] < 16 or g.shape[1] < 16 or g[::4, ::4].std() <= 10.0:
+        return False
+    corners = [g[:4, :4], g[:4, -4:], g[-4:, :4], g[-4:, -4:]]
+    if any(c.std() >= 3.0 for c in corners):
+        return False
+    means = [float(c.mean()) for c in corners]
+    return max(means) - min(means) <= 6.0
+
+
 def measure(entry: Entry, width: int, height: int, mtime: float) -> FileFacts:
     """The :class:`FileFacts` of one image; what cannot be measured stays "not seen"."""
     from PIL import Image, UnidentifiedImageError
@@ -90,6 +105,7 @@ def measure(entry: Entry, width: int, height: int, mtime: float) -> FileFacts:
         mtime,
         grey=chroma < GREY_CHROMA,
         converted=converted,
+        filled_corners=filled_corners(grey),
         camera=camera,
         format=fmt,
     )

@@ -86,7 +86,8 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     flat = content is not None and content.relation == "flat"
     for h in hashes:
         if (h is primary or h.method in TRUSTED) and h.verdict in ("identical", "similar"):
-            if not (h.relation or flat):
+            weak = h.distance > STRONG_HASH_BITS * h_bits(h)
+            if not (h.relation or flat) and not (weak and _keypoints_object(scores)):
                 return "similar", h.method
             # Rotated / mirrored match, or flat images: the hash needs a witness.
             local = _local_copy(scores)
@@ -104,6 +105,7 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
             and not flat
             and color.verdict in ("identical", "similar")
             and content.verdict in ("identical", "similar")
+            and not _keypoints_object(scores)
         ):
             return "similar", "content"
     for name in LOCAL_ORDER:
@@ -133,6 +135,28 @@ def _local_copy(scores: Mapping[str, Score]) -> str | None:
         if local is not None and local.verdict in ("identical", "similar"):
             return name
     return None
+
+
+#: A hash match at most this many bits apart (per 64) needs no witness; between this and
+#: the hash's own "similar" threshold, keypoints aligned on a shared template (distinct
+#: charts or text pages of one layout) overrule it.
+STRONG_HASH_BITS = 5
+
+
+def h_bits(score: Score) -> float:
+    """The code length of a hash score in units of 64 bits (distance / (1 - similarity))."""
+    if score.similarity >= 1.0 or score.distance <= 0:
+        return 1.0
+    return score.distance / (1.0 - score.similarity) / 64.0
+
+
+def _keypoints_object(scores: Mapping[str, Score]) -> bool:
+    """Whether keypoint verification aligned the two images and found the pixels differ
+    (a shared template, logo or layout): then masks and colours alone prove nothing."""
+    return any(
+        (s := scores.get(name)) is not None and s.relation == "shares a region"
+        for name in LOCAL_ORDER
+    )
 
 
 def _same_pixels(content: Score | None, color: Score | None) -> bool:

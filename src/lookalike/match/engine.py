@@ -27,7 +27,14 @@ import numpy as np
 from lookalike.features import FeatureSet
 from lookalike.features.cache import method_key
 from lookalike.match.candidates import dihedral_pairs, hash_pairs, region_pairs, word_pairs
-from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.cascade import (
+    HASH_ORDER,
+    STRONG_HASH_BITS,
+    Score,
+    decide,
+    h_bits,
+    score_rows,
+)
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
 from lookalike.methods.base import Thresholds
@@ -130,7 +137,7 @@ def candidate_pairs(
 
 
 #: Bumped when a change of the engine changes what a verification decides.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 
 
 def _verify(
@@ -163,10 +170,19 @@ def _verify(
         out[pos] = score
         a, b = keys[pos]
         if a and b:
-            rows.append((a, b, score.distance, score.similarity, score.verdict))
+            rows.append((a, b, score.distance, score.similarity, score.verdict, score.relation))
     if cache is not None and rows:
         cache.put(rows, scope)
     return [s for s in out if s is not None]
+
+
+def _weak_hash(score: Score | None) -> bool:
+    """A hash match in the band where keypoints may overrule it (see the cascade)."""
+    return (
+        score is not None
+        and score.method in HASH_ORDER
+        and score.distance > STRONG_HASH_BITS * h_bits(score)
+    )
 
 
 def match_features(
@@ -207,7 +223,14 @@ def match_features(
                 rows[k][m.name] = s
         outcomes = [decide(r) for r in rows]
         if local is not None:
-            todo = [k for k, (v, _) in enumerate(outcomes) if v == "different"]
+            # Keypoints decide what the global layers left different, and may overrule
+            # the weakest global layer (colour + content masks), which calls distinct
+            # charts or text pages of one template alike.
+            todo = [
+                k
+                for k, (v, by) in enumerate(outcomes)
+                if v == "different" or by == "content" or _weak_hash(rows[k].get(by))
+            ]
             for k, score in zip(
                 todo,
                 _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts),

@@ -50,6 +50,9 @@ class FileFacts:
     converted: bool = False
     #: camera metadata: EXIF Make, Model or DateTimeOriginal
     camera: bool = False
+    #: all four corners hold one flat fill around a detailed picture: the canvas a copy
+    #: turned by a small angle (or framed) leaves behind
+    filled_corners: bool = False
     format: str = ""
 
 
@@ -102,7 +105,7 @@ class KeeperRule:
         ]
         original: list[tuple[str, object]] = [
             ("colour", f.grey),
-            ("upright", f.turned),
+            ("upright", f.turned or f.filled_corners),
             ("not_upscaled", f.upscaled),
             ("original_format", f.converted),
             ("resolution", -area),

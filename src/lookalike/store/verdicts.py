@@ -30,12 +30,13 @@ CREATE TABLE IF NOT EXISTS verdicts (
     distance REAL NOT NULL,
     similarity REAL NOT NULL,
     verdict TEXT NOT NULL,
+    relation TEXT NOT NULL DEFAULT '',  -- what the verifier saw: copy, contains, ...
     PRIMARY KEY (a, b, scope)
 ) WITHOUT ROWID;
 """
 _BATCH = 300  # pairs per query (two parameters each)
 
-Row = tuple[float, float, str]  # distance, similarity, verdict
+Row = tuple[float, float, str, str]  # distance, similarity, verdict, relation
 
 
 def _key(a: str, b: str) -> tuple[bytes, bytes]:
@@ -53,6 +54,11 @@ class VerdictCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             with self._db:
                 self._db.executescript(_SCHEMA)
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
+                if "relation" not in columns:  # a table from before relations were kept
+                    self._db.execute(
+                        "ALTER TABLE verdicts ADD COLUMN relation TEXT NOT NULL DEFAULT ''"
+                    )
         except sqlite3.DatabaseError as exc:
             raise CollectionError(str(self.path), f"cannot open the verdict cache: {exc}") from None
 
@@ -67,24 +73,24 @@ class VerdictCache:
             params: list[object] = [v for k in part for v in k]
             try:
                 rows = self._db.execute(
-                    f"SELECT a, b, distance, similarity, verdict FROM verdicts "
+                    f"SELECT a, b, distance, similarity, verdict, relation FROM verdicts "
                     f"WHERE scope = ? AND ({cond})",
                     [scope, *params],
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
-            for a, b, d, s_, v in rows:
-                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v))
+            for a, b, d, s_, v, r in rows:
+                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v), str(r))
         return out
 
-    def put(self, rows: Iterable[tuple[str, str, float, float, str]], scope: str) -> None:
-        """Store verdicts ``(digest a, digest b, distance, similarity, verdict)``."""
-        data = [(*_key(a, b), scope, float(d), float(s), v) for a, b, d, s, v in rows]
+    def put(self, rows: Iterable[tuple[str, str, float, float, str, str]], scope: str) -> None:
+        """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation)``."""
+        data = [(*_key(a, b), scope, float(d), float(s), v, r) for a, b, d, s, v, r in rows]
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO verdicts (a, b, scope, distance, similarity, "
-                    "verdict) VALUES (?, ?, ?, ?, ?, ?)",
+                    "verdict, relation) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     data,
                 )
         except sqlite3.DatabaseError as exc:
