@@ -98,3 +98,21 @@ def test_files_marked_apart_stay_apart_through_a_third_copy(
     for group in _dupes(folder, cache, capsys)["groups"]:
         names = {Path(m["path"]).name for m in group["members"]}
         assert not {"a-small.jpg", "a-grey.jpg"} <= names, names
+
+
+def test_not_duplicates_from_the_review_page_lasts(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    from lookalike.cli.dupes_command import remember_not_duplicates
+    from lookalike.dupes.find import DupesOptions, find_duplicates
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(sample_photos[0], folder / "a.jpg")
+    im = Image.open(sample_photos[0])
+    im.resize((im.width // 2, im.height // 2)).save(folder / "a-small.jpg")
+    options = DupesOptions(jobs=1, cache=str(tmp_path / "catalog.sqlite"))
+    report = find_duplicates([folder], options)
+    assert len(report.groups) == 1
+    remember_not_duplicates(report, options.cache, [m.path for m in report.groups[0].members])
+    assert find_duplicates([folder], options).groups == []

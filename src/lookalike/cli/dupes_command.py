@@ -244,13 +244,32 @@ def run(args: argparse.Namespace) -> int:
             note = a.error or a.reason or ("done" if a.done else "")
             print(f"{what}  ({note})")
     if args.review:
-        _review(report, args.paths, open_browser=not args.no_browser)
+        _review(report, args.paths, open_browser=not args.no_browser, cache=cache)
     failed_actions = any(a.error for a in actions)
     return 1 if report.errors or failed_actions else 0
 
 
-def _review(report: DuplicateReport, roots: list[str], *, open_browser: bool) -> None:
-    """Serve the review page on a free loopback port until Ctrl+C (opening the browser)."""
+def remember_not_duplicates(report: DuplicateReport, cache: str | None, paths: list[str]) -> None:
+    """Store "not duplicates" for ``paths`` (by their scanned digests) in the catalog."""
+    if cache == "":
+        return
+    from lookalike.store.catalog import Catalog
+
+    digests = [report.digests[p] for p in paths if p in report.digests]
+    if len(digests) >= 2:
+        with Catalog(cache) as catalog:
+            catalog.add_mark("not-duplicates", digests, paths)
+
+
+def _review(
+    report: DuplicateReport, roots: list[str], *, open_browser: bool, cache: str | None
+) -> None:
+    """Serve the review page on a free loopback port until Ctrl+C (opening the browser).
+
+    A group marked "not duplicates" on the page is stored in the catalog's marks (unless
+    the run has no catalog, ``--no-cache``), so later runs respect it as they do
+    ``lookalike mark not-duplicates``.
+    """
     import secrets
     import socket
     import threading
@@ -259,8 +278,11 @@ def _review(report: DuplicateReport, roots: list[str], *, open_browser: bool) ->
     from lookalike.web.review import create_review_app
     from lookalike.web.server import make_server
 
+    def remember(paths: list[str]) -> None:
+        remember_not_duplicates(report, cache, paths)
+
     token = secrets.token_urlsafe(24)
-    app = create_review_app(report, roots, token=token)
+    app = create_review_app(report, roots, token=token, on_not_duplicates=remember)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
