@@ -85,11 +85,6 @@ def test_every_attacked_copy_is_grouped_with_its_original(report, sample_photos)
             assert any(n.startswith(f"{photo.stem}_{attack}") for n in names), (attack, names)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a black caption bar over 1/6 of the frame: ORB's pixel check agrees on 0.69 of "
-    "the tiles, under the 0.75 full-frame bar that keeps distinct charts apart (<= 0.70)",
-)
 def test_a_copy_with_a_caption_bar_painted_over_is_grouped(report, sample_photos) -> None:
     rep, _ = report
     for photo in sample_photos[:2]:

@@ -56,9 +56,11 @@ def test_flat_and_blank_images_are_copies_only_when_nearly_the_same_pixels(outco
 
 
 def test_distinct_charts_on_one_template_are_not_verified_by_keypoints(outcomes) -> None:
-    """ORB used to decide 134 chart pairs; the pixel check leaves 2 (coverage at 0.5)."""
+    """ORB used to decide 134 chart pairs; the pixel check leaves at most 4 (coverage at
+    0.5; an edit confined to one block of tiles, which keeps captioned copies, lets 2 more
+    through)."""
     _, o = outcomes["charts"]
-    assert _by(o, "orb") <= 2
+    assert _by(o, "orb") <= 4
     assert o.copies_found == o.copies == 2
 
 

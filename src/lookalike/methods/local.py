@@ -82,6 +82,8 @@ FULL_FRAME = 0.9
 #: Share of the detailed tiles of the overlap whose pixels must agree (NCC >= 0.7) ...
 AGREE_FULL_FRAME = 0.75  # ... when aligned frame on frame (distinct charts: <= 0.70)
 AGREE_PARTIAL = 0.4  # ... otherwise (pastes on star fields: 0.43)
+EDIT_BLOCK = 0.5  # an edit's disagreeing tiles fit in a block of at most half the grid ...
+EDIT_CLEAN = 0.9  # ... and at least this share of the tiles outside it agree
 #: A copy's agreeing area covers at least this share of one image (a corner crop of a star
 #: field: 0.54; two crops of one photo overlapping by 15-50%: 0.16-0.24).
 COVERED_AT = 0.5
@@ -197,6 +199,9 @@ class LocalMatch:
     overlap_a: float = 0.0
     overlap_b: float = 0.0
     agreement: float = 0.0
+    #: the tiles that disagree lie in one block (a caption bar, a pasted picture, an
+    #: edited patch) and nearly all the others agree: an edited copy, not a template
+    local_edit: bool = False
 
     @property
     def verified(self) -> bool:
@@ -216,7 +221,8 @@ class LocalMatch:
         if not self.verified:
             return None
         full_frame = min(self.overlap_a, self.overlap_b) >= FULL_FRAME
-        if self.agreement < (AGREE_FULL_FRAME if full_frame else AGREE_PARTIAL):
+        needed = AGREE_FULL_FRAME if full_frame and not self.local_edit else AGREE_PARTIAL
+        if self.agreement < needed:
             return "shares a region"
         if min(self.coverage_a, self.coverage_b) >= COVERED_AT:
             return "copy"
@@ -420,9 +426,9 @@ def _inside(xy: np.ndarray, h: np.ndarray, shape: tuple[int, int]) -> int:
 def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
     """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
 
-    Returns the share of ``dst`` that ``src`` covers and, for each of the _TILES x _TILES
-    tiles of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
-    of the two (lightly blurred) images: NaN where both are flat, 0 where one only is
+    Returns the share of ``dst`` that ``src`` covers and a _TILES x _TILES grid: for each
+    tile of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
+    of the two (lightly blurred) images; NaN outside or where both are flat, 0 where one only is
     (treating the latter as neutral lifted 41 distinct charts to 'copy').
     """
     hd, wd = dst.shape
@@ -433,7 +439,7 @@ def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, n
     y = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), _BLUR)
     ys = np.linspace(0, hd, _TILES + 1).astype(int)
     xs = np.linspace(0, wd, _TILES + 1).astype(int)
-    out = []
+    out = np.full((_TILES, _TILES), np.nan)  # NaN: outside the footprint, or flat in both
     for r in range(_TILES):
         for c in range(_TILES):
             m = inside[ys[r] : ys[r + 1], xs[c] : xs[c + 1]]
@@ -443,12 +449,12 @@ def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, n
             v = y[ys[r] : ys[r + 1], xs[c] : xs[c + 1]][m]
             su, sv = float(u.std()), float(v.std())
             if su < _FLAT_STD and sv < _FLAT_STD:
-                out.append(np.nan)
-            elif su < _FLAT_STD or sv < _FLAT_STD:
-                out.append(0.0)
+                continue
+            if su < _FLAT_STD or sv < _FLAT_STD:
+                out[r, c] = 0.0
             else:
-                out.append(float(((u - u.mean()) * (v - v.mean())).mean() / (su * sv)))
-    return float(inside.mean()), np.array(out)
+                out[r, c] = float(((u - u.mean()) * (v - v.mean())).mean() / (su * sv))
+    return float(inside.mean()), out
 
 
 def _pixel_check(
@@ -481,6 +487,24 @@ class _Attempt:
     overlap_a: float = 0.0
     overlap_b: float = 0.0
     agreement: float = 0.0
+    local_edit: bool = False
+
+    @property
+    def similar(self) -> bool:
+        """Whether this orientation explains the pixels (see :attr:`LocalMatch.similar`)."""
+        return LocalMatch(
+            self.matches,
+            self.inliers,
+            self.similarity,
+            False,
+            self.homography,
+            self.coverage_a,
+            self.coverage_b,
+            self.overlap_a,
+            self.overlap_b,
+            self.agreement,
+            self.local_edit,
+        ).similar
 
 
 def _verify(
@@ -518,15 +542,38 @@ def _verify(
         share_a,
         share_b,
         agreement,
+        _local_disagreement(ncc),
     )
+
+
+def _local_disagreement(ncc: np.ndarray) -> bool:
+    """Whether the tiles that disagree fit in one block of at most half the grid while
+    nearly all the tiles outside it agree: an edit in one place (caption bar, pasted
+    picture), not the scattered disagreement of two different drawings on one template."""
+    grid = np.asarray(ncc, dtype=np.float64)
+    if grid.ndim != 2:
+        return False
+    seen = ~np.isnan(grid)
+    bad = seen & (np.nan_to_num(grid, nan=1.0) < _TILE_NCC)
+    if not bad.any():
+        return False
+    rows = np.flatnonzero(bad.any(axis=1))
+    cols = np.flatnonzero(bad.any(axis=0))
+    box = np.zeros_like(bad)
+    box[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+    if box.sum() > EDIT_BLOCK * box.size:
+        return False
+    outside = seen & ~box
+    return int(outside.sum()) >= 8 and float(np.mean(grid[outside] >= _TILE_NCC)) >= EDIT_CLEAN
 
 
 def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> LocalMatch:
     """Verify whether ``a`` and ``b`` share a planar region: crop, rotation, mirror, paste.
 
-    Matches ``a`` and then ``a`` mirrored against ``b`` and keeps the orientation with the
-    higher similarity; the mirrored attempt is skipped when the direct one is already a
-    verified copy. Both must come from the same detector.
+    Matches ``a`` and then ``a`` mirrored against ``b`` and keeps the orientation that
+    explains the pixels (a copy or a containment) first, then the one with more inliers;
+    the mirrored attempt is skipped when the direct one is already a copy. Both must come
+    from the same detector.
     """
     if a.detector != b.detector:
         raise ValueError(f"cannot match {a.detector} features against {b.detector} features")
@@ -534,11 +581,14 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         return _NO_MATCH
     direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb)
     best, mirrored = direct, False
-    if not (direct.similarity >= SIMILAR_AT and direct.inliers >= MIN_INLIERS):
+    # The mirror image is tried unless the direct match is already a copy: a nearly
+    # symmetric picture gives the direct orientation many inliers whose pixels disagree.
+    if not direct.similar:
         flipped = _verify(
             a.mirror_keypoints, a.mirror_descriptors, b, a.work_shape, ratio, a.thumb[:, ::-1]
         )
-        if (flipped.inliers, flipped.similarity) > (direct.inliers, direct.similarity):
+        rank_f = (flipped.similar, flipped.inliers, flipped.similarity)
+        if rank_f > (direct.similar, direct.inliers, direct.similarity):
             best, mirrored = flipped, True
     h = best.homography
     if h is None:
@@ -561,6 +611,7 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         best.overlap_a,
         best.overlap_b,
         best.agreement,
+        best.local_edit,
     )
 
 
@@ -586,7 +637,7 @@ class LocalMethod(Method):
     metric = "inliers"
     grey = True
     min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
         "Rublee et al., ORB, ICCV 2011; Lowe, SIFT, IJCV 2004; Fischler & Bolles, RANSAC, CACM 1981"
