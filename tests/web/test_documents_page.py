@@ -316,3 +316,42 @@ def test_documents_api_refuses_cross_site_foreign_hosts_and_non_documents(
         f'attachment; filename="image-similarity-{stamp}.xlsx"; '
         f"filename*=UTF-8''image-similarity-{stamp}.xlsx"
     )
+
+
+def test_docs_page_serves_the_page_alone(documents: list[Path], tmp_path: Path) -> None:
+    """`lookalike docs --page --no-browser`: the page on 127.0.0.1 with a fresh token."""
+    log = tmp_path / "page.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lookalike", "docs", "--page", "--no-browser"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        base = None
+        while base is None and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            found = re.search(r"documents page at (http://127\.0\.0\.1:\d+)/", log.read_text())
+            if found:
+                try:
+                    if httpx.get(found.group(1) + "/", timeout=2).status_code == 200:
+                        base = found.group(1)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        assert base is not None, log.read_text()
+        alone = Served(base, process, log)
+        token = _token(alone)
+        assert httpx.get(base + "/", headers={"Host": "evil.example"}).status_code == 421
+        url = base + "/api/documents/jobs"
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.post(url, files=_files(documents), headers={**auth, "Origin": "http://x.example"})
+        assert r.status_code == 403
+        r = httpx.post(url, files=_files(documents), headers=auth)
+        assert r.status_code == 202, r.text
+        job = _wait(alone, r.json()["url"])
+        assert job["state"] == "done" and len(job["result"]["pairs"]) == 1, job
+    finally:
+        process.terminate()
+        process.wait(10)
