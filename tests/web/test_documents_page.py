@@ -355,3 +355,23 @@ def test_docs_page_serves_the_page_alone(documents: list[Path], tmp_path: Path) 
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_finished_checks_are_kept_a_while_then_removed(tmp_path: Path) -> None:
+    """At most KEEP_JOBS finished checks, none older than KEEP_SECONDS; their files go."""
+    from lookalike.web import documents as module
+
+    jobs = module.DocumentJobs(tmp_path / "state")
+    now = time.monotonic()
+    made = []
+    for k in range(module.KEEP_JOBS + 2):
+        made.append(jobs.new("zh"))
+        made[-1].finished = now - 10 + k / 100
+    running = jobs.new("zh")  # unfinished: never evicted
+    jobs.evict()
+    assert set(jobs.jobs) == {j.id for j in made[2:]} | {running.id}
+    assert not made[0].folder.exists() and made[2].folder.exists()
+    made[5].finished = now - module.KEEP_SECONDS - 1
+    jobs.evict()
+    assert made[5].id not in jobs.jobs and not made[5].folder.exists()
+    assert running.folder.exists()

@@ -17,7 +17,8 @@ writes 403, capped bodies, the token for writes); on top of them:
 * the check (:func:`~lookalike.doccheck.check.check_documents`) runs in a worker thread
   inside the server's CPU semaphore; the page polls ``GET /api/documents/jobs/{id}``;
 * finished checks are kept for an hour, at most :data:`KEEP_JOBS` of them, then their
-  files are removed; the whole state folder goes when the process exits.
+  files are removed; the whole state folder goes when the process exits (or, killed,
+  at the next start).
 """
 
 from __future__ import annotations
@@ -179,12 +180,42 @@ class Job:
         return out
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no way to tell: leave its folder
+        return True
+    return True
+
+
+def state_folder() -> Path:
+    """A fresh private folder for this process's checks, ``<tmp>/lookalike-documents-UID/
+    PID-xxxx``; folders left by processes that are gone (killed: no exit handler ran)
+    are removed first."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    base = Path(tempfile.gettempdir()) / f"lookalike-documents-{uid}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        st = base.lstat()
+        if base.is_symlink() or st.st_uid != uid or st.st_mode & 0o077:
+            raise PermissionError("not a private folder")
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="lookalike-documents-"))
+    for old in base.iterdir():
+        pid = old.name.split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
+
+
 class DocumentJobs:
     """The checks of one server: stored uploads, running and finished jobs, their cleanup."""
 
     def __init__(self, state_dir: str | os.PathLike[str] | None = None) -> None:
         if state_dir is None:
-            self.root = Path(tempfile.mkdtemp(prefix="lookalike-documents-"))
+            self.root = state_folder()
             atexit.register(shutil.rmtree, self.root, True)
         else:
             self.root = Path(state_dir)
