@@ -27,7 +27,7 @@ _STAGES = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "docs",
         help="find reused figures in documents / 检查文档中的重复图片",
