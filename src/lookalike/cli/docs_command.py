@@ -15,6 +15,7 @@ from lookalike.doccheck.records import (
     CheckOptions,
     DocumentCheck,
 )
+from lookalike.errors import require
 
 #: Errors printed on stderr before "... N more in the workbook".
 MAX_ERRORS_SHOWN = 20
@@ -26,7 +27,7 @@ _STAGES = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "docs",
         help="find reused figures in documents / 检查文档中的重复图片",
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "them within each document and across documents, and write a workbook of the "
         "similar pairs. 提取文档中的全部图片，比较文档内和文档间的相似图片，生成 Excel 报告。",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="documents or folders of them")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="documents or folders of them")
     p.add_argument(
         "--out", default=".", metavar="DIR",
         help="output folder for the extracted pictures (图片提取/ or extracted/) and the "
@@ -70,6 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add_jobs(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.add_argument(
+        "--page", action="store_true",
+        help="serve the Documents page on 127.0.0.1 instead (drop documents, see the pairs, "
+        "download the workbook) and open it in the browser; Ctrl+C stops it. No PATH "
+        "needed. Needs the 'web' extra / 打开网页版",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --page: print the address, do not open it"
+    )
     p.set_defaults(run=run)
 
 
@@ -98,8 +108,60 @@ def _summary(result: DocumentCheck) -> str:
     return "\n".join(lines)
 
 
+def _page(open_browser: bool) -> int:
+    """Serve the Documents page alone on a free loopback port until Ctrl+C."""
+    import secrets
+    import socket
+    import threading
+    import webbrowser
+
+    from lookalike.web.documents import create_documents_app
+    from lookalike.web.server import make_server
+
+    app = create_documents_app(token=secrets.token_urlsafe(24))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server = make_server(app, host="127.0.0.1", port=0, log_level="warning")
+    print(
+        f"lookalike: documents page at {url} (Ctrl+C to stop) / 文档检查页面已启动",
+        file=sys.stderr,
+        flush=True,
+    )
+    if open_browser:
+
+        def opener() -> None:
+            for _ in range(200):
+                if server.started:
+                    webbrowser.open(url)
+                    return
+                threading.Event().wait(0.05)
+
+        threading.Thread(target=opener, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from lookalike.doccheck.check import check_documents
+
+    if args.page:
+        require("uvicorn", "web")
+        require("fastapi", "web")
+        if args.paths:
+            print(
+                "lookalike docs: --page takes no PATH: drop the documents on the page",
+                file=sys.stderr,
+            )
+            return 2
+        return _page(open_browser=not args.no_browser)
+    if not args.paths:
+        print("lookalike docs: name at least one PATH (or use --page)", file=sys.stderr)
+        return 2
 
     options = CheckOptions(
         out=args.out,

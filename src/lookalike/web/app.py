@@ -980,4 +980,17 @@ def create_app(
         out["methods"] = [{"method": m, **s} for m, s in out["methods"].items()]
         return out
 
+    # --- Documents tab (issue 12): its page and API live in web/documents.py ---
+    from lookalike.web.documents import documents_router
+
+    app.include_router(
+        documents_router(
+            templates=templates,
+            token=server.token,
+            embed_token=embed_token,
+            cpu_slots=server.cpu_slots,
+            max_upload_bytes=max_upload_bytes,
+        )
+    )
+    # --- end of the Documents tab ---
     return app
