@@ -137,14 +137,24 @@ def turned_flags(
     return votes_turn > votes_plain
 
 
-def _grey(entry: Entry) -> Image.Image | None:
+#: The smaller copy of a pair is looked at with at most this long side (both copies are
+#: reduced by one factor, which keeps an enlargement an enlargement).
+DETAIL_SIDE = 512
+
+
+def _grey(entry: Entry, long_side: int) -> Image.Image | None:
+    """The image in grey with its long side at most ``long_side`` (JPEG draft decoding)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(entry.read())) as im:
             if im.width * im.height > MAX_PIXELS:
                 return None
-            return im.convert("L")
+            scale = min(1.0, long_side / max(im.width, im.height))
+            size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+            im.draft("L", size)
+            grey = im.convert("L")
+            return grey if grey.size == size else grey.resize(size, Image.Resampling.BOX)
     except Exception:  # a measure is a hint: never fail the run for it
         return None
 
@@ -167,6 +177,7 @@ def upscaled_flags(
 ) -> np.ndarray:
     """Per image: it is an enlargement of a smaller copy it matched (same aspect, 1%)."""
     flags = np.zeros(len(facts), bool)
+    cache: dict[tuple[int, int], Image.Image] = {}
     for a, b in zip(np.asarray(i).tolist(), np.asarray(j).tolist(), strict=True):
         fa, fb = facts[a], facts[b]
         big, small = (a, b) if fa.width * fa.height >= fb.width * fb.height else (b, a)
@@ -181,8 +192,16 @@ def upscaled_flags(
         eb, es = entries[big], entries[small]
         if eb is None or es is None:
             continue
-        gb, gs = _grey(eb), _grey(es)
+        # Both reduced by one factor (the small one to DETAIL_SIDE at most), the large one
+        # to at most twice the small one: an enlargement holds nothing more at any scale,
+        # and decoding stays cheap however large the files.
+        factor = min(1.0, DETAIL_SIDE / max(fsmall.width, fsmall.height))
+        side_s = max(16, round(max(fsmall.width, fsmall.height) * factor))
+        side_b = min(round(max(fbig.width, fbig.height) * factor), 2 * side_s)
+        gs = cache.get((small, side_s)) or _grey(es, side_s)
+        gb = cache.get((big, side_b)) or _grey(eb, side_b)
         if gb is None or gs is None:
             continue
+        cache[(small, side_s)], cache[(big, side_b)] = gs, gb
         flags[big] = detail_gain(gb, gs) < UPSCALED_GAIN
     return flags

@@ -44,6 +44,7 @@ from lookalike.store.verdicts import VerdictCache
 __all__ = [
     "CANDIDATE_LAYERS",
     "CANDIDATE_RADIUS",
+    "LOCAL_CANDIDATES",
     "REGION_RADIUS",
     "Matches",
     "candidate_pairs",
@@ -59,7 +60,11 @@ CANDIDATE_RADIUS: int = get_method("phash").distance_thresholds()[1]  # type: ig
 #: "Candidate recall").
 REGION_RADIUS: int = 12
 #: Candidate finders every run computes, beside the layers asked for.
-CANDIDATE_LAYERS: tuple[str, ...] = ("aspect", "phash8", "regions")
+CANDIDATE_LAYERS: tuple[str, ...] = ("aspect", "phash8")
+#: Candidate finders computed only when a keypoint layer (orb, sift) is asked for: they
+#: propose crops, frames and turned copies that only keypoints can confirm.
+LOCAL_CANDIDATES: tuple[str, ...] = ("regions",)
+_LOCAL_LAYERS = ("orb", "sift")
 
 
 @dataclass
@@ -91,12 +96,14 @@ def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int
 
 
 def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list[Method]:
-    """The methods a run computes: :data:`CANDIDATE_LAYERS` always, then ``layers``.
+    """The methods a run computes: :data:`CANDIDATE_LAYERS` always, then ``layers``, and
+    :data:`LOCAL_CANDIDATES` when a keypoint layer is among them.
 
     ``threshold`` (similarity 0..1) moves where the hash layer alone calls a pair similar
     (default pHash's own 1 - 8/64).
     """
-    names = list(dict.fromkeys([*CANDIDATE_LAYERS, *layers]))
+    local = [c for c in LOCAL_CANDIDATES if any(n in _LOCAL_LAYERS for n in layers)]
+    names = list(dict.fromkeys([*CANDIDATE_LAYERS, *local, *layers]))
     methods = [get_method(n) for n in names]
     if threshold is not None:
         for m in methods:

@@ -83,6 +83,9 @@ FRAME_SHARE = 0.85
 #: ... within this many grey levels; trimming looks at a copy of at most this long side.
 FRAME_TOLERANCE = 12.0
 TRIM_SIDE = 256
+#: Long side the views are cut from: the smallest (55 % corners) still hold 32 x 32 pixels
+#: more than four times over.
+WORK_SIDE = 320
 #: A line continuing a peeled strip (same median) is frame with this share near it.
 STRIP_SHARE = 0.6
 #: A trim leaving less than this share of either side is not trusted (the plain code is
@@ -193,7 +196,7 @@ class RegionHashes(CodeMethod):
 
     name = "regions"
     min_size = 128
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     decides = False
     #: Never similar, never different: candidates only (as the visual words).
     thresholds = Thresholds(similar=2.0, different=-1.0, identical=2.0)
@@ -208,6 +211,10 @@ class RegionHashes(CodeMethod):
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         grey = image if image.mode == "L" else image.convert("L")
+        if max(grey.size) > WORK_SIDE:  # every view is hashed at 32 x 32: work small
+            scale = WORK_SIDE / max(grey.size)
+            size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+            grey = grey.resize(size, Image.Resampling.BOX)
         views = [grey, trim(grey), *(_window(grey, box) for _, box in WINDOWS)]
         views += [_rotated_centre(grey, a) for a in ANGLES]
         return np.stack([self._phash.prepare(v) for v in views])
