@@ -439,21 +439,26 @@ def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, n
     y = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), _BLUR)
     ys = np.linspace(0, hd, _TILES + 1).astype(int)
     xs = np.linspace(0, wd, _TILES + 1).astype(int)
-    out = np.full((_TILES, _TILES), np.nan)  # NaN: outside the footprint, or flat in both
-    for r in range(_TILES):
-        for c in range(_TILES):
-            m = inside[ys[r] : ys[r + 1], xs[c] : xs[c + 1]]
-            if m.size == 0 or m.mean() < 0.75:
-                continue
-            u = x[ys[r] : ys[r + 1], xs[c] : xs[c + 1]][m]
-            v = y[ys[r] : ys[r + 1], xs[c] : xs[c + 1]][m]
-            su, sv = float(u.std()), float(v.std())
-            if su < _FLAT_STD and sv < _FLAT_STD:
-                continue
-            if su < _FLAT_STD or sv < _FLAT_STD:
-                out[r, c] = 0.0
-            else:
-                out[r, c] = float(((u - u.mean()) * (v - v.mean())).mean() / (su * sv))
+    m = inside.astype(np.float64)
+    u, v = x.astype(np.float64) * m, y.astype(np.float64) * m
+
+    def tile_sums(a: np.ndarray) -> np.ndarray:  # (_TILES, _TILES) sums over each tile
+        return np.add.reduceat(np.add.reduceat(a, ys[:-1], axis=0), xs[:-1], axis=1)
+
+    area = np.outer(np.diff(ys), np.diff(xs)).astype(np.float64)
+    n = tile_sums(m)
+    su, sv = tile_sums(u), tile_sums(v)
+    suu, svv, suv = tile_sums(u * u), tile_sums(v * v), tile_sums(u * v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu, mv = su / n, sv / n
+        std_u = np.sqrt(np.maximum(suu / n - mu * mu, 0.0))
+        std_v = np.sqrt(np.maximum(svv / n - mv * mv, 0.0))
+        ncc = (suv / n - mu * mv) / (std_u * std_v)
+    used = (area > 0) & (n >= 0.75 * area)  # tiles (mostly) inside the footprint
+    flat_u, flat_v = std_u < _FLAT_STD, std_v < _FLAT_STD
+    out = np.where(flat_u | flat_v, 0.0, ncc)  # NaN: outside, or flat in both
+    out[flat_u & flat_v] = np.nan
+    out[~used] = np.nan
     return float(inside.mean()), out
 
 
