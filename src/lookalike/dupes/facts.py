@@ -86,6 +86,8 @@ def measure(entry: Entry, width: int, height: int, mtime: float) -> FileFacts:
                 camera = camera or bool(exif.get_ifd(0x8769).get(36867))
             if im.width * im.height > MAX_PIXELS:
                 return FileFacts(width, height, entry.size, mtime, camera=camera, format=fmt)
+            if fmt not in _LOSSLESS:  # colour and corners need only a small image (draft)
+                im.draft("RGB", (256, 256))
             rgb = im.convert("RGB")
     except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
         return base
@@ -94,10 +96,12 @@ def measure(entry: Entry, width: int, height: int, mtime: float) -> FileFacts:
     thumb = np.asarray(rgb.resize((64, 64), Image.Resampling.BOX), np.int16)
     chroma = float((thumb.max(axis=2) - thumb.min(axis=2)).mean()) / 255.0
     grey = np.asarray(rgb.convert("L"))
-    h, w = grey.shape
-    top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
-    crop = np.ascontiguousarray(grey[top : top + CROP, left : left + CROP])
-    converted = fmt in _LOSSLESS and _blockiness(crop) >= BLOCK_RATIO
+    converted = False
+    if fmt in _LOSSLESS:  # the JPEG block grid is seen at full resolution only
+        h, w = grey.shape
+        top, left = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
+        crop = np.ascontiguousarray(grey[top : top + CROP, left : left + CROP])
+        converted = _blockiness(crop) >= BLOCK_RATIO
     return FileFacts(
         width,
         height,
@@ -175,33 +179,43 @@ def detail_gain(larger: Image.Image, smaller: Image.Image) -> float:
 def upscaled_flags(
     entries: Sequence[Entry | None], facts: Sequence[FileFacts], i: np.ndarray, j: np.ndarray
 ) -> np.ndarray:
-    """Per image: it is an enlargement of a smaller copy it matched (same aspect, 1%)."""
-    flags = np.zeros(len(facts), bool)
-    cache: dict[tuple[int, int], Image.Image] = {}
+    """Per image: it is an enlargement of a smaller copy it matched (same aspect, 1%).
+
+    Only an image that would win on resolution is looked at (the largest among the copies
+    it matched), against its largest smaller copy of the same shape: one decode pair per
+    such image, so the cost grows with the groups, not with their pairs.
+    """
+    n = len(facts)
+    flags = np.zeros(n, bool)
+    area = np.array([f.width * f.height for f in facts], dtype=np.int64)
+    best: dict[int, int] = {}  # candidate keeper -> its largest smaller same-shape copy
+    beaten: set[int] = set()
     for a, b in zip(np.asarray(i).tolist(), np.asarray(j).tolist(), strict=True):
-        fa, fb = facts[a], facts[b]
-        big, small = (a, b) if fa.width * fa.height >= fb.width * fb.height else (b, a)
+        big, small = (a, b) if area[a] >= area[b] else (b, a)
+        beaten.add(small)
         fbig, fsmall = facts[big], facts[small]
-        if flags[big] or fsmall.width * fsmall.height * 1.2 > fbig.width * fbig.height:
-            continue
         if fsmall.width < 16 or fsmall.height < 16 or fbig.height == 0 or fsmall.height == 0:
+            continue
+        if area[small] * 1.2 > area[big]:
             continue
         ra, rb = fbig.width / fbig.height, fsmall.width / fsmall.height
         if abs(ra - rb) > 0.01 * max(ra, rb):
             continue
+        if big not in best or area[small] > area[best[big]]:
+            best[big] = small
+    for big, small in best.items():
+        if big in beaten:  # a larger copy exists: it, not this one, competes on resolution
+            continue
         eb, es = entries[big], entries[small]
         if eb is None or es is None:
             continue
+        fbig, fsmall = facts[big], facts[small]
         # Both reduced by one factor (the small one to DETAIL_SIDE at most), the large one
-        # to at most twice the small one: an enlargement holds nothing more at any scale,
-        # and decoding stays cheap however large the files.
+        # to at most twice the small one: an enlargement holds nothing more at any scale.
         factor = min(1.0, DETAIL_SIDE / max(fsmall.width, fsmall.height))
         side_s = max(16, round(max(fsmall.width, fsmall.height) * factor))
         side_b = min(round(max(fbig.width, fbig.height) * factor), 2 * side_s)
-        gs = cache.get((small, side_s)) or _grey(es, side_s)
-        gb = cache.get((big, side_b)) or _grey(eb, side_b)
-        if gb is None or gs is None:
-            continue
-        cache[(small, side_s)], cache[(big, side_b)] = gs, gb
-        flags[big] = detail_gain(gb, gs) < UPSCALED_GAIN
+        gs, gb = _grey(es, side_s), _grey(eb, side_b)
+        if gb is not None and gs is not None:
+            flags[big] = detail_gain(gb, gs) < UPSCALED_GAIN
     return flags
