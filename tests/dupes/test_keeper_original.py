@@ -122,3 +122,26 @@ def test_a_copy_turned_by_a_few_degrees_has_filled_corners(sample_photos: list[P
         tilted = im.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=255)
         assert filled_corners(np.asarray(tilted)), photo.name
         assert not filled_corners(np.asarray(im)), photo.name
+
+
+def test_the_original_is_kept_over_its_crop_mirror_and_turned_conversion(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """make demo's Autumn group: the mirror and the rot90 PNG each "need a turn" against
+    the original, so a vote on turns alone picked the 50 % crop; resolution comes first."""
+    from PIL import Image, ImageOps
+
+    from lookalike.dupes.find import DupesOptions, find_duplicates
+
+    for photo in sample_photos[:3]:
+        folder = tmp_path / photo.stem
+        folder.mkdir()
+        im = Image.open(photo).convert("RGB")
+        im.save(folder / "original.jpg", quality=92)
+        ImageOps.mirror(im).save(folder / "mirror.jpg", quality=92)
+        im.transpose(Image.Transpose.ROTATE_90).save(folder / "rot90.png")
+        w, h = im.size
+        im.crop((w // 4, h // 4, w * 3 // 4, h * 3 // 4)).save(folder / "crop50.jpg", quality=92)
+        report = find_duplicates([folder], DupesOptions(jobs=1, cache=""))
+        keepers = {Path(g.keep).name for g in report.groups}
+        assert "crop50.jpg" not in keepers and "rot90.png" not in keepers, (photo.name, keepers)

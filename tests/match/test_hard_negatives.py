@@ -64,7 +64,10 @@ def test_distinct_charts_on_one_template_are_not_verified_by_keypoints(outcomes)
     assert o.copies_found == o.copies == 2
 
 
-@pytest.mark.xfail(strict=True, reason="colour+content (about 32) and weak hashes (about 5) still merge some charts")
+@pytest.mark.xfail(
+    strict=True,
+    reason="colour+content (about 32) and weak hashes (about 5) still merge some charts",
+)
 def test_distinct_charts_on_one_template_give_no_false_pair(outcomes) -> None:
     assert outcomes["charts"][1].false_pairs == []
 

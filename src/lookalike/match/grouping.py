@@ -103,12 +103,15 @@ class KeeperRule:
             ("marked", path not in self.kept),
             ("reference", not self._in_reference(path)) if self.reference else ("reference", 0),
         ]
+        # Uncropped before upright: a crop has fewer pixels than its source (enlargements
+        # are caught first), while "turned" is a vote among the copies a picture matched,
+        # which a group of mostly turned copies can win against the original.
         original: list[tuple[str, object]] = [
             ("colour", f.grey),
-            ("upright", f.turned or f.filled_corners),
             ("not_upscaled", f.upscaled),
-            ("original_format", f.converted),
             ("resolution", -area),
+            ("upright", f.turned or f.filled_corners),
+            ("original_format", f.converted),
             ("camera", not f.camera),
             ("largest", -f.bytes),
             ("oldest", f.mtime),
