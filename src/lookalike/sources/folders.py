@@ -98,7 +98,7 @@ class Entry:
         try:
             with zipfile.ZipFile(self.archive) as zf:
                 info = zf.getinfo(self.member)
-                _check_member(info)
+                check_member(info)
                 with zf.open(info) as f:
                     data = f.read(MAX_MEMBER_BYTES + 1)
         except (
@@ -130,7 +130,7 @@ def _not_image(path: str, head: bytes) -> Failure:
     return Failure(path, f"named like an image but not one: the content is {describe(head)}")
 
 
-def _check_member(info: zipfile.ZipInfo) -> None:
+def check_member(info: zipfile.ZipInfo) -> None:
     """Refuse members whose declared size or ratio says zip bomb, and encrypted ones."""
     if info.flag_bits & 0x1:
         raise LookalikeError(None, "encrypted archive member")
@@ -167,7 +167,7 @@ def _members(archive: str, mtime_ns: int, ctime_ns: int) -> Iterator[Entry | Fai
                 path = archive + MEMBER_SEP + info.filename
                 ext = os.path.splitext(info.filename)[1].lower()
                 try:
-                    _check_member(info)
+                    check_member(info)
                     with zf.open(info) as f:
                         head = f.read(HEAD_BYTES)
                 except LookalikeError as exc:

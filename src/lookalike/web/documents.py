@@ -54,7 +54,7 @@ from lookalike.doccheck.records import CheckOptions, DocumentCheck
 from lookalike.errors import LookalikeError
 from lookalike.reports.labels import location_text, reason_text, relation
 from lookalike.sources.documents import safe_file_name
-from lookalike.sources.folders import MAX_MEMBER_BYTES, _check_member
+from lookalike.sources.folders import MAX_MEMBER_BYTES, check_member
 from lookalike.web.app import (
     ENVELOPE_BYTES,
     HERE,
@@ -317,7 +317,7 @@ class DocumentJobs:
                     member = os.path.basename(info.filename.replace("\\", "/"))
                     label = f"{shown} > {safe_file_name(member or 'member')}"
                     try:
-                        _check_member(info)
+                        check_member(info)
                     except LookalikeError as exc:
                         job.skipped.append(f"{label}: {exc.reason}")
                         continue
