@@ -109,8 +109,9 @@ class KeeperRule:
         original: list[tuple[str, object]] = [
             ("colour", f.grey),
             ("not_upscaled", f.upscaled),
+            ("upright", f.filled_corners),  # a canvas around the picture: framed or tilted
             ("resolution", -area),
-            ("upright", f.turned or f.filled_corners),
+            ("upright", f.turned),
             ("original_format", f.converted),
             ("camera", not f.camera),
             ("largest", -f.bytes),
