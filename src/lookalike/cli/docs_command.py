@@ -111,38 +111,12 @@ def _summary(result: DocumentCheck) -> str:
 def _page(open_browser: bool) -> int:
     """Serve the Documents page alone on a free loopback port until Ctrl+C."""
     import secrets
-    import socket
-    import threading
-    import webbrowser
 
     from lookalike.web.documents import create_documents_app
-    from lookalike.web.server import make_server
+    from lookalike.web.server import serve_page_on_loopback
 
     app = create_documents_app(token=secrets.token_urlsafe(24))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server = make_server(app, host="127.0.0.1", port=0, log_level="warning")
-    print(
-        f"lookalike: documents page at {url} (Ctrl+C to stop) / 文档检查页面已启动",
-        file=sys.stderr,
-        flush=True,
-    )
-    if open_browser:
-
-        def opener() -> None:
-            for _ in range(200):
-                if server.started:
-                    webbrowser.open(url)
-                    return
-                threading.Event().wait(0.05)
-
-        threading.Thread(target=opener, daemon=True).start()
-    try:
-        server.run(sockets=[sock])
-    finally:
-        sock.close()
+    serve_page_on_loopback(app, "documents page", "文档检查页面已启动", open_browser=open_browser)
     return 0
 
 

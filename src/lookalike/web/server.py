@@ -164,3 +164,36 @@ def run(app: Any, **options: Any) -> None:
     if limits is not None and "limit_concurrency" not in options:
         options["limit_concurrency"] = max(16, min(LIMIT_CONCURRENCY, limits[0] - 128))
     make_server(app, **options).run()
+
+
+def serve_page_on_loopback(app: Any, name: str, name_zh: str, *, open_browser: bool) -> None:
+    """Serve ``app`` on a free 127.0.0.1 port until Ctrl+C, opening the browser on it.
+
+    A page started for one person (``dupes --review``, ``docs --page``), not a server; its
+    address is announced on stderr as "lookalike: NAME at URL (Ctrl+C to stop) / NAME_ZH".
+    """
+    import socket
+    import sys
+    import threading
+    import webbrowser
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server = make_server(app, host="127.0.0.1", port=0, log_level="warning")
+    print(f"lookalike: {name} at {url} (Ctrl+C to stop) / {name_zh}", file=sys.stderr, flush=True)
+    if open_browser:
+
+        def opener() -> None:
+            for _ in range(200):
+                if server.started:
+                    webbrowser.open(url)
+                    return
+                threading.Event().wait(0.05)
+
+        threading.Thread(target=opener, daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
