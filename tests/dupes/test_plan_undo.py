@@ -141,3 +141,26 @@ def test_sigkill_mid_apply_then_undo_restores_every_checksum(
     assert _checksums(folder) == before
     leftovers = tmp_path / ("dupes" if action == "move" else "xdg/Trash/files")
     assert not leftovers.exists() or not any(p.is_file() for p in leftovers.rglob("*"))
+
+
+def test_a_plan_never_acts_on_a_file_it_keeps_elsewhere_or_twice(tmp_path: Path) -> None:
+    """A hand-edited plan: group 2's keeper is a copy in group 1, and one copy is listed
+    twice. The keeper stays, the double line is skipped, nothing else is touched."""
+    from lookalike.dupes.actions import file_digest
+    from lookalike.dupes.plan import Plan, PlanAction, apply_plan
+
+    a, b, c = (tmp_path / n for n in ("a.jpg", "b.jpg", "c.jpg"))
+    for f in (a, b, c):
+        f.write_bytes(b"same picture")
+    d = file_digest(str(a))
+    plan = Plan(
+        [
+            PlanAction("delete", str(b), d, str(a), d, group=1),
+            PlanAction("delete", str(c), d, str(b), d, group=2),
+            PlanAction("delete", str(c), d, str(a), d, group=3),
+        ]
+    )
+    results = apply_plan(plan, tmp_path / "journal.jsonl")
+    assert [r.kind for r in results] == ["skip", "delete", "skip"]
+    assert "keeper" in results[0].reason and "earlier in this plan" in results[2].reason
+    assert a.exists() and b.exists() and not c.exists()

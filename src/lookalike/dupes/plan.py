@@ -320,6 +320,11 @@ def apply_plan(
         if a.keeper and a.keeper_digest:
             digests[a.keeper] = a.keeper_digest
     checker = Checker(digests)
+    # A file a plan keeps (or names as a keeper) anywhere is never acted on elsewhere in
+    # it, and no file is acted on twice: a hand-edited plan cannot make a copy's keeper go.
+    kept = {a.path for a in plan.actions if a.action == "keep"}
+    kept |= {a.keeper for a in plan.actions if a.action != "keep" and a.keeper}
+    seen: set[str] = set()
     results: list[Action] = []
     journal = None if dry_run else Journal(journal_path)
     try:
@@ -330,7 +335,13 @@ def apply_plan(
         for step, a in enumerate(plan.actions, 1):
             if a.action == "keep":
                 continue
-            problem = _problem(a, checker)
+            if a.path in seen:
+                problem: str | None = "already handled earlier in this plan"
+            elif a.path in kept:
+                problem = "it is a keeper, or kept, elsewhere in this plan"
+            else:
+                problem = _problem(a, checker)
+            seen.add(a.path)
             if problem is not None:
                 results.append(Action("skip", a.path, a.target, problem))
                 if journal is not None:

@@ -1,14 +1,13 @@
 """The review page of ``lookalike dupes PATH --review``: look, mark, act, and go back.
 
-Two parts, kept apart on purpose:
+Two parts:
 
-* **the plan adapter** (:func:`build_plan`, :func:`apply_plan`, :func:`undo_journal`):
-  turns a :class:`~lookalike.dupes.records.DuplicateReport` and the user's choices into a
-  plan file (the shared ``lookalike-plan`` version 1 format), carries it out with the
-  re-checks of :mod:`lookalike.dupes.actions` (keeper and copy must still hold the bytes
-  that were compared), and writes a JSON-lines journal that :func:`undo_journal` reverses.
-  It stands in for ``lookalike.dupes.plan.apply_plan`` / ``undo`` until those exist: only
-  :func:`apply_plan` and :func:`undo_journal` need to forward to them then;
+* **plans** (:func:`build_plan`): turns a :class:`~lookalike.dupes.records.DuplicateReport`
+  and the user's choices into a plan (the ``lookalike-plan`` version 1 format of
+  :mod:`lookalike.dupes.plan`), which :func:`lookalike.dupes.plan.apply_plan` carries out
+  with its re-checks (keeper and copy must still hold the bytes that were compared) and
+  its journal, and :func:`lookalike.dupes.plan.undo` reverses: the page and
+  ``lookalike apply`` / ``undo`` act through one code path;
 * **the web app** (:func:`create_review_app`): the page and its API, behind the same guard
   as ``lookalike serve`` (Host allow-list 421, cross-origin writes 403, capped bodies) and
   the start-up token for every write (apply, undo, marks).
@@ -23,7 +22,6 @@ import asyncio
 import hmac
 import json
 import os
-import shutil
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -42,13 +39,15 @@ from starlette.exceptions import HTTPException
 
 from lookalike import __version__
 from lookalike.dupes.actions import (
-    Checker,
+    Action,
     check_destination,
-    file_digest,
     free_name,
     relative_to_roots,
     scan_roots,
 )
+from lookalike.dupes.plan import FORMAT as PLAN_FORMAT
+from lookalike.dupes.plan import VERSION as PLAN_VERSION
+from lookalike.dupes.plan import Plan, PlanAction, apply_plan, read_journal, undo
 from lookalike.dupes.records import DuplicateReport, Group, Member
 from lookalike.errors import LookalikeError
 from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
@@ -65,11 +64,7 @@ from lookalike.web.app import (
     render_thumbnail,
 )
 
-PLAN_FORMAT = "lookalike-plan"
-PLAN_VERSION = 1
-JOURNAL_FORMAT = "lookalike-journal"
 #: What a plan may ask for; "keep" touches nothing.
-PLAN_ACTIONS = ("move", "trash", "delete", "keep")
 #: Largest request body the review API reads (a selection of many thousand paths).
 MAX_BODY = 8 << 20
 
@@ -85,7 +80,7 @@ def _ordered(group: Group) -> list[Member]:
 
 
 # ======================================================================================
-# The plan adapter. Swap for lookalike.dupes.plan (apply_plan, undo) once it lands.
+# Plans: the page's selection as a lookalike-plan (carried out by lookalike.dupes.plan)
 # ======================================================================================
 
 
@@ -198,31 +193,13 @@ def build_plan(
     }
 
 
-def check_plan(plan: Any) -> list[dict[str, Any]]:
-    """The plan's actions, after checking the format (ValueError naming what is wrong)."""
-    if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
-        raise ValueError(f"not a {PLAN_FORMAT} file")
-    if plan.get("version") != PLAN_VERSION:
-        raise ValueError(f"plan version {plan.get('version')!r} is not supported")
-    actions = plan.get("actions")
-    if not isinstance(actions, list):
-        raise ValueError("the plan has no list of actions")
-    for a in actions:
-        if not isinstance(a, dict) or a.get("action") not in PLAN_ACTIONS:
-            raise ValueError(f"unknown action in the plan: {a!r}")
-        if not isinstance(a.get("path"), str) or not os.path.isabs(a["path"]):
-            raise ValueError("every action needs an absolute path")
-        if a["action"] == "move" and not (
-            isinstance(a.get("target"), str) and os.path.isabs(a["target"])
-        ):
-            raise ValueError(f"a move needs an absolute target: {a['path']}")
-    return actions
-
-
-def trash_folder() -> Path:
-    """The user's freedesktop.org trash: ``$XDG_DATA_HOME/Trash`` (~/.local/share/Trash)."""
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
-    return Path(data) / "Trash"
+def check_plan(plan: Any) -> list[PlanAction]:
+    """The plan's actions, read as ``lookalike apply`` reads a plan file (ValueError naming
+    what is wrong)."""
+    try:
+        return Plan.from_json(json.dumps(plan), "plan").actions
+    except LookalikeError as exc:
+        raise ValueError(exc.reason) from None
 
 
 def journal_folder() -> Path:
@@ -233,150 +210,30 @@ def journal_folder() -> Path:
     return Path(state) / "lookalike" / "journals"
 
 
-def move_to_trash(path: str, trash: Path) -> tuple[str, str]:
-    """Move ``path`` into ``trash`` as the freedesktop.org spec says; (file, .trashinfo).
-
-    The info file is created first with O_EXCL (it reserves the name), then the file moves.
-    """
-    files, info = trash / "files", trash / "info"
-    files.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info.mkdir(parents=True, exist_ok=True, mode=0o700)
-    base = Path(path)
-    for k in range(100_000):
-        name = base.name if k == 0 else f"{base.stem}.{k}{base.suffix}"
-        info_path = info / f"{name}.trashinfo"
-        try:
-            fd = os.open(info_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            continue
-        if os.path.lexists(files / name):
-            os.close(fd)
-            info_path.unlink()
-            continue
-        stamp = datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"[Trash Info]\nPath={quote(path)}\nDeletionDate={stamp}\n")
-        try:
-            shutil.move(path, files / name)
-        except OSError:
-            info_path.unlink(missing_ok=True)
-            raise
-        return str(files / name), str(info_path)
-    raise FileExistsError(f"no free name in the trash for {path}")
+def _applied(a: Action) -> dict[str, Any]:
+    """One step of an apply as the page shows it (``action`` is "skip" when skipped)."""
+    return {
+        "action": a.kind,
+        "path": a.path,
+        "target": a.target,
+        "done": a.done,
+        "reason": a.reason or None,
+        "error": a.error,
+    }
 
 
-def _write_line(fh: Any, record: dict[str, Any]) -> None:
-    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def apply_plan(
-    plan: dict[str, Any], journal: Path, *, trash: Path | None = None
-) -> list[dict[str, Any]]:
-    """Carry out ``plan``'s move / trash / delete actions, each after the re-checks of
-    :mod:`lookalike.dupes.actions`, and journal every step (JSON lines) into ``journal``.
-
-    Returns one result per non-keep action: ``done`` true, or a ``reason`` it was skipped
-    or the ``error`` it met. Later: ``lookalike.dupes.plan.apply_plan``.
-    """
-    actions = check_plan(plan)
-    trash = trash or trash_folder()
-    digests: dict[str, str] = {}
-    for a in actions:
-        for path, digest in (
-            (a["path"], a.get("digest")),
-            (a.get("keeper"), a.get("keeper_digest")),
-        ):
-            if path and isinstance(digest, str):
-                digests.setdefault(path, digest)
-    checker = Checker(digests)
-    keepers = {a["keeper"] for a in actions if a["action"] != "keep" and a.get("keeper")}
-    kept = {a["path"] for a in actions if a["action"] == "keep"}
-    results: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    with open(journal, "a", encoding="utf-8") as fh:
-        _write_line(fh, {"format": JOURNAL_FORMAT, "version": 1, "created": _now()})
-        for a in actions:
-            kind, path = a["action"], a["path"]
-            if kind == "keep":
-                continue
-            out: dict[str, Any] = {
-                "action": kind, "path": path, "target": None, "digest": a.get("digest"),
-                "group": a.get("group"), "done": False, "reason": None, "error": None,
-            }  # fmt: skip
-            if path in seen:
-                out["reason"] = "already handled earlier in this plan"
-            elif path in keepers or path in kept:
-                out["reason"] = "it is a keeper, or kept, elsewhere in this plan"
-            elif not a.get("keeper"):
-                out["reason"] = "no keeper named: kept"
-            elif MEMBER_SEP in path:
-                out["reason"] = "inside an archive: left in place"
-            else:
-                out["reason"] = checker.problem(path, a["keeper"])
-            seen.add(path)
-            if out["reason"] is None:
-                try:
-                    if kind == "move":
-                        target = free_name(Path(a["target"]))
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        shutil.move(path, target)
-                        out["target"] = str(target)
-                    elif kind == "trash":
-                        out["target"], out["info"] = move_to_trash(path, trash)
-                    else:
-                        os.remove(path)
-                    out["done"] = True
-                except OSError as exc:
-                    out["error"] = exc.strerror or str(exc)
-            out["time"] = _now()
-            _write_line(fh, out)
-            results.append(out)
-    return results
-
-
-def undo_journal(journal: Path) -> list[dict[str, Any]]:
-    """Reverse a journal, newest step first: moves go back, trashed files come back (their
-    .trashinfo removed); deleted files cannot be restored and say so. Never overwrites.
-
-    Steps already undone are not undone twice. Later: ``lookalike.dupes.plan.undo``.
-    """
-    records = [
-        json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines() if line
-    ]
-    steps = [r for r in records if "action" in r and "undo" not in r]
-    undone = {r["undo"] for r in records if "undo" in r and r.get("done")}
-    results: list[dict[str, Any]] = []
-    with open(journal, "a", encoding="utf-8") as fh:
-        for step in reversed(steps):
-            if not step.get("done") or step["path"] in undone:
-                continue
-            path, target = step["path"], step.get("target")
-            out: dict[str, Any] = {
-                "undo": path, "action": step["action"], "from": target,
-                "done": False, "reason": None,
-            }  # fmt: skip
-            if step["action"] == "delete":
-                out["reason"] = "deleted: it cannot be restored"
-            elif os.path.lexists(path):
-                out["reason"] = f"another file is at its place now: left at {target}"
-            elif target is None or file_digest(target) != step.get("digest"):
-                out["reason"] = "no longer where it was put, or changed there: not restored"
-            else:
-                try:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.move(target, path)
-                    if step.get("info"):
-                        Path(step["info"]).unlink(missing_ok=True)
-                    out["done"] = True
-                except OSError as exc:
-                    out["reason"] = exc.strerror or str(exc)
-            out["time"] = _now()
-            _write_line(fh, out)
-            results.append(out)
-    return results
+def _undone(step: dict[str, Any], a: Action) -> dict[str, Any]:
+    """One step of an undo as the page shows it, with the action it reverses."""
+    reason = a.reason or a.error or None
+    if step["action"] == "delete" and not a.done:
+        reason = "deleted: it cannot be restored"
+    return {
+        "undo": a.path,
+        "action": step["action"],
+        "from": step.get("target"),
+        "done": a.done,
+        "reason": reason,
+    }
 
 
 # ======================================================================================
@@ -391,7 +248,6 @@ class Review:
     report: DuplicateReport
     roots: list[str]
     journals: Path = field(default_factory=journal_folder)
-    trash: Path = field(default_factory=trash_folder)
     #: called with a "not duplicates" group's paths (a later marks store hooks in here)
     on_not_duplicates: Callable[[list[str]], None] | None = None
     not_duplicates: dict[int, list[str]] = field(default_factory=dict)
@@ -472,7 +328,8 @@ class Review:
                 json.dumps(plan, ensure_ascii=False, indent=1), encoding="utf-8"
             )
             journal = self.journals / f"journal-{stamp}.jsonl"
-            results = apply_plan(plan, journal, trash=self.trash)
+            done = apply_plan(Plan.from_json(json.dumps(plan)), journal)
+            results = [_applied(a) for a in done]
             self.done.append(journal)
         return {"results": results, "journal": str(journal), "undoable": True}
 
@@ -481,7 +338,9 @@ class Review:
         with self.lock:
             if not self.done:
                 raise ValueError("nothing to undo")
-            results = undo_journal(self.done.pop())
+            journal = self.done.pop()
+            steps = read_journal(journal)
+            results = [_undone(s, a) for s, a in zip(steps, undo(journal), strict=True)]
             undoable = bool(self.done)
         return {"results": results, "undoable": undoable}
 
@@ -616,7 +475,6 @@ def create_review_app(
     token: str | None,
     allowed_hosts: Iterable[str] | None = LOOPBACK_HOSTS,
     journals: Path | None = None,
-    trash: Path | None = None,
     on_not_duplicates: Callable[[list[str]], None] | None = None,
 ) -> FastAPI:
     """The FastAPI app of the review page for ``report`` (same guard as ``serve``)."""
@@ -624,7 +482,6 @@ def create_review_app(
         report,
         [os.path.abspath(os.fspath(r)) for r in roots],
         journals=journals or journal_folder(),
-        trash=trash or trash_folder(),
         on_not_duplicates=on_not_duplicates,
     )
     hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
