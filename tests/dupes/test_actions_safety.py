@@ -17,11 +17,25 @@ from pathlib import Path
 
 import pytest
 
-from lookalike.dupes.actions import check_destination, delete_copies, move_copies
+from lookalike.dupes.actions import Action, check_destination
 from lookalike.dupes.find import DupesOptions, find_duplicates
+from lookalike.dupes.plan import apply_plan, plan_from_report
+from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import LookalikeError
 
 OPTIONS = DupesOptions(methods=("phash8",), jobs=1)
+
+
+def delete_copies(report: DuplicateReport, journal: Path) -> list[Action]:
+    """What `lookalike dupes --delete --yes` does after the scan: plan, then apply."""
+    return apply_plan(plan_from_report(report, "delete"), journal)
+
+
+def move_copies(
+    report: DuplicateReport, dest: Path, roots: list[Path], journal: Path
+) -> list[Action]:
+    """What `lookalike dupes --move-to DEST` does after the scan: plan, then apply."""
+    return apply_plan(plan_from_report(report, "move", dest=dest, roots=roots), journal)
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -47,12 +61,12 @@ def _cache(tmp_path: Path) -> DupesOptions:
     return DupesOptions(methods=("phash8",), jobs=1, cache=str(tmp_path / "cache.sqlite"))
 
 
-def test_copies_of_a_keeper_removed_after_the_scan_are_kept(folder: Path) -> None:
+def test_copies_of_a_keeper_removed_after_the_scan_are_kept(folder: Path, tmp_path: Path) -> None:
     report = find_duplicates([folder], OPTIONS)
     assert len(report.groups) == 3
     for g in report.groups:  # another program deletes every keeper meanwhile
         os.remove(g.keep)
-    actions = delete_copies(report, dry_run=False)
+    actions = delete_copies(report, tmp_path / "journal.jsonl")
     assert not any(a.done for a in actions)
     assert all(a.kind == "skip" and "keeper" in a.reason for a in actions)
     assert len(list(folder.iterdir())) == 3  # the last copy of each picture is still there
@@ -64,17 +78,19 @@ def test_copies_of_a_keeper_moved_away_are_not_moved(folder: Path, tmp_path: Pat
     elsewhere.mkdir()
     for g in report.groups:
         shutil.move(g.keep, elsewhere)
-    actions = move_copies(report, tmp_path / "dupes", [folder], dry_run=False)
+    actions = move_copies(report, tmp_path / "dupes", [folder], tmp_path / "journal.jsonl")
     assert not any(a.done for a in actions)
     assert len(list(folder.iterdir())) == 3
 
 
-def test_a_keeper_rewritten_with_another_picture_protects_its_copies(folder: Path) -> None:
+def test_a_keeper_rewritten_with_another_picture_protects_its_copies(
+    folder: Path, tmp_path: Path
+) -> None:
     report = find_duplicates([folder], OPTIONS)
     keeper = Path(report.groups[0].keep)
     other = Path(report.groups[1].keep)
     keeper.write_bytes(other.read_bytes())
-    actions = delete_copies(report, dry_run=False)
+    actions = delete_copies(report, tmp_path / "journal.jsonl")
     kept = [a for a in actions if "changed since the scan" in a.reason]
     assert kept and not kept[0].done
 
@@ -96,7 +112,7 @@ def test_a_copy_overwritten_with_size_and_mtime_kept_is_not_called_identical(
     pairs = {(Path(p.a).name, Path(p.b).name): p.method for p in report.pairs}
     assert pairs.get(("0.jpg", "0-copy.jpg")) != "bytes"
     before = victim.read_bytes()
-    delete_copies(report, dry_run=False)
+    delete_copies(report, tmp_path / "journal.jsonl")
     assert victim.exists() and victim.read_bytes() == before
 
 
@@ -114,7 +130,7 @@ def test_a_folder_named_like_an_archive_member_is_not_confused_with_it(
     report = find_duplicates([root], OPTIONS)
     paths = {m.path for g in report.groups for m in g.members}
     assert str(root / "x.zip!" / "photo.jpg") not in paths
-    delete_copies(report, dry_run=False)
+    delete_copies(report, tmp_path / "journal.jsonl")
     assert _digests(root) == before  # the member is never deleted, the real file unique
 
 
@@ -135,10 +151,10 @@ def test_move_to_the_scanned_folder_is_refused_before_any_work(folder: Path) -> 
     assert _digests(folder) == before
 
 
-def test_delete_removes_only_verified_copies(folder: Path) -> None:
+def test_delete_removes_only_verified_copies(folder: Path, tmp_path: Path) -> None:
     before = _digests(folder)
     report = find_duplicates([folder], OPTIONS)
-    actions = delete_copies(report, dry_run=False)
+    actions = delete_copies(report, tmp_path / "journal.jsonl")
     assert sum(a.done for a in actions) == 3
     after = _digests(folder)
     assert set(after.values()) == set(before.values())  # every picture still has one copy

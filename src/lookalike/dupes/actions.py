@@ -1,32 +1,28 @@
-"""What to do with the copies a duplicate search found: move them aside, or delete them.
+"""The re-checks every move, trash or delete runs first, and the paths they act on.
 
-Nothing is deleted by default. ``--move-to DIR`` moves every member but the keeper into
-DIR, keeping its path relative to the folder it was found under, and never overwrites
-(a name already taken gets `` (1)``, `` (2)``... before its suffix). Members inside zip
-archives are left alone (an archive is not rewritten) and say so.
-
-**Re-checked before every step.** Minutes can pass between the scan and the action, and
-files change meanwhile. So before a copy is moved or deleted:
+Minutes can pass between the scan and the action, and files change meanwhile. So before
+a copy is moved, trashed or deleted (:func:`lookalike.dupes.plan.apply_plan`, which the
+CLI, ``lookalike apply`` and the review page all use):
 
 * its group's keeper must still be there, holding the bytes that were compared (else the
   copy might be the last one left);
 * the copy must still hold the bytes that were compared (else it is another picture now);
 * the copy must not be the keeper under another name (a link).
 
-Anything that fails a check is skipped, with the reason, and the rest goes on.
+Anything that fails a check is skipped, with the reason, and the rest goes on. Moves
+never overwrite (a name already taken gets `` (1)``, `` (2)``... before its suffix), and
+a destination that is a scanned folder, or holds one, is refused before any work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.dupes.records import DuplicateReport
 from lookalike.errors import LookalikeError
 from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
 
@@ -52,17 +48,6 @@ class Action:
             "done": self.done,
             "error": self.error,
         }
-
-
-def copies(report: DuplicateReport) -> list[tuple[str, str]]:
-    """``(copy, its keeper)`` for every group member except the keepers, each copy once."""
-    keepers = {g.keep for g in report.groups}
-    out: dict[str, str] = {}
-    for g in report.groups:
-        for m in g.members:
-            if m.path != g.keep and m.path not in keepers and m.path not in out:
-                out[m.path] = g.keep
-    return list(out.items())
 
 
 def file_digest(path: str) -> str | None:
@@ -185,65 +170,3 @@ def check_destination(
                 f"the destination is (or holds) the scanned folder {root}: the copies "
                 "would only be renamed in place; choose a folder outside it",
             )
-
-
-def move_copies(
-    report: DuplicateReport,
-    dest: str | os.PathLike[str],
-    roots: Sequence[str | os.PathLike[str]],
-    *,
-    dry_run: bool,
-) -> list[Action]:
-    """Move every non-keeper into ``dest`` (relative paths kept, never overwriting), each
-    after the re-checks of the module docstring."""
-    check_destination(dest, roots)
-    dest_path = Path(dest).resolve()
-    root_dirs = scan_roots(roots)
-    checker = Checker(report.digests)
-    actions = []
-    for p, keeper in copies(report):
-        if MEMBER_SEP in p:
-            actions.append(Action("skip", p, reason="inside an archive: left in place"))
-            continue
-        if Path(p).resolve().is_relative_to(dest_path):
-            actions.append(Action("skip", p, reason="already in the destination folder"))
-            continue
-        problem = checker.problem(p, keeper)
-        if problem is not None:
-            actions.append(Action("skip", p, reason=problem))
-            continue
-        target = free_name(dest_path / relative_to_roots(p, root_dirs))
-        if dry_run:
-            actions.append(Action("move", p, str(target), "dry run"))
-            continue
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(p, target)
-            actions.append(Action("move", p, str(target), done=True))
-        except OSError as exc:
-            actions.append(Action("move", p, str(target), error=exc.strerror or str(exc)))
-    return actions
-
-
-def delete_copies(report: DuplicateReport, *, dry_run: bool) -> list[Action]:
-    """Delete every non-keeper (the caller has asked for confirmation), each after the
-    re-checks of the module docstring."""
-    checker = Checker(report.digests)
-    actions = []
-    for p, keeper in copies(report):
-        if MEMBER_SEP in p:
-            actions.append(Action("skip", p, reason="inside an archive: left in place"))
-            continue
-        problem = checker.problem(p, keeper)
-        if problem is not None:
-            actions.append(Action("skip", p, reason=problem))
-            continue
-        if dry_run:
-            actions.append(Action("delete", p, reason="dry run"))
-            continue
-        try:
-            os.remove(p)
-            actions.append(Action("delete", p, done=True))
-        except OSError as exc:
-            actions.append(Action("delete", p, error=exc.strerror or str(exc)))
-    return actions
