@@ -19,7 +19,6 @@ a cache under OUT would also leave a database in the user's report folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -64,7 +63,7 @@ from lookalike.sources.documents import (
 from lookalike.sources.documents.compression import inflate
 from lookalike.sources.documents.metafile import rasterize_metafiles
 from lookalike.sources.folders import Entry
-from lookalike.store.catalog import Catalog
+from lookalike.store.catalog import Catalog, content_digest
 
 __all__ = [
     "DEFAULT_MIN_SIZE",
@@ -256,7 +255,7 @@ def _extract(
                 format=picture.format,
                 location=picture.location,
                 is_preview=picture.is_preview,
-                digest=hashlib.blake2b(picture.data, digest_size=16).hexdigest(),
+                digest=content_digest(picture.data).hex(),
                 placements=list(picture.placements),
                 source=picture.document,
             )

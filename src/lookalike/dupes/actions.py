@@ -16,7 +16,6 @@ a destination that is a scanned folder, or holds one, is refused before any work
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from collections.abc import Sequence
@@ -25,6 +24,8 @@ from pathlib import Path
 
 from lookalike.errors import LookalikeError
 from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
+from lookalike.store.catalog import content_digest
+from lookalike.store.catalog import file_digest as catalog_file_digest
 
 
 @dataclass(frozen=True)
@@ -51,26 +52,17 @@ class Action:
 
 
 def file_digest(path: str) -> str | None:
-    """Hex BLAKE2b-128 of a file's bytes (an archive member's too), or None if unreadable.
-
-    The same digest the catalog stores, computed in 1 MiB blocks (memory stays flat).
-    """
-    h = hashlib.blake2b(digest_size=16)
+    """Hex of the catalog's digest of a file's bytes (an archive member's too), or None if
+    unreadable; read in 1 MiB blocks, a member within the zip-bomb limit."""
     try:
-        if MEMBER_SEP in path:
-            archive, member = path.split(MEMBER_SEP, 1)
-            with zipfile.ZipFile(archive) as zf, zf.open(member) as fh:
-                data = fh.read(MAX_MEMBER_BYTES + 1)
-            if len(data) > MAX_MEMBER_BYTES:
-                return None
-            h.update(data)
-        else:
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    h.update(block)
+        if MEMBER_SEP not in path:
+            return catalog_file_digest(path).hex()
+        archive, member = path.split(MEMBER_SEP, 1)
+        with zipfile.ZipFile(archive) as zf, zf.open(member) as fh:
+            data = fh.read(MAX_MEMBER_BYTES + 1)
+        return None if len(data) > MAX_MEMBER_BYTES else content_digest(data).hex()
     except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError):
         return None
-    return h.hexdigest()
 
 
 class Checker:

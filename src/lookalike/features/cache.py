@@ -8,7 +8,6 @@ chunk before the next starts, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import time
@@ -24,7 +23,7 @@ from lookalike.features import FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry
-from lookalike.store.catalog import Catalog, Record
+from lookalike.store.catalog import Catalog, Record, content_digest, file_digest
 
 __all__ = ["CHUNK_FILES", "CacheStats", "cached_features", "method_key"]
 
@@ -87,15 +86,6 @@ class CacheStats:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _digest_file(path: str) -> bytes:
-    """BLAKE2b-128 of a file, read in 1 MiB blocks (memory stays flat for any size)."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.digest()
-
-
 def _chunks(
     entries: Sequence[Entry], size: int, failures: dict[str, Failure]
 ) -> Iterator[list[tuple[Entry, bytes | None, bytes]]]:
@@ -115,10 +105,10 @@ def _chunks(
                     f"too large for an image file: {e.size:,} bytes (limit {MAX_FILE_BYTES:,})",
                 )
             if e.archive is None and e.size > INLINE_BYTES:
-                data, digest = None, _digest_file(e.path)
+                data, digest = None, file_digest(e.path)
             else:
                 data = e.read()
-                digest = hashlib.blake2b(data, digest_size=16).digest()
+                digest = content_digest(data)
         except OSError as exc:
             failures[e.path] = Failure(e.path, f"cannot read: {exc.strerror or exc}")
             continue

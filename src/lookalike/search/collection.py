@@ -31,7 +31,6 @@ right from 33 to 37 of 38 half-area crops and from 4 to 15 of 38 pasted copies.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import threading
@@ -62,7 +61,7 @@ from lookalike.search.ranking import (
 )
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
-from lookalike.store.catalog import Catalog, FileRow
+from lookalike.store.catalog import Catalog, FileRow, content_digest, file_digest
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
@@ -350,7 +349,7 @@ class Collection:
         for name, data in sources:
             load(io.BytesIO(data), mode="L", min_size=64, name=name)  # DecodeError: refuse
             ext = _upload_extension(name, data)
-            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+            digest = content_digest(data).hex()
             planned.append((folder / f"{digest}{ext}", data))
         with self._lock:
             folder.mkdir(exist_ok=True)
@@ -502,7 +501,7 @@ class Collection:
             name = f"<{len(query)} bytes>"
             source: Any = io.BytesIO(bytes(query))
             source.name = name
-            digest: bytes | None = hashlib.blake2b(bytes(query), digest_size=16).digest()
+            digest: bytes | None = content_digest(bytes(query))
         else:
             name = source = os.fspath(query)
             digest = None
@@ -716,12 +715,8 @@ def _upload_extension(name: str, data: bytes) -> str:
 
 
 def _file_digest(path: str) -> bytes | None:
-    """BLAKE2b-128 of a file's bytes (as the catalog stores them); None when unreadable."""
-    h = hashlib.blake2b(digest_size=16)
+    """The catalog's digest of a file's bytes; None when unreadable."""
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
+        return file_digest(path)
     except OSError:
         return None
-    return h.digest()

@@ -30,6 +30,7 @@ refused with :class:`~lookalike.errors.CollectionError`, as is an unreadable fil
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sqlite3
@@ -127,6 +128,21 @@ def default_path() -> Path:
     else:
         base = Path.home() / ".cache"
     return base / "lookalike" / "catalog.sqlite"
+
+
+def content_digest(data: bytes) -> bytes:
+    """The digest the catalog keeps of a file's bytes: BLAKE2b-128."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def file_digest(path: str | os.PathLike[str]) -> bytes:
+    """:func:`content_digest` of a file, read in 1 MiB blocks (memory stays flat for any
+    size). Raises OSError when the file cannot be read."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.digest()
 
 
 def path_key(path: str) -> bytes:
