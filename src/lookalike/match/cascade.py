@@ -86,7 +86,7 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
     flat = content is not None and content.relation == "flat"
     for h in hashes:
         if (h is primary or h.method in TRUSTED) and h.verdict in ("identical", "similar"):
-            weak = h.distance > STRONG_HASH_BITS * h_bits(h)
+            weak = weak_hash(h)
             if not (h.relation or flat) and not (weak and _keypoints_object(scores)):
                 return "similar", h.method
             # Rotated / mirrored match, or flat images: the hash needs a witness.
@@ -137,17 +137,15 @@ def _local_copy(scores: Mapping[str, Score]) -> str | None:
     return None
 
 
-#: A hash match at most this many bits apart (per 64) needs no witness; between this and
-#: the hash's own "similar" threshold, keypoints aligned on a shared template (distinct
-#: charts or text pages of one layout) overrule it.
-STRONG_HASH_BITS = 5
+#: A hash match at most 5 of 64 bits apart (this similarity or more) needs no witness;
+#: between this and the hash's own "similar" threshold, keypoints aligned on a shared
+#: template (distinct charts or text pages of one layout) overrule it.
+STRONG_HASH_SIMILARITY = 1.0 - 5 / 64
 
 
-def h_bits(score: Score) -> float:
-    """The code length of a hash score in units of 64 bits (distance / (1 - similarity))."""
-    if score.similarity >= 1.0 or score.distance <= 0:
-        return 1.0
-    return score.distance / (1.0 - score.similarity) / 64.0
+def weak_hash(score: Score) -> bool:
+    """A hash match in the band where keypoints may overrule it."""
+    return score.method in HASH_ORDER and score.similarity < STRONG_HASH_SIMILARITY
 
 
 def _keypoints_object(scores: Mapping[str, Score]) -> bool:

@@ -28,12 +28,10 @@ from lookalike.features import FeatureSet
 from lookalike.features.cache import method_key
 from lookalike.match.candidates import dihedral_pairs, hash_pairs, region_pairs, word_pairs
 from lookalike.match.cascade import (
-    HASH_ORDER,
-    STRONG_HASH_BITS,
     Score,
     decide,
-    h_bits,
     score_rows,
+    weak_hash,
 )
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
@@ -183,15 +181,6 @@ def _verify(
     return [s for s in out if s is not None]
 
 
-def _weak_hash(score: Score | None) -> bool:
-    """A hash match in the band where keypoints may overrule it (see the cascade)."""
-    return (
-        score is not None
-        and score.method in HASH_ORDER
-        and score.distance > STRONG_HASH_BITS * h_bits(score)
-    )
-
-
 def match_features(
     fs: FeatureSet,
     methods: Sequence[Method],
@@ -236,7 +225,7 @@ def match_features(
             todo = [
                 k
                 for k, (v, by) in enumerate(outcomes)
-                if v == "different" or by == "content" or _weak_hash(rows[k].get(by))
+                if v == "different" or by == "content" or (by in rows[k] and weak_hash(rows[k][by]))
             ]
             for k, score in zip(
                 todo,
