@@ -23,4 +23,8 @@ set +e
 out="$("$lookalike" serve --db coll 2>&1)"; rc=$?
 set -e
 [ "$rc" -ne 0 ] && grep -q "lookalike\[web\]" <<<"$out" || { echo "serve without the web extra: $out"; exit 1; }
+set +e
+out="$("$lookalike" dupes . --cache '' --engine ray 2>&1)"; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "lookalike\[ray\]" <<<"$out" || { echo "--engine ray without the ray extra: $out"; exit 1; }
 echo "base install: ok"

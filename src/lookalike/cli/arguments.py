@@ -72,3 +72,37 @@ def add_milvus_uri(parser: argparse.ArgumentParser) -> None:
         help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
         "token from $LOOKALIKE_MILVUS_TOKEN",
     )
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|ray`` and ``--address ADDR``: where decoding and verification run."""
+    from lookalike.engines import ENGINES
+
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="where images are decoded and pairs verified: local worker processes "
+        "(default) or a Ray cluster (needs the 'ray' extra)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --engine ray: the cluster (auto, ray://HOST:10001, HOST:6379); "
+        "default: start Ray on this machine with --jobs CPUs",
+    )
+
+
+def engine_problem(args: argparse.Namespace) -> str | None:
+    """Why ``--engine`` / ``--address`` cannot work (before any scan), or None."""
+    from lookalike.errors import LookalikeError, require
+
+    if args.address and args.engine != "ray":
+        return "--address names a Ray cluster: add --engine ray"
+    if args.engine == "ray":
+        try:
+            require("ray", "ray")
+        except LookalikeError as exc:
+            return f"--engine ray: {exc}"
+    return None

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from lookalike.cli.arguments import add_jobs, count, percentage
+from lookalike.cli.arguments import add_engine, add_jobs, count, engine_problem, percentage
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.errors import LookalikeError, require
 from lookalike.match.cascade import DEFAULT_LAYERS
@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
     add_jobs(p)
+    add_engine(p)
     p.add_argument(
         "--cache",
         default=None,
@@ -137,6 +138,9 @@ def _check(args: argparse.Namespace) -> str | None:
     from lookalike.match.grouping import KeeperRule
     from lookalike.reports.export import check_report_path
 
+    problem = engine_problem(args)
+    if problem is not None:
+        return problem
     chosen = [f for f in ("move_to", "trash", "delete") if getattr(args, f)]
     if len(chosen) > 1:
         return "choose one of --move-to, --trash and --delete"
@@ -178,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
     from lookalike.dupes.find import DupesOptions, find_duplicates
     from lookalike.dupes.marks import load_marks
     from lookalike.dupes.plan import apply_plan, plan_from_report
+    from lookalike.engines import open_engine
     from lookalike.match.grouping import KeeperRule
     from lookalike.reports.export import write_report
     from lookalike.reports.labels import STAGE_LABELS, stage_label
@@ -207,8 +212,11 @@ def run(args: argparse.Namespace) -> int:
         exact_only=args.exact_only,
     )
     stages = {k: stage_label(k, args.lang) for k in STAGE_LABELS}
-    with ProgressBar(stages) as bar:
-        report = find_duplicates(args.paths, options, progress=bar)
+    with (
+        open_engine(args.engine, args.address, jobs=args.jobs) as executor,
+        ProgressBar(stages) as bar,
+    ):
+        report = find_duplicates(args.paths, options, progress=bar, executor=executor)
     for path in args.report:
         write_report(report, path, lang=args.lang)
     actions: list[Action] = []

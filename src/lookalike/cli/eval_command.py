@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from lookalike.cli.arguments import add_engine, engine_problem
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
 from lookalike.methods import DEFAULT_METHODS, METHODS
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--candidates", type=int, default=5, help="top-k per shortlist method for costly methods"
     )
     rn.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = all CPUs)")
+    add_engine(rn)
     rn.add_argument(
         "--no-engine-candidates",
         action="store_true",
@@ -86,6 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("ratings", help="CSV with columns a, b, rating")
     pr.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS))
     pr.add_argument("--jobs", "-j", type=int, default=1)
+    add_engine(pr)
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(run=run_pairs)
 
@@ -139,6 +142,7 @@ def run_make(args: argparse.Namespace) -> int:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from lookalike.engines import open_engine
     from lookalike.evaluate.report import (
         attack_rows,
         engine_candidate_rows,
@@ -156,7 +160,10 @@ def run_run(args: argparse.Namespace) -> int:
         return run_video(args)
     if not (bench / "ground_truth.csv").is_file():
         return _usage(f"{bench}: no ground_truth.csv (make one with `lookalike eval make`)")
-    with ProgressBar() as bar:
+    problem = engine_problem(args)
+    if problem is not None:
+        return _usage(problem)
+    with open_engine(args.engine, args.address, jobs=args.jobs) as executor, ProgressBar() as bar:
         report = run_benchmark(
             bench,
             args.methods,
@@ -164,6 +171,7 @@ def run_run(args: argparse.Namespace) -> int:
             candidates=args.candidates,
             engine=not args.no_engine_candidates,
             progress=bar,
+            executor=executor,
         )
     out = Path(args.out) if args.out else bench / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -192,6 +200,7 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_pairs(args: argparse.Namespace) -> int:
+    from lookalike.engines import open_engine
     from lookalike.evaluate.ratings import rate_methods
 
     bad = [m for m in args.methods if m not in METHODS]
@@ -199,7 +208,11 @@ def run_pairs(args: argparse.Namespace) -> int:
         return _usage(f"unknown method(s): {', '.join(bad)}")
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
-    res = rate_methods(args.ratings, args.methods, jobs=args.jobs)
+    problem = engine_problem(args)
+    if problem is not None:
+        return _usage(problem)
+    with open_engine(args.engine, args.address, jobs=args.jobs) as executor:
+        res = rate_methods(args.ratings, args.methods, jobs=args.jobs, executor=executor)
     if args.json:
         print_json(res)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lookalike.cli.arguments import add_jobs, add_milvus_uri
+from lookalike.cli.arguments import add_engine, add_jobs, add_milvus_uri, engine_problem
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.reports.text import table
 from lookalike.store.index import BACKENDS
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
     add_jobs(p)
+    add_engine(p)
     p.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -34,11 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lookalike.engines import open_engine
     from lookalike.search.collection import Collection
 
-    with Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll:
+    problem = engine_problem(args)
+    if problem is not None:
+        print(f"lookalike: {problem}", file=sys.stderr)
+        return 2
+    with (
+        Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll,
+        open_engine(args.engine, args.address, jobs=args.jobs) as executor,
+    ):
         with ProgressBar({"features": "indexing 索引"}) as bar:
-            stats = coll.update(args.paths, jobs=args.jobs, progress=bar)
+            stats = coll.update(args.paths, jobs=args.jobs, progress=bar, executor=executor)
         info = coll.stats()
     if args.json:
         print_json({"update": stats.to_dict(), "collection": info})

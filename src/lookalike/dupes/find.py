@@ -29,6 +29,7 @@ import numpy as np
 from lookalike.dupes.facts import measure, turned_flags, upscaled_flags
 from lookalike.dupes.marks import Marks
 from lookalike.dupes.records import DuplicateReport, Group, Member, Pair
+from lookalike.engines import Executor
 from lookalike.errors import Failure
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
@@ -82,11 +83,14 @@ def find_duplicates(
     options: DupesOptions | None = None,
     *,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> DuplicateReport:
     """Groups of images that are copies of each other under ``paths`` (files, folders, zips).
 
     ``progress(stage, done, total)`` is called while features are computed (stage
-    "features") and while keypoint pairs are verified ("verifying").
+    "features") and while keypoint pairs are verified ("verifying"). ``executor``: where
+    decoding and verification run (default ``options.jobs`` local processes; a cluster
+    engine, :mod:`lookalike.engines`, gives the same groups).
     """
     options = options or DupesOptions()
     entries: list[Entry] = []
@@ -101,7 +105,7 @@ def find_duplicates(
         catalog = _open_catalog(options.cache, tmp)
         try:
             fs, stats = cached_features(
-                entries, methods, catalog, jobs=options.jobs, progress=progress
+                entries, methods, catalog, jobs=options.jobs, progress=progress, executor=executor
             )
             digests = catalog.digests(fs.paths)
             marks = options.marks
@@ -124,6 +128,7 @@ def find_duplicates(
                 marks=marks,
                 exact_only=options.exact_only,
                 verdicts=verdicts,
+                executor=executor,
             )
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
@@ -155,9 +160,12 @@ def detect(
     marks: Marks | None = None,
     exact_only: bool = False,
     verdicts: VerdictCache | None = None,
+    executor: Executor | None = None,
 ) -> DuplicateReport:
     """The matching engine over a computed feature set, then marks, then groups with keepers."""
-    found = match_features(fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts)
+    found = match_features(
+        fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts, executor=executor
+    )
     paths = fs.paths
     n = len(paths)
     keep = np.ones(len(found.i), bool)

@@ -7,11 +7,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["LIFELINE_SECONDS", "process_pool"]
+__all__ = ["LIFELINE_SECONDS", "LocalExecutor", "process_pool"]
 
 #: How often a worker checks that the process that started it is still alive.
 LIFELINE_SECONDS = 1.0
@@ -89,3 +89,52 @@ def process_pool(
         initargs=(os.getpid(), initializer, initargs),
         **kwargs,
     )
+
+
+_SHARED: list[Any] = []
+
+
+def _keep_shared(value: Any) -> None:
+    _SHARED[:] = [value]
+
+
+def _call_shared(fn: Callable[..., Any], call: tuple[Any, ...]) -> Any:
+    return fn(_SHARED[0], *call)
+
+
+class LocalExecutor:
+    """The default :class:`~lookalike.engines.Executor`: ``jobs`` worker processes here.
+
+    Each :meth:`map` starts a :func:`process_pool` and ends it when the calls are done;
+    with one worker, or a single call, the calls run in this process (no pool to start).
+    """
+
+    name = "local"
+    distributed = False
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = (os.cpu_count() or 1) if jobs == 0 else max(1, jobs)
+
+    @property
+    def workers(self) -> int:
+        """Worker processes a map runs at once."""
+        return self.jobs
+
+    def map(
+        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, shared: Any = None
+    ) -> Iterator[Any]:
+        """``fn(*call)`` (or ``fn(shared, *call)``) for each call, in order."""
+        if self.jobs <= 1 or len(calls) <= 1:
+            for call in calls:
+                yield fn(*call) if shared is None else fn(shared, *call)
+            return
+        if shared is None:
+            with process_pool(self.jobs) as pool:
+                futures = [pool.submit(fn, *call) for call in calls]
+                for fut in futures:
+                    yield fut.result()
+            return
+        with process_pool(self.jobs, initializer=_keep_shared, initargs=(shared,)) as pool:
+            futures = [pool.submit(_call_shared, fn, call) for call in calls]
+            for fut in futures:
+                yield fut.result()

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lookalike.engines import Executor
 from lookalike.errors import UsageError
 from lookalike.evaluate.metrics import spearman
 from lookalike.features import extract_features
@@ -37,11 +38,16 @@ def read_ratings(path: str | Path) -> list[tuple[str, str, float]]:
 
 
 def rate_methods(
-    csv_path: str | Path, method_names: Sequence[str], *, jobs: int = 1
+    csv_path: str | Path,
+    method_names: Sequence[str],
+    *,
+    jobs: int = 1,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Spearman's rho of each method's similarity with the ratings in ``csv_path``.
 
     Pairs with an unreadable image are left out (and listed under ``failures``).
+    ``executor``: where images are decoded (default ``jobs`` local processes).
     """
     rows = read_ratings(csv_path)
     files = list(dict.fromkeys(p for a, b, _ in rows for p in (a, b)))
@@ -52,7 +58,7 @@ def rate_methods(
             methods.append(get_method(n))
         except Exception as exc:  # a method not available in this build
             skipped[n] = f"{type(exc).__name__}: {exc}"
-    fs = extract_features(files, methods, jobs=jobs)
+    fs = extract_features(files, methods, jobs=jobs, executor=executor)
     row_of = {p: i for i, p in enumerate(fs.paths)}
     keep = [k for k, (a, b, _) in enumerate(rows) if a in row_of and b in row_of]
     ia = np.array([row_of[rows[k][0]] for k in keep], dtype=np.int64)

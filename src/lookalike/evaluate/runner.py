@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.engines.local import process_pool
+from lookalike.engines import Executor
+from lookalike.engines.local import LocalExecutor
 from lookalike.evaluate.dataset import Benchmark, load_benchmark
 from lookalike.evaluate.metrics import (
     micro_ap,
@@ -75,7 +76,11 @@ class MethodScores:
 
 
 def _features(
-    paths: Sequence[str], method: Method, jobs: int, progress: Progress | None
+    paths: Sequence[str],
+    method: Method,
+    jobs: int,
+    progress: Progress | None,
+    executor: Executor | None = None,
 ) -> tuple[Any, np.ndarray, list[str], float]:
     """Features of every path (rows of failures left out), the mask of those that worked,
     the failures, and the wall time."""
@@ -85,7 +90,7 @@ def _features(
         if progress:
             progress(f"features {method.name}", done, total)
 
-    fs = extract_features(paths, [method], jobs=jobs, progress=tick)
+    fs = extract_features(paths, [method], jobs=jobs, progress=tick, executor=executor)
     elapsed = time.perf_counter() - t0
     ok = np.isin(np.asarray(paths, dtype=object), np.asarray(fs.paths, dtype=object))
     return fs.features[method.name], ok, [f"{f.path}: {f.reason}" for f in fs.failures], elapsed
@@ -125,25 +130,19 @@ def _score_pairs(
     ri: np.ndarray,
     jobs: int,
     progress: Progress | None,
+    executor: Executor | None = None,
 ) -> np.ndarray:
     chunks = [slice(i, i + _PAIR_CHUNK) for i in range(0, len(qi), _PAIR_CHUNK)]
     args = [(_rows(fq, qi[c]), _rows(fr, ri[c])) for c in chunks]
     out: list[np.ndarray] = []
     done = 0
-    if jobs > 1 and len(chunks) > 1:
-        with process_pool(jobs) as pool:
-            futs = [pool.submit(_score_aligned, method, a, r) for a, r in args]
-            for f, c in zip(futs, chunks, strict=True):
-                out.append(f.result())
-                done += len(qi[c])
-                if progress:
-                    progress(f"pairs {method.name}", done, len(qi))
-    else:
-        for (a, r), c in zip(args, chunks, strict=True):
-            out.append(_score_aligned(method, a, r))
-            done += len(qi[c])
-            if progress:
-                progress(f"pairs {method.name}", done, len(qi))
+    executor = executor or LocalExecutor(jobs)
+    calls = [(method, a, r) for a, r in args]
+    for scores, c in zip(executor.map(_score_aligned, calls), chunks, strict=True):
+        out.append(scores)
+        done += len(qi[c])
+        if progress:
+            progress(f"pairs {method.name}", done, len(qi))
     return np.concatenate(out) if out else np.zeros(0)
 
 
@@ -164,6 +163,7 @@ def score_benchmark(
     jobs: int = 1,
     candidates: int = 5,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, MethodScores], np.ndarray]:
     """Every method's similarity matrix, and the candidate-pair mask used for the costly ones."""
     root = bench.root
@@ -174,7 +174,7 @@ def score_benchmark(
     out: dict[str, MethodScores] = {}
     feats: dict[str, tuple[Any, np.ndarray]] = {}
     for m in [*cheap, *costly]:
-        f, ok, failures, elapsed = _features(paths, m, jobs, progress)
+        f, ok, failures, elapsed = _features(paths, m, jobs, progress, executor)
         idx = np.cumsum(ok) - 1  # row of path i in the features, when ok[i]
         feats[m.name] = (f, ok)
         sims = np.full((n_q, n_r), np.nan)
@@ -201,7 +201,7 @@ def score_benchmark(
         idx = np.cumsum(ok) - 1
         qi, ri = np.nonzero(cand & ok[:n_q, None] & ok[None, n_q:])
         t0 = time.perf_counter()
-        s = _score_pairs(m, f, f, idx[qi], idx[n_q + ri], jobs, progress)
+        s = _score_pairs(m, f, f, idx[qi], idx[n_q + ri], jobs, progress, executor)
         out[m.name].ms_per_pair = 1000 * (time.perf_counter() - t0) / max(1, len(qi))
         out[m.name].similarity[qi, ri] = s
         out[m.name].distance[qi, ri] = 1.0 - s
@@ -313,6 +313,7 @@ def engine_candidates(
     *,
     jobs: int = 1,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Candidate recall of the matching engine on ``bench``, before any verification.
 
@@ -327,7 +328,7 @@ def engine_candidates(
     paths = [str(root / p) for p in (*bench.queries, *bench.references)]
     methods = layer_methods(layers)
     t0 = time.perf_counter()
-    fs = extract_features(paths, methods, jobs=jobs, progress=progress)
+    fs = extract_features(paths, methods, jobs=jobs, progress=progress, executor=executor)
     seconds = time.perf_counter() - t0
     if len(fs.paths) != len(paths):  # rows must line up with the paths: fail loudly
         bad = "; ".join(f"{f.path}: {f.reason}" for f in fs.failures[:3])
@@ -369,11 +370,13 @@ def run_benchmark(
     candidates: int = 5,
     engine: bool = True,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Score the benchmark in ``root`` and return the report (the ``--json`` shape).
 
     ``engine``: also measure the matching engine's candidate recall
-    (:func:`engine_candidates`, under ``"engine_candidates"``).
+    (:func:`engine_candidates`, under ``"engine_candidates"``). ``executor``: where
+    images are decoded and pairs scored (default ``jobs`` local processes).
     """
     bench = load_benchmark(root)
     names = list(method_names or DEFAULT_METHODS)
@@ -388,7 +391,7 @@ def run_benchmark(
         raise ValueError(f"no usable method among {names}: {skipped}")
     t0 = time.perf_counter()
     scores, cand = score_benchmark(
-        bench, methods, jobs=jobs, candidates=candidates, progress=progress
+        bench, methods, jobs=jobs, candidates=candidates, progress=progress, executor=executor
     )
     report: dict[str, Any] = {
         "benchmark": str(root),
@@ -416,7 +419,9 @@ def run_benchmark(
     r.update(kind="cascade", scoring="cascade", methods=[m.name for m in methods])
     report["methods"]["cascade"] = r
     if engine:
-        report["engine_candidates"] = engine_candidates(bench, jobs=jobs, progress=progress)
+        report["engine_candidates"] = engine_candidates(
+            bench, jobs=jobs, progress=progress, executor=executor
+        )
     report["seconds"] = time.perf_counter() - t0
     report["_curves"] = {
         n: _curve(scores[n].similarity if n in scores else casc, bench)

@@ -9,7 +9,6 @@ with its reason; the others go on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import ImageSource, load, load_raw, source_name
-from lookalike.engines.local import process_pool
+from lookalike.engines import Executor
+from lookalike.engines.local import LocalExecutor
 from lookalike.errors import Failure, LookalikeError
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
@@ -89,39 +89,30 @@ def extract_features(
     jobs: int = 1,
     exact: bool = False,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> FeatureSet:
     """Features of every method for every source, in the sources' order.
 
     ``jobs``: worker processes (0 = one per CPU). ``exact``: decode as imagehash does
     (full size, no EXIF rotation). ``progress("features", done, total)`` is called after
-    each chunk.
+    each chunk. ``executor``: where the chunks run (default: ``jobs`` local processes,
+    :class:`~lookalike.engines.local.LocalExecutor`); a distributed engine is sent paths,
+    so give it sources that are paths on storage its workers see.
     """
     plan = decode_plan(methods, exact)
-    if jobs == 0:
-        jobs = os.cpu_count() or 1
+    executor = executor or LocalExecutor(jobs)
+    workers = executor.workers
     # Small chunks when there are few sources, so every worker gets a fair share.
-    size = max(1, min(CHUNK, -(-len(sources) // (4 * jobs))))
+    size = max(1, min(CHUNK, -(-len(sources) // (4 * workers))))
     chunks = [list(range(i, min(i + size, len(sources)))) for i in range(0, len(sources), size)]
-    results: list[tuple[list[int], dict[str, Any], list[Failure]]]
+    results: list[tuple[list[int], dict[str, Any], list[Failure]]] = []
     done = 0
-    if jobs <= 1 or len(chunks) <= 1:
-        results = []
-        for c in chunks:
-            results.append(_run_chunk([sources[i] for i in c], methods, plan))
-            done += len(c)
-            if progress:
-                progress("features", done, len(sources))
-    else:
-        with process_pool(jobs) as pool:
-            futures = [
-                pool.submit(_run_chunk, [sources[i] for i in c], methods, plan) for c in chunks
-            ]
-            results = []
-            for c, fut in zip(chunks, futures, strict=True):
-                results.append(fut.result())
-                done += len(c)
-                if progress:
-                    progress("features", done, len(sources))
+    calls = [([sources[i] for i in c], methods, plan) for c in chunks]
+    for c, result in zip(chunks, executor.map(_run_chunk, calls), strict=True):
+        results.append(result)
+        done += len(c)
+        if progress:
+            progress("features", done, len(sources))
     out = FeatureSet()
     parts: dict[str, list[Any]] = {m.name: [] for m in methods}
     for c, (ok, feats, failures) in zip(chunks, results, strict=True):

@@ -8,18 +8,21 @@ chunk before the next starts, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lookalike.decode import probe
+from lookalike.engines import Executor
 from lookalike.errors import Failure, LookalikeError, UsageError
-from lookalike.features import FeatureSet, decode_plan, extract_features
+from lookalike.features import CHUNK, FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry
@@ -81,9 +84,24 @@ class CacheStats:
     failed: int = 0
     seconds: float = 0.0
     chunks: int = 0
+    #: Of ``cached``: files a killed run had finished, committed from its shards.
+    resumed: int = 0
 
     def to_dict(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _read(e: Entry) -> tuple[bytes | None, bytes]:
+    """A file's bytes (None for a plain file over :data:`INLINE_BYTES`: read it by path)
+    and digest. Raises OSError, or LookalikeError for a refused file."""
+    if e.size > MAX_FILE_BYTES:
+        raise LookalikeError(
+            e.path, f"too large for an image file: {e.size:,} bytes (limit {MAX_FILE_BYTES:,})"
+        )
+    if e.archive is None and e.size > INLINE_BYTES:
+        return None, file_digest(e.path)
+    data = e.read()
+    return data, content_digest(data)
 
 
 def _chunks(
@@ -99,16 +117,7 @@ def _chunks(
     held = 0
     for e in entries:
         try:
-            if e.size > MAX_FILE_BYTES:
-                raise LookalikeError(
-                    e.path,
-                    f"too large for an image file: {e.size:,} bytes (limit {MAX_FILE_BYTES:,})",
-                )
-            if e.archive is None and e.size > INLINE_BYTES:
-                data, digest = None, file_digest(e.path)
-            else:
-                data = e.read()
-                digest = content_digest(data)
+            data, digest = _read(e)
         except OSError as exc:
             failures[e.path] = Failure(e.path, f"cannot read: {exc.strerror or exc}")
             continue
@@ -141,6 +150,128 @@ def _assemble(rows: list[Any]) -> Any:
     return rows
 
 
+def _source(e: Entry, data: bytes | None) -> Any:
+    """What the decoder reads for an entry: its bytes named by its path, or its path."""
+    if data is None:  # a large plain file: the workers read it from its path
+        return e.path
+    bio = io.BytesIO(data)
+    bio.name = e.path  # extract_features names results by source_name: the path
+    return bio
+
+
+def _records(
+    fs: FeatureSet,
+    facts: dict[str, tuple[Entry, bytes, int | None, int | None]],
+    keys: Sequence[str],
+    names: Sequence[str],
+) -> list[Record]:
+    """The catalog records of an extracted chunk: each file's facts and features by key
+    (a failed file holds its Failure under every key)."""
+    results: dict[str, dict[str, Any]] = {}
+    for i, path in enumerate(fs.paths):
+        results[path] = {k: fs.features[n][i] for k, n in zip(keys, names, strict=True)}
+    for f in fs.failures:
+        results[f.path] = dict.fromkeys(keys, f)
+    return [
+        Record(facts[p][0], feats, facts[p][1], facts[p][2], facts[p][3])
+        for p, feats in results.items()
+    ]
+
+
+def _compute_shard(
+    entries: list[Entry],
+    methods: Sequence[Method],
+    exact: bool,
+    keys: Sequence[str],
+    folder: str | None,
+) -> tuple[list[Record], list[Failure], str | None]:
+    """One task of a distributed engine, run on a worker: read, digest and decode
+    ``entries`` by path, write their records to a shard in ``folder`` (see
+    :mod:`lookalike.store.shards`), and return them, the read failures (never stored:
+    they are about the moment) and the shard's path."""
+    sources: list[Any] = []
+    facts: dict[str, tuple[Entry, bytes, int | None, int | None]] = {}
+    failures: list[Failure] = []
+    for e in entries:
+        try:
+            data, digest = _read(e)
+        except OSError as exc:
+            failures.append(Failure(e.path, f"cannot read: {exc.strerror or exc}"))
+            continue
+        except LookalikeError as exc:
+            failures.append(Failure(e.path, exc.reason))
+            continue
+        sources.append(_source(e, data))
+        facts[e.path] = (e, digest, *_dims(e.path if data is None else data))
+    fs = extract_features(sources, methods, jobs=1, exact=exact)
+    records = _records(fs, facts, keys, [m.name for m in methods])
+    shard = None
+    if folder is not None and records:
+        from lookalike.store.shards import shard_name, write_shard
+
+        shard = str(write_shard(folder, shard_name(entries, keys), records))
+    return records, failures, shard
+
+
+def _resume(catalog: Catalog, folder: Path, missing: Sequence[Entry]) -> int:
+    """Commit the shards an interrupted run left in ``folder``: the records of files still
+    missing and unchanged since; then delete the shards. The number of files committed."""
+    from lookalike.store.shards import read_shard, shard_files
+
+    wanted = {(e.path, e.size, e.mtime_ns, e.ctime_ns): e for e in missing}
+    n = 0
+    for path in shard_files(folder):
+        try:
+            records = read_shard(path)
+        except Exception:  # a shard this version cannot read: its files are computed again
+            records = []
+        keep = [
+            Record(wanted[k], r.features, r.digest, r.width, r.height)
+            for r in records
+            if (k := (r.entry.path, r.entry.size, r.entry.mtime_ns, r.entry.ctime_ns)) in wanted
+        ]
+        if keep:
+            n += catalog.store(keep)
+        path.unlink(missing_ok=True)
+    return n
+
+
+def _distributed(
+    missing: Sequence[Entry],
+    methods: Sequence[Method],
+    keys: Sequence[str],
+    catalog: Catalog,
+    executor: Executor,
+    *,
+    exact: bool,
+    folder: Path | None,
+    tick: Progress,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Failure], int]:
+    """Compute ``missing`` as tasks of ``executor`` that read the files themselves; commit
+    each task's records as it returns. Features by path, read failures, tasks run."""
+    size = max(1, min(CHUNK, -(-len(missing) // (4 * executor.workers))))
+    parts = [list(missing[i : i + size]) for i in range(0, len(missing), size)]
+    where = None if folder is None else str(folder)
+    computed: dict[str, dict[str, Any]] = {}
+    failures: dict[str, Failure] = {}
+    done = 0
+    calls = [(part, methods, exact, keys, where) for part in parts]
+    for part, (records, read_failures, shard) in zip(
+        parts, executor.map(_compute_shard, calls), strict=True
+    ):
+        catalog.store(records)
+        if shard is not None:
+            Path(shard).unlink(missing_ok=True)  # committed: the catalog holds it now
+        computed.update((r.entry.path, r.features) for r in records)
+        failures.update((f.path, f) for f in read_failures)
+        done += len(part)
+        tick("features", done, len(missing))
+    if folder is not None:
+        with contextlib.suppress(OSError):  # left only when empty: nothing is pending
+            folder.rmdir()
+    return computed, failures, len(parts)
+
+
 def cached_features(
     entries: Sequence[Entry],
     methods: Sequence[Method],
@@ -150,6 +281,7 @@ def cached_features(
     exact: bool = False,
     progress: Progress | None = None,
     chunk: int | None = None,
+    executor: Executor | None = None,
 ) -> tuple[FeatureSet, CacheStats]:
     """Features of every entry for every method: from the catalog, else computed and stored.
 
@@ -161,6 +293,13 @@ def cached_features(
     ``progress("features", done, total)`` counts files finished, cached ones first.
     Files over :data:`INLINE_BYTES` are not held in memory: their digest is computed
     while streaming, and the workers open them by path.
+
+    ``executor``: where files are decoded (default ``jobs`` local processes). A
+    distributed engine (:class:`~lookalike.engines.cluster.RayExecutor`) reads, hashes
+    and decodes the files on its workers; each task writes a Parquet shard beside the
+    catalog (:mod:`lookalike.store.shards`) before the driver commits it, and a run
+    after a killed one commits the shards it left first (``CacheStats.resumed``). The
+    catalog comes out the same as with the local engine.
     """
     t0 = time.perf_counter()
     names = [m.name for m in methods]
@@ -174,26 +313,41 @@ def cached_features(
     unique = list(first.values())
     stats = CacheStats(total=len(unique))
     cached, missing = catalog.lookup(unique, keys)
+    distributed = executor is not None and executor.distributed
+    folder = None
+    if distributed and missing:
+        from lookalike.store.shards import shard_folder
+
+        folder = shard_folder(catalog.path)
+        stats.resumed = _resume(catalog, folder, missing)
+        if stats.resumed:
+            cached, missing = catalog.lookup(unique, keys)
     stats.cached = len(cached)
     done = len(cached)
     if progress and cached:
         progress("features", done, len(unique))
-    workers = (os.cpu_count() or 1) if jobs == 0 else max(jobs, 1)
-    size = chunk or max(CHUNK_FILES, 32 * workers)
     computed: dict[str, dict[str, Any]] = {}
     read_failures: dict[str, Failure] = {}
+    if distributed and missing:
+        assert executor is not None
+
+        def tick_all(stage: str, n: int, total: int) -> None:
+            if progress:
+                progress(stage, done + n, len(unique))
+
+        computed, read_failures, stats.chunks = _distributed(
+            missing, methods, keys, catalog, executor, exact=exact, folder=folder, tick=tick_all
+        )
+        stats.computed = len(missing)
+        missing = []
+    workers = (os.cpu_count() or 1) if jobs == 0 else max(jobs, 1)
+    size = chunk or max(CHUNK_FILES, 32 * workers)
     for part in _chunks(missing, size, read_failures):
         sources: list[Any] = []
         facts: dict[str, tuple[Entry, bytes, int | None, int | None]] = {}
         for e, data, digest in part:
-            if data is None:  # a large plain file: the workers read it from its path
-                sources.append(e.path)
-                facts[e.path] = (e, digest, *_dims(e.path))
-                continue
-            bio = io.BytesIO(data)
-            bio.name = e.path  # extract_features names results by source_name: the path
-            sources.append(bio)
-            facts[e.path] = (e, digest, *_dims(data))
+            sources.append(_source(e, data))
+            facts[e.path] = (e, digest, *_dims(e.path if data is None else data))
         offset = done
 
         def tick(stage: str, n: int, total: int, offset: int = offset) -> None:
@@ -202,16 +356,9 @@ def cached_features(
 
         fs = extract_features(sources, methods, jobs=jobs, exact=exact, progress=tick)
         done += len(part)
-        results: dict[str, dict[str, Any]] = {}
-        for i, path in enumerate(fs.paths):
-            results[path] = {k: fs.features[n][i] for k, n in zip(keys, names, strict=True)}
-        for f in fs.failures:
-            results[f.path] = dict.fromkeys(keys, f)
-        catalog.store(
-            Record(facts[p][0], feats, facts[p][1], facts[p][2], facts[p][3])
-            for p, feats in results.items()
-        )
-        computed.update(results)
+        records = _records(fs, facts, keys, names)
+        catalog.store(records)
+        computed.update((r.entry.path, r.features) for r in records)
         stats.computed += len(part)
         stats.chunks += 1
     if progress and read_failures:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lookalike.engines import Executor
 from lookalike.features import FeatureSet
 from lookalike.features.cache import method_key
 from lookalike.match.candidates import dihedral_pairs, hash_pairs, region_pairs, word_pairs
@@ -154,6 +155,7 @@ def _verify(
     jobs: int,
     progress: Progress | None,
     cache: VerdictCache | None,
+    executor: Executor | None = None,
 ) -> list[Score]:
     """Keypoint scores of ``pairs[k]`` for k in ``todo``: from the cache, else verified."""
     paths = fs.paths
@@ -168,7 +170,12 @@ def _verify(
         if hit is None:
             missing.append(pos)
     fresh = verify_pairs(
-        local, fs.features[local.name], [pairs[todo[p]] for p in missing], jobs, progress
+        local,
+        fs.features[local.name],
+        [pairs[todo[p]] for p in missing],
+        jobs,
+        progress,
+        executor,
     )
     rows = []
     for pos, score in zip(missing, fresh, strict=True):
@@ -189,11 +196,13 @@ def match_features(
     jobs: int = 1,
     progress: Progress | None = None,
     verdicts: VerdictCache | None = None,
+    executor: Executor | None = None,
 ) -> Matches:
     """Every pair of ``fs`` the engine calls alike (see the module docstring).
 
     ``verdicts``: a cache of keypoint verifications by digest pair; pairs it holds are not
-    verified again, and new verifications are added to it.
+    verified again, and new verifications are added to it. ``executor``: where keypoints
+    are verified (default ``jobs`` local processes, :mod:`lookalike.engines`).
     """
     paths = fs.paths
     n = len(paths)
@@ -229,7 +238,7 @@ def match_features(
             ]
             for k, score in zip(
                 todo,
-                _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts),
+                _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts, executor),
                 strict=True,
             ):
                 rows[k][local.name] = score

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import cv2
 
-from lookalike.engines.local import process_pool
+from lookalike.engines import Executor
+from lookalike.engines.local import LocalExecutor
 from lookalike.match.cascade import Score, score_rows
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
 
 __all__ = ["verify_pairs"]
 
-_SHARED: list[Any] = []
 
-
-def _init_worker(features: list[Any]) -> None:
-    cv2.setNumThreads(1)
-    _SHARED[:] = features
-
-
-def _verify_chunk(method: Method, pairs: list[tuple[int, int]]) -> list[Score]:
-    return score_rows(method, [_SHARED[a] for a, _ in pairs], [_SHARED[b] for _, b in pairs])
+def _verify_chunk(features: list[Any], method: Method, pairs: list[tuple[int, int]]) -> list[Score]:
+    cv2.setNumThreads(1)  # in a worker: the engine runs one chunk per CPU
+    return score_rows(method, [features[a] for a, _ in pairs], [features[b] for _, b in pairs])
 
 
 def verify_pairs(
@@ -32,18 +26,20 @@ def verify_pairs(
     pairs: list[tuple[int, int]],
     jobs: int = 1,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> list[Score]:
     """Scores of a pair method (local features) for ``pairs``, in ``jobs`` processes.
 
     Keypoint matching is the costliest step of the detector; each worker receives the
-    features once (at its start) and then only index pairs.
+    features once (at its start, or through the cluster's object store) and then only
+    index pairs. ``executor``: where the chunks run (default ``jobs`` local processes).
     """
-    if jobs == 0:
-        jobs = os.cpu_count() or 1
-    size = max(8, -(-len(pairs) // (8 * max(jobs, 1))))
+    executor = executor or LocalExecutor(jobs)
+    workers = executor.workers
+    size = max(8, -(-len(pairs) // (8 * workers)))
     chunks = [pairs[k : k + size] for k in range(0, len(pairs), size)]
     out: list[Score] = []
-    if jobs <= 1 or len(pairs) < 32:
+    if len(pairs) < 32 or (workers <= 1 and not executor.distributed):  # here, no workers
         for part in chunks:
             out += score_rows(
                 method, [features[a] for a, _ in part], [features[b] for _, b in part]
@@ -51,9 +47,8 @@ def verify_pairs(
             if progress:
                 progress("verifying", len(out), len(pairs))
         return out
-    with process_pool(jobs, initializer=_init_worker, initargs=(features,)) as pool:
-        for scores in pool.map(_verify_chunk, [method] * len(chunks), chunks):
-            out += scores
-            if progress:
-                progress("verifying", len(out), len(pairs))
+    for scores in executor.map(_verify_chunk, [(method, c) for c in chunks], shared=features):
+        out += scores
+        if progress:
+            progress("verifying", len(out), len(pairs))
     return out

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import load, probe
+from lookalike.engines import Executor
 from lookalike.errors import CollectionError, DecodeError, Failure, UsageError
 from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
@@ -303,19 +304,27 @@ class Collection:
         *,
         jobs: int = 1,
         progress: Progress | None = None,
+        executor: Executor | None = None,
     ) -> UpdateStats:
         """Index new and changed images under ``paths`` and drop the ones gone from there.
 
         Only new or changed files (by size and modification time) are decoded; features
         are committed in chunks, so an interrupted update resumes; the index is written
         atomically at the end. ``progress("features", done, total)`` reports decoding.
+        ``executor``: where files are decoded (default ``jobs`` local processes; see
+        :func:`~lookalike.features.cache.cached_features` for a cluster).
         """
         t0 = time.perf_counter()
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         with self._lock:
             entries, scan_failures = self._entries(roots)
             fs, cache = cached_features(
-                entries, self._methods, self._catalog(), jobs=jobs, progress=progress
+                entries,
+                self._methods,
+                self._catalog(),
+                jobs=jobs,
+                progress=progress,
+                executor=executor,
             )
             seen = {e.path for e in entries}
             stale = [p for p in self._catalog().paths_under(roots) if p not in seen]

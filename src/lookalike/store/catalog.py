@@ -54,6 +54,7 @@ __all__ = [
     "Record",
     "decode_feature",
     "default_path",
+    "encode_feature",
     "key_path",
     "path_key",
 ]
@@ -155,7 +156,7 @@ def key_path(raw: bytes) -> str:
     return bytes(raw).decode("utf-8", "surrogateescape")
 
 
-def _encode(value: Any) -> tuple[str | None, bytes | None, str | None]:
+def encode_feature(value: Any) -> tuple[str | None, bytes | None, str | None]:
     """A feature or Failure as (codec, data, error) columns."""
     if isinstance(value, Failure):
         return None, None, value.reason
@@ -170,7 +171,8 @@ def _encode(value: Any) -> tuple[str | None, bytes | None, str | None]:
 
 
 def decode_feature(codec: str, data: bytes) -> Any:
-    """Inverse of :func:`_encode`; raises ValueError / LookalikeError on a blob it distrusts."""
+    """Inverse of :func:`encode_feature`; raises ValueError / LookalikeError on a blob it
+    distrusts."""
     kind, _, rest = codec.partition(":")
     if kind == "nd":
         dtype, _, shape = rest.rpartition(":")
@@ -458,7 +460,7 @@ class Catalog:
                     self._db.executemany(
                         "INSERT OR REPLACE INTO features (file_id, method, codec, data, error) "
                         "VALUES (?, ?, ?, ?, ?)",
-                        [(fid, k, *_encode(v)) for k, v in rec.features.items()],
+                        [(fid, k, *encode_feature(v)) for k, v in rec.features.items()],
                     )
                     n += 1
         except sqlite3.DatabaseError as exc:

@@ -1,0 +1,196 @@
+"""The Ray engine gives what the local process pool gives, and a killed run loses no
+finished work: rerun, it commits the shards the dead run left and computes only the rest.
+
+One Ray (2 CPUs, started here) serves the module; the killed run is a real ``lookalike
+index --engine ray`` process, ended with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+pytest.importorskip("ray")
+pytest.importorskip("pyarrow")
+
+from lookalike.dupes.find import DupesOptions, find_duplicates
+from lookalike.engines.cluster import RayExecutor
+from lookalike.features import extract_features
+from lookalike.match.verify import verify_pairs
+from lookalike.methods import get_method
+from lookalike.search.collection import Collection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ray_engine() -> Iterator[RayExecutor]:
+    with RayExecutor(jobs=2) as ex:
+        yield ex
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory: pytest.TempPathFactory, sample_photos: list[Path]) -> Path:
+    """96 JPEG renditions of the samples (resized, mirrored, recompressed) under a Chinese
+    folder name, plus a truncated JPEG and a text file named like a picture."""
+    folder = tmp_path_factory.mktemp("ray") / "照片"
+    folder.mkdir()
+    rng = random.Random(5)
+    for k, photo in enumerate(sample_photos):
+        im = Image.open(photo).convert("RGB")
+        for v in range(12):
+            w = rng.randint(320, 640)
+            out = im.resize((w, max(1, w * im.height // im.width)))
+            if v % 4 == 1:
+                out = ImageOps.mirror(out)
+            out.save(folder / f"图{k:02d}-{v:02d}.jpg", quality=rng.choice((70, 85, 95)))
+    data = (folder / "图00-00.jpg").read_bytes()
+    (folder / "坏的.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "notes.png").write_text("not a picture")
+    return folder
+
+
+def _catalog_rows(path: Path) -> tuple[list[tuple], list[tuple]]:
+    """Everything a catalog holds about files and features, ids and write times left out."""
+    db = sqlite3.connect(path)
+    try:
+        files = db.execute(
+            "SELECT path, archive, size, mtime_ns, ctime_ns, width, height, digest FROM files "
+            "ORDER BY path"
+        ).fetchall()
+        feats = db.execute(
+            "SELECT f.path, x.method, x.codec, x.data, x.error FROM features x "
+            "JOIN files f ON f.id = x.file_id ORDER BY f.path, x.method"
+        ).fetchall()
+    finally:
+        db.close()
+    return files, feats
+
+
+def test_ray_dupes_give_the_local_groups_and_catalog(
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+) -> None:
+    local = find_duplicates([photo_folder], DupesOptions(jobs=2, cache=str(tmp_path / "l.sqlite")))
+    ray = find_duplicates(
+        [photo_folder], DupesOptions(cache=str(tmp_path / "r.sqlite")), executor=ray_engine
+    )
+    assert len(local.groups) >= 8
+    assert ray.groups == local.groups
+    assert ray.pairs == local.pairs
+    assert sorted(ray.errors, key=str) == sorted(local.errors, key=str)
+    bad = {Path(f.path).name for f in ray.errors}
+    assert bad == {"坏的.jpg", "notes.png"}  # reported, not fatal
+    assert _catalog_rows(tmp_path / "r.sqlite") == _catalog_rows(tmp_path / "l.sqlite")
+    assert not (tmp_path / "r.shards").exists()  # every shard committed, then removed
+
+
+def test_ray_features_and_verification_equal_local(
+    photo_folder: Path, ray_engine: RayExecutor
+) -> None:
+    paths = sorted(str(p) for p in photo_folder.glob("图0[0-2]-*.jpg"))
+    methods = [get_method("phash"), get_method("color"), get_method("orb")]
+    here = extract_features(paths, methods, jobs=1)
+    there = extract_features(paths, methods, executor=ray_engine)
+    assert there.paths == here.paths
+    for m in methods[:2]:
+        assert (there.features[m.name] == here.features[m.name]).all()
+    orb = methods[2]
+    pairs = [(a, b) for a in range(len(here)) for b in range(a + 1, len(here))][:40]
+    local = verify_pairs(orb, here.features["orb"], pairs, jobs=1)
+    remote = verify_pairs(orb, here.features["orb"], pairs, executor=ray_engine)
+    assert remote == local
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Processes of the session ``sid`` (the killed command and the Ray it started)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if os.getsid(int(d.name)) == sid:
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _finished(db: Path) -> set[str]:
+    """Paths a killed run had finished: committed to the catalog, or in a shard."""
+    from lookalike.store.shards import read_shard, shard_files, shard_folder
+
+    done = set()
+    if db.exists():
+        con = sqlite3.connect(db)
+        try:
+            rows = con.execute(
+                "SELECT DISTINCT f.path FROM files f JOIN features x ON x.file_id = f.id"
+            )
+            done = {bytes(r[0]).decode("utf-8", "surrogateescape") for r in rows}
+        except sqlite3.OperationalError:  # killed before the tables were made
+            done = set()
+        finally:
+            con.close()
+    for shard in shard_files(shard_folder(db)):
+        try:
+            done |= {r.entry.path for r in read_shard(shard)}
+        except OSError:  # committed and removed meanwhile: the catalog has it
+            continue
+    return done
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killed_ray_index_loses_no_finished_work(
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+) -> None:
+    coll = tmp_path / "coll"
+    db = coll / "catalog.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "lookalike", "index", str(photo_folder), "--db", str(coll)]
+    proc = subprocess.Popen(
+        [*cmd, "--engine", "ray", "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not _finished(db):
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        for pid in _session_pids(proc.pid):  # its Ray: workers may not outlive it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    finished = _finished(db)
+    total = len(list(photo_folder.iterdir()))
+    images = total - 1  # notes.png is no picture: the scan reports it, nothing decodes it
+    assert 0 < len(finished) < images
+
+    with Collection(coll) as c:
+        stats = c.update([photo_folder], executor=ray_engine)
+    assert stats.cached == len(finished)  # committed, or resumed from the shards
+    assert stats.computed == images - len(finished)
+    assert not (coll / "catalog.shards").exists()
+
+    clean = tmp_path / "clean"
+    with Collection(clean, create=True) as c:
+        c.update([photo_folder], jobs=2)
+        indexed = c.stats()["images"]
+    assert _catalog_rows(db) == _catalog_rows(clean / "catalog.sqlite")
+    with Collection(coll) as c:
+        assert c.stats()["images"] == indexed == images - 1  # less the truncated JPEG
