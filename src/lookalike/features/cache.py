@@ -216,8 +216,9 @@ def _compute_shard(
 def _resume(catalog: Catalog, folder: Path, missing: Sequence[Entry]) -> int:
     """Commit the shards an interrupted run left in ``folder``: the records of files still
     missing and unchanged since; then delete the shards. The number of files committed."""
-    from lookalike.store.shards import read_shard, shard_files
+    from lookalike.store.shards import read_shard, remove_stale, shard_files
 
+    remove_stale(folder)
     wanted = {(e.path, e.size, e.mtime_ns, e.ctime_ns): e for e in missing}
     n = 0
     for path in shard_files(folder):

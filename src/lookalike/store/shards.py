@@ -29,9 +29,21 @@ from lookalike.sources.folders import Entry
 from lookalike.store.atomic import atomic_write
 from lookalike.store.catalog import Record, decode_feature, encode_feature, key_path, path_key
 
-__all__ = ["SHARD_SUFFIX", "read_shard", "shard_files", "shard_folder", "shard_name", "write_shard"]
+__all__ = [
+    "SHARD_SUFFIX",
+    "STALE_SECONDS",
+    "read_shard",
+    "remove_stale",
+    "shard_files",
+    "shard_folder",
+    "shard_name",
+    "write_shard",
+]
 
 SHARD_SUFFIX = ".parquet"
+#: A half-written shard (its temporary file) this old belongs to a writer that died:
+#: a task writes its shard in well under a second.
+STALE_SECONDS = 3600.0
 
 
 def shard_folder(catalog_path: str | os.PathLike[str]) -> Path:
@@ -112,6 +124,26 @@ def shard_files(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(
         p for p in folder.iterdir() if p.name.startswith("part-") and p.name.endswith(SHARD_SUFFIX)
     )
+
+
+def remove_stale(folder: str | os.PathLike[str], age: float = STALE_SECONDS) -> int:
+    """Delete the temporary files of shards that writers killed mid-write left in
+    ``folder`` over ``age`` seconds ago; the number deleted."""
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    n = 0
+    for p in folder.iterdir():
+        if p.name.startswith("part-") and p.name.endswith(".tmp"):
+            try:
+                if time.time() - p.stat().st_mtime > age:
+                    p.unlink()
+                    n += 1
+            except OSError:
+                continue
+    return n
 
 
 def read_shard(path: str | os.PathLike[str]) -> list[Record]:
