@@ -35,7 +35,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from lookalike.features import extract_features, process_pool  # noqa: E402
+from lookalike.engines.local import process_pool  # noqa: E402
+from lookalike.features import extract_features  # noqa: E402
 from lookalike.methods.hashes import PHash  # noqa: E402
 
 
