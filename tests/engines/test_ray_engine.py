@@ -245,3 +245,35 @@ def test_killed_ray_index_loses_no_finished_work(
     assert _catalog_rows(db) == _catalog_rows(clean / "catalog.sqlite")
     with Collection(coll) as c:
         assert c.stats()["images"] == indexed == images - 1  # less the truncated JPEG
+
+
+def test_shards_a_dead_driver_left_are_committed_not_recomputed(
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+) -> None:
+    from lookalike.features import decode_plan
+    from lookalike.features.cache import _compute_shard, cached_features, method_key
+    from lookalike.match.engine import layer_methods
+    from lookalike.sources.folders import Entry, scan
+    from lookalike.store.catalog import Catalog
+
+    entries = sorted((e for e in scan([photo_folder]) if isinstance(e, Entry)), key=str)
+    methods = layer_methods(("phash8", "color"))
+    plan = decode_plan(methods)
+    keys = [method_key(m, plan=plan) for m in methods]
+    db = tmp_path / "catalog.sqlite"
+    # What two workers wrote before their driver died: shards, nothing committed.
+    done, changed = entries[:20], entries[20]
+    _compute_shard(done, methods, False, keys, str(shard_folder(db)))
+    _compute_shard([changed], methods, False, keys, str(shard_folder(db)))
+    os.utime(changed.path, ns=(changed.mtime_ns + 10**9, changed.mtime_ns + 10**9))
+    entries = sorted((e for e in scan([photo_folder]) if isinstance(e, Entry)), key=str)
+
+    with Catalog(db) as cat:
+        fs, stats = cached_features(entries, methods, cat, executor=ray_engine)
+    assert stats.resumed == stats.cached == len(done)  # the changed file is not trusted
+    assert stats.computed == len(entries) - len(done)
+    assert not shard_files(shard_folder(db))
+    with Catalog(tmp_path / "local.sqlite") as cat:
+        local, _ = cached_features(entries, methods, cat, jobs=2)
+    assert fs.paths == local.paths and fs.failures == local.failures
+    assert _catalog_rows(db) == _catalog_rows(tmp_path / "local.sqlite")

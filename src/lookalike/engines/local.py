@@ -8,7 +8,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["LIFELINE_SECONDS", "LocalExecutor", "process_pool"]
@@ -102,6 +103,37 @@ def _call_shared(fn: Callable[..., Any], call: tuple[Any, ...]) -> Any:
     return fn(_SHARED[0], *call)
 
 
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Let Ctrl+C land only after the block: a KeyboardInterrupt raised while a worker is
+    being started (inside ``pool.submit``) leaves that worker unknown to the pool, so no
+    one ends it, and it dies with a traceback on the terminal when the parent exits under
+    it. Starting the workers takes milliseconds (the fork server's first start, under a
+    second), so Ctrl+C still stops a run at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    except ValueError:  # not the main interpreter
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _submit_all(
+    pool: ProcessPoolExecutor, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
+) -> list[Future[Any]]:
+    with _ctrl_c_deferred():
+        return [pool.submit(fn, *call) for call in calls]
+
+
 class LocalExecutor:
     """The default :class:`~lookalike.engines.Executor`: ``jobs`` worker processes here.
 
@@ -130,11 +162,9 @@ class LocalExecutor:
             return
         if shared is None:
             with process_pool(self.jobs) as pool:
-                futures = [pool.submit(fn, *call) for call in calls]
-                for fut in futures:
+                for fut in _submit_all(pool, fn, calls):
                     yield fut.result()
             return
         with process_pool(self.jobs, initializer=_keep_shared, initargs=(shared,)) as pool:
-            futures = [pool.submit(_call_shared, fn, call) for call in calls]
-            for fut in futures:
+            for fut in _submit_all(pool, _call_shared, [(fn, call) for call in calls]):
                 yield fut.result()
