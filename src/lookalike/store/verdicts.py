@@ -31,12 +31,13 @@ CREATE TABLE IF NOT EXISTS verdicts (
     similarity REAL NOT NULL,
     verdict TEXT NOT NULL,
     relation TEXT NOT NULL DEFAULT '',  -- what the verifier saw: copy, contains, ...
+    geometry TEXT NOT NULL DEFAULT '',  -- angle, scale, shares kept, seen from a
     PRIMARY KEY (a, b, scope)
 ) WITHOUT ROWID;
 """
 _BATCH = 300  # pairs per query (two parameters each)
 
-Row = tuple[float, float, str, str]  # distance, similarity, verdict, relation
+Row = tuple[float, float, str, str, str]  # distance, similarity, verdict, relation, geometry
 
 
 def _key(a: str, b: str) -> tuple[bytes, bytes]:
@@ -55,10 +56,11 @@ class VerdictCache:
             with self._db:
                 self._db.executescript(_SCHEMA)
                 columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
-                if "relation" not in columns:  # a table from before relations were kept
-                    self._db.execute(
-                        "ALTER TABLE verdicts ADD COLUMN relation TEXT NOT NULL DEFAULT ''"
-                    )
+                for name in ("relation", "geometry"):  # a table from before they were kept
+                    if name not in columns:
+                        self._db.execute(
+                            f"ALTER TABLE verdicts ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"
+                        )
         except sqlite3.DatabaseError as exc:
             raise CollectionError(str(self.path), f"cannot open the verdict cache: {exc}") from None
 
@@ -73,24 +75,30 @@ class VerdictCache:
             params: list[object] = [v for k in part for v in k]
             try:
                 rows = self._db.execute(
-                    f"SELECT a, b, distance, similarity, verdict, relation FROM verdicts "
+                    f"SELECT a, b, distance, similarity, verdict, relation, geometry FROM verdicts "
                     f"WHERE scope = ? AND ({cond})",
                     [scope, *params],
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
-            for a, b, d, s_, v, r in rows:
-                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v), str(r))
+            for a, b, d, s_, v, r, g in rows:
+                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v), str(r), str(g))
         return out
 
-    def put(self, rows: Iterable[tuple[str, str, float, float, str, str]], scope: str) -> None:
-        """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation)``."""
-        data = [(*_key(a, b), scope, float(d), float(s), v, r) for a, b, d, s, v, r in rows]
+    def put(
+        self, rows: Iterable[tuple[str, str, float, float, str, str, str]], scope: str
+    ) -> None:
+        """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation,
+        geometry)``; a pair is one row whichever way round it is given, so a directional
+        field (the geometry) is the caller's to keep in one order."""
+        data = [
+            (*_key(a, b), scope, float(d), float(s), v, r, g) for a, b, d, s, v, r, g in rows
+        ]
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO verdicts (a, b, scope, distance, similarity, "
-                    "verdict, relation) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "verdict, relation, geometry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     data,
                 )
         except sqlite3.DatabaseError as exc:
