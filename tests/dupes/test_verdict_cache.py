@@ -63,3 +63,17 @@ def test_a_changed_file_is_verified_again(
     monkeypatch.setattr(engine, "verify_pairs", counting)
     find_duplicates([folder], options)
     assert sum(verified) > 0
+
+
+def test_a_pair_asked_both_ways_round_is_found_both_ways(tmp_path: Path) -> None:
+    """Byte copies of two pictures make a run ask for (a, b) and (b, a) at once; both must
+    be answered by the one stored row (40 of 316 pairs were re-verified on every warm run
+    of the corpus photos before)."""
+    from lookalike.store.verdicts import VerdictCache
+
+    a, b = "11" * 16, "ee" * 16
+    with VerdictCache(tmp_path / "v.sqlite") as cache:
+        cache.put([(a, b, 0.1, 0.9, "similar", "copy", "angle=0.0")], "scope")
+        got = cache.get([(a, b), (b, a)], "scope")
+    assert set(got) == {(a, b), (b, a)}
+    assert got[(a, b)] == got[(b, a)] == (0.1, 0.9, "similar", "copy", "angle=0.0")

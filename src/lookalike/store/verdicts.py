@@ -66,7 +66,11 @@ class VerdictCache:
 
     def get(self, pairs: Sequence[tuple[str, str]], scope: str) -> dict[tuple[str, str], Row]:
         """The stored verdicts of these (hex digest, hex digest) pairs, by the pair as given."""
-        wanted = {_key(a, b): (a, b) for a, b in pairs}
+        # one stored row answers a pair asked either way round (byte copies of two
+        # pictures ask for both orders in one run)
+        wanted: dict[tuple[bytes, bytes], list[tuple[str, str]]] = {}
+        for a, b in pairs:
+            wanted.setdefault(_key(a, b), []).append((a, b))
         keys = list(wanted)
         out: dict[tuple[str, str], Row] = {}
         for s in range(0, len(keys), _BATCH):
@@ -82,7 +86,8 @@ class VerdictCache:
             except sqlite3.DatabaseError as exc:
                 raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
             for a, b, d, s_, v, r, g in rows:
-                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v), str(r), str(g))
+                for asked in wanted[(bytes(a), bytes(b))]:
+                    out[asked] = (float(d), float(s_), str(v), str(r), str(g))
         return out
 
     def put(
