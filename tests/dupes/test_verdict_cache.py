@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+import lookalike.dupes.find as find
 import lookalike.match.engine as engine
 from lookalike.dupes.find import DupesOptions, find_duplicates
 
@@ -37,12 +38,22 @@ def test_second_run_verifies_nothing(
         return real(method, features, pairs, *args)
 
     monkeypatch.setattr(engine, "verify_pairs", counting)
+    measured: list[str] = []
+    real_measure = find.measure
+
+    def measuring(entry: Any, *args: Any) -> Any:
+        measured.append(entry.path)
+        return real_measure(entry, *args)
+
+    monkeypatch.setattr(find, "measure", measuring)
     options = DupesOptions(jobs=1, cache=str(tmp_path / "cache.sqlite"))
     first = find_duplicates([folder], options)
-    assert sum(verified) > 0
+    assert sum(verified) > 0 and measured
     verified.clear()
+    measured.clear()
     second = find_duplicates([folder], options)
     assert sum(verified) == 0  # every verdict came from the cache
+    assert measured == []  # and every keeper fact: nothing decoded again
     assert [p.to_dict() for p in second.pairs] == [p.to_dict() for p in first.pairs]
     assert [g.to_dict() for g in second.groups] == [g.to_dict() for g in first.groups]
 

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lookalike.dupes.facts import measure, turned_flags, upscaled_flags
+from lookalike.dupes.facts import (
+    FACTS_VERSION,
+    MEASURED,
+    measure,
+    turned_flags,
+    upscaled_flags,
+)
 from lookalike.dupes.marks import Marks
 from lookalike.dupes.records import DuplicateReport, Group, Member, Pair
 from lookalike.errors import Failure
@@ -190,7 +196,7 @@ def detect(
         found.method = [m for m, k in zip(found.method, keep.tolist(), strict=True) if k]
         found.verdict = [v for v, k in zip(found.verdict, keep.tolist(), strict=True) if k]
         found.relation = [r for r, k in zip(found.relation, keep.tolist(), strict=True) if k]
-    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress)
+    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress, digests, verdicts)
     groups = group_pairs(
         paths,
         found.i,
@@ -253,9 +259,12 @@ def _facts(
     verdict: Sequence[str],
     rule: KeeperRule,
     progress: Progress | None,
+    digests: dict[str, str] | None = None,
+    cache: VerdictCache | None = None,
 ) -> list[FileFacts]:
     """What the keeper rule needs per image; the signs of processing are measured only
-    for images in a pair, and only when the rule looks at them."""
+    for images in a pair, and only when the rule looks at them. ``cache`` keeps them by
+    digest, so an unchanged file is not decoded again."""
     paths = fs.paths
     n = len(paths)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))
@@ -278,14 +287,28 @@ def _facts(
         same = [v == "identical" for v in verdict]
         turned = turned_flags(fs.features["phash8"], i, j, same, radius)
     linked = sorted(set(i.tolist()) | set(j.tolist()))
+    digests = digests or {}
+    scope = f"facts{FACTS_VERSION}"
+    known = {}
+    if cache is not None:
+        known = cache.facts([d for k in linked if (d := digests.get(paths[k]))], scope)
+    fresh: list[tuple[str, dict[str, object]]] = []
     for done, k in enumerate(linked, 1):
         e = entries.get(paths[k])
         f = facts[k]
-        if e is not None:
+        digest = digests.get(paths[k])
+        stored = known.get(digest) if digest else None
+        if stored is not None and set(stored) == set(MEASURED):
+            f = replace(f, **stored)
+        elif e is not None:
             f = measure(e, f.width, f.height, f.mtime)
+            if digest:
+                fresh.append((digest, {name: getattr(f, name) for name in MEASURED}))
         facts[k] = replace(f, turned=bool(turned[k]))
         if progress is not None:
             progress("facts", done, len(linked))
+    if cache is not None and fresh:
+        cache.put_facts(fresh, scope)
     upscaled = upscaled_flags([entries.get(p) for p in paths], facts, i, j)
     for k in np.flatnonzero(upscaled).tolist():
         facts[k] = replace(facts[k], upscaled=True)

@@ -7,16 +7,24 @@ it, so it is stored under the two BLAKE2b-128 digests (the catalog's, smaller fi
 *scope*: the engine's version and the verifying method's key (its options and version).
 A changed file has another digest; a new engine or method version, another scope.
 
-The table lives in the catalog's SQLite file, owned by this class alone (the catalog's
-own tables are never touched here); it is created on first use, so older catalogs work.
+The same holds for what the keeper rule measures per file (greyscale, a JPEG's block
+grid in a PNG, filled corners, camera metadata: :mod:`lookalike.dupes.facts`): one
+decode of each grouped image, kept by the file's digest in a second table, so a warm run
+decodes nothing at all.
+
+The tables live in the catalog's SQLite file, owned by this class alone (the catalog's
+own tables are never touched here); they are created on first use, so older catalogs work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lookalike.errors import CollectionError
 
@@ -33,6 +41,12 @@ CREATE TABLE IF NOT EXISTS verdicts (
     relation TEXT NOT NULL DEFAULT '',  -- what the verifier saw: copy, contains, ...
     geometry TEXT NOT NULL DEFAULT '',  -- angle, scale, shares kept, seen from a
     PRIMARY KEY (a, b, scope)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_facts (
+    digest BLOB NOT NULL,
+    scope TEXT NOT NULL,        -- what measured them, and its version
+    facts TEXT NOT NULL,        -- JSON object
+    PRIMARY KEY (digest, scope)
 ) WITHOUT ROWID;
 """
 _BATCH = 300  # pairs per query (two parameters each)
@@ -119,3 +133,36 @@ class VerdictCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def facts(self, digests: Sequence[str], scope: str) -> dict[str, dict[str, Any]]:
+        """The stored per-file facts of these (hex) digests."""
+        out: dict[str, dict[str, Any]] = {}
+        keys = list(dict.fromkeys(digests))
+        for s in range(0, len(keys), _BATCH):
+            part = keys[s : s + _BATCH]
+            marks = ", ".join("?" * len(part))
+            try:
+                rows = self._db.execute(
+                    f"SELECT digest, facts FROM file_facts WHERE scope = ? AND digest IN ({marks})",
+                    [scope, *(bytes.fromhex(d) for d in part)],
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
+            for digest, text in rows:
+                with contextlib.suppress(ValueError):
+                    out[bytes(digest).hex()] = json.loads(text)
+        return out
+
+    def put_facts(self, rows: Iterable[tuple[str, dict[str, Any]]], scope: str) -> None:
+        """Store per-file facts ``(hex digest, JSON-able dict)``."""
+        data = [(bytes.fromhex(d), scope, json.dumps(f, sort_keys=True)) for d, f in rows]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO file_facts (digest, scope, facts) VALUES (?, ?, ?)",
+                    data,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise CollectionError(
+                str(self.path), f"cannot write the verdict cache: {exc}"
+            ) from None
