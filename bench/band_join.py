@@ -102,9 +102,11 @@ def main() -> None:
         f"{cands.sum():,} ({cands.max():,} max), capped buckets "
         f"{sum(p['capped_buckets'] for p in parts):,}"
     )
+    cpu = np.array([p["cpu_seconds"] for p in parts])
     print(
-        f"  per partition: {np.median(secs):.2f} s median, {secs.max():.2f} s max; "
-        f"rate {np.median(rows / secs):,.0f} rows/s median per core"
+        f"  per partition: {np.median(secs):.2f} s median, {secs.max():.2f} s max wall "
+        f"({np.median(cpu):.2f} s median CPU); rate {np.median(rows / secs):,.0f} rows/s "
+        f"median per core ({np.median(rows / cpu):,.0f} per CPU-second)"
     )
     total_reduce = secs.sum()
     per_code = (r["seconds"]) / n
