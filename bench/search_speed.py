@@ -159,7 +159,10 @@ def _postgres(
         t = time.perf_counter()
         pi.add(ids, codes)
         pi.commit({})
-        print(f"  insert (binary COPY) + commit: {time.perf_counter() - t:.2f} s")
+        print(
+            f"  insert (binary COPY) + commit: {time.perf_counter() - t:.2f} s; table + key "
+            f"{pi.describe()['bytes'] / n:.0f} bytes per code"
+        )
         admin = psycopg.connect(server.uri, autocommit=True)
         admin.execute("VACUUM ANALYZE lookalike_codes")
         f8 = _report("FAISS, 8 codes per query", _timed(lambda q: fi.search(q, k), queries))
