@@ -67,6 +67,18 @@ def test_postgres_search_equals_faiss_ids_and_distances(uri: str) -> None:
         want_i, want_d = want.search(queries, k)
         assert np.array_equal(got_i, want_i) and np.array_equal(got_d, want_d)
     assert np.array_equal(np.sort(index.ids()), ids) and len(index) == 4000
+    got_i, got_d = index.search(queries[:2], 4100)  # more than it holds: -1 padded
+    want_i, want_d = want.search(queries[:2], 4100)
+    assert np.array_equal(got_i, want_i) and np.array_equal(got_d, want_d)
+    index.commit({})
+    other = PostgresIndex(uri)  # another client deletes the rows this one sampled
+    other.remove(ids[:3000])
+    other.commit({})
+    other.close()
+    want.remove(ids[:3000])
+    got_i, got_d = index.search(queries, 10)
+    want_i, want_d = want.search(queries, 10)
+    assert np.array_equal(got_i, want_i) and np.array_equal(got_d, want_d)
     index.close()
 
 

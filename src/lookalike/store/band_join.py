@@ -220,17 +220,17 @@ def join_partition(
         who, start = who[order], start[order]
         cut = np.flatnonzero(np.diff(start)) + 1
         for w, at in zip(np.split(who, cut), np.split(start, cut), strict=True):
-            lo = int(at[0])
-            hi = int(np.searchsorted(ikey, ikey[lo], "right"))
+            b0 = int(at[0])
+            b1 = int(np.searchsorted(ikey, ikey[b0], "right"))
             capped += 1
-            candidates += len(w) * (hi - lo)
+            candidates += len(w) * (b1 - b0)
             q, j, d = neighbour_search(
-                icodes[lo:hi].view(np.uint8).reshape(-1, 8),  # byte order: same both sides
+                icodes[b0:b1].view(np.uint8).reshape(-1, 8),  # byte order: same both sides
                 codes[w].view(np.uint8).reshape(-1, 8),
                 plan.radius,
                 max_neighbours=k,
             )
-            ra, rb = rows[w][q], irows[lo:hi][j]
+            ra, rb = rows[w][q], irows[b0:b1][j]
             keep = ra != rb
             links_a.append(ra[keep])
             links_b.append(rb[keep])

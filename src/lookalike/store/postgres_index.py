@@ -3,9 +3,11 @@
 For a team that already runs PostgreSQL: the codes live in ``NAME_codes (id bigint primary
 key, code bit(64))`` and k-NN is pgvector's Hamming operator ``<~>`` (pgvector >= 0.7).
 
-* Exact (the default): ``ORDER BY code <~> q, id LIMIT k``, a scan of the table per query
-  code, ties broken by the lower id as the embedded FAISS backend breaks them; so the ids
-  and distances are the same as FAISS's on the same codes.
+* Exact (the default): one scan of the table for all the query codes, keeping the rows
+  within a per-query bound (the k-th distance among a sample of stored codes), then the
+  k nearest of those by (distance, id) as the embedded FAISS backend breaks ties; a
+  query with fewer than k rows within its bound falls back to ``ORDER BY code <~> q, id
+  LIMIT k``. So the ids and distances are the same as FAISS's on the same codes.
 * ``approximate=True``: an HNSW index (``bit_hamming_ops``) answers instead; much faster
   on large tables, but not exact (on random 64-bit hashes, HNSW's recall is low, see
   docs/scale.md): for a server that must answer in milliseconds and may miss a copy.
@@ -33,6 +35,8 @@ __all__ = ["PostgresIndex"]
 
 BITS = 64
 _BATCH = 200_000  # rows per COPY buffer / delete
+_SAMPLE = 16_384  # stored codes that bound each query's k-th distance
+_OR_TERMS = 16  # query codes per bounded scan
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags 0, no extension
 #: One binary COPY row: 2 fields, the int8 id, the bit(64) as its length in bits + 8 bytes.
 _ROW_IN = np.dtype(
@@ -54,6 +58,14 @@ def _bit_strings(codes: np.ndarray) -> list[str]:
     """Packed codes as pgvector / PostgreSQL bit literals ('0101...')."""
     bits = np.unpackbits(np.ascontiguousarray(codes, dtype=np.uint8), axis=1) + ord("0")
     return [row.tobytes().decode("ascii") for row in bits]
+
+
+def _parse_bits(texts: list[str]) -> np.ndarray:
+    """Bit literals ('0101...', 64 characters each) -> packed ``(n, 8)`` uint8 codes."""
+    if not texts:
+        return np.empty((0, 8), np.uint8)
+    bits = np.frombuffer("".join(texts).encode("ascii"), np.uint8).reshape(-1, BITS) - ord("0")
+    return np.packbits(bits, axis=1)
 
 
 def _safe_uri(uri: str) -> str:
@@ -84,6 +96,7 @@ class PostgresIndex:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CollectionError(_safe_uri(uri), f"cannot open PostgreSQL: {first}") from None
         self._dirty = False
+        self._sample: np.ndarray | None = None
 
     def _q(self, text: str) -> Any:
         """SQL text with {codes}, {state} and {hnsw} filled by quoted identifiers."""
@@ -122,6 +135,7 @@ class PostgresIndex:
         return np.frombuffer(body, _ROW_ID)["id"].astype(np.int64)
 
     def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        self._sample = None
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return
@@ -133,6 +147,7 @@ class PostgresIndex:
                     cp.write(buf)
 
     def remove(self, ids: np.ndarray) -> int:
+        self._sample = None
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return 0
@@ -148,33 +163,92 @@ class PostgresIndex:
     def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if k <= 0:
             raise UsageError("k must be positive")
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
         nq = len(codes)
         out_i = np.full((nq, k), -1, np.int64)
         out_d = np.full((nq, k), -1, np.int32)
         if nq == 0:
             return out_i, out_d
+        if self.approximate:
+            q, i, d = self._ordered(codes, int(k))
+        else:
+            q, i, d, short = self._bounded(codes, int(k))
+            if short.any():  # fewer than k rows within the guessed bound: scan in order
+                sq, si, sd = self._ordered(codes[short], int(k))
+                q = np.concatenate([q, np.flatnonzero(short)[sq]])
+                i, d = np.concatenate([i, si]), np.concatenate([d, sd])
+        self._read_done()
+        o = np.lexsort((i, d, q))  # (query, distance, id), as FAISS breaks ties
+        q, i, d = q[o], i[o], d[o]
+        rank = np.arange(len(q)) - np.searchsorted(q, np.arange(nq))[q]
+        keep = rank < k
+        out_i[q[keep], rank[keep]], out_d[q[keep], rank[keep]] = i[keep], d[keep]
+        return out_i, out_d
+
+    def _ordered(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(query, id, distance)`` of each query's k nearest by ``ORDER BY <~>`` (HNSW
+        when approximate, else a scan per query code)."""
         order = "c.code <~> q.code" if self.approximate else "c.code <~> q.code, c.id"
         if self.approximate:  # HNSW returns at most ef_search rows
-            self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(int(k), 1000))}")
+            self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(k, 1000))}")
         rows = self._conn.execute(
             self._q(
                 "SELECT q.n, h.id, h.d FROM unnest(%s::bit(64)[]) WITH ORDINALITY AS q(code, n) "
                 "CROSS JOIN LATERAL (SELECT c.id, (c.code <~> q.code)::int AS d FROM {codes} c "
                 f"ORDER BY {order} LIMIT %s) h"
             ),
-            (_bit_strings(codes), int(k)),
+            (_bit_strings(codes), k),
         ).fetchall()
-        self._read_done()
-        if not rows:
-            return out_i, out_d
-        got = np.array(rows, dtype=np.int64)
-        q, i, d = got[:, 0] - 1, got[:, 1], got[:, 2]
-        o = np.lexsort((i, d, q))  # (query, distance, id): HNSW rows come in its own order
-        q, i, d = q[o], i[o], d[o]
-        start = np.searchsorted(q, np.arange(nq))
-        rank = np.arange(len(q)) - start[q]
-        out_i[q, rank], out_d[q, rank] = i, d
-        return out_i, out_d
+        got = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        return got[:, 0] - 1, got[:, 1], got[:, 2]
+
+    def _sample_codes(self) -> np.ndarray:
+        """Some stored codes (any rows), kept until this index writes."""
+        if self._sample is None:
+            rows = self._conn.execute(
+                self._q("SELECT code::text FROM {codes} LIMIT %s"), (_SAMPLE,)
+            ).fetchall()
+            self._sample = _parse_bits([r[0] for r in rows])
+        return self._sample
+
+    def _bounded(
+        self, codes: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Exact k nearest in one scan for all query codes, by a distance bound per query.
+
+        The bound is the k-th distance in a sample of stored codes; one scan returns every
+        row within its query's bound, and when a query has at least k of them its k
+        nearest are among them (any other row is farther than the bound): exact whatever
+        the sample was. Queries with fewer than k rows come back as ``short``.
+        """
+        sample = self._sample_codes()
+        if len(sample) >= k:
+            dist = np.bitwise_count(codes[:, None, :] ^ sample[None, :, :]).sum(axis=2)
+            bound = np.partition(dist, k - 1, axis=1)[:, k - 1]
+        else:
+            bound = np.full(len(codes), BITS)
+        ids: list[int] = []
+        texts: list[str] = []
+        for s in range(0, len(codes), _OR_TERMS):
+            part = _bit_strings(codes[s : s + _OR_TERMS])
+            where = " OR ".join(["(code <~> %s::bit(64)) <= %s"] * len(part))
+            args = [
+                x
+                for pair in zip(part, bound[s : s + _OR_TERMS].tolist(), strict=True)
+                for x in pair
+            ]
+            for i, t in self._conn.execute(
+                self._q(f"SELECT id, code::text FROM {{codes}} WHERE {where}"), args
+            ):
+                ids.append(i)
+                texts.append(t)
+        found = _parse_bits(texts)
+        dist = np.bitwise_count(codes[:, None, :] ^ found[None, :, :]).sum(axis=2)
+        q, j = np.nonzero(dist <= bound[:, None])
+        short = np.bincount(q, minlength=len(codes)) < k
+        keep = ~short[q]
+        q, j = q[keep], j[keep]
+        return q, np.array(ids, np.int64)[j], dist[q, j].astype(np.int64), short
 
     def state(self) -> dict[str, Any]:
         if self._created:
@@ -201,6 +275,7 @@ class PostgresIndex:
     def clear(self) -> None:
         """Empty the table and the state, in the transaction the next commit ends."""
         self._dirty = True
+        self._sample = None
         self._conn.execute(self._q("TRUNCATE {codes}"))
         self._conn.execute(self._q("DELETE FROM {state}"))
 
