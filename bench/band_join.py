@@ -38,6 +38,8 @@ def worker(args: argparse.Namespace) -> None:
     limit = int(args.limit_gb * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     t = time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         got = band_join(
             codes, args.radius, bands=args.bands, cap=args.cap, k=args.k,
@@ -45,10 +47,12 @@ def worker(args: argparse.Namespace) -> None:
         )  # fmt: skip
         shuffle_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*.parquet")) / 2**20
     seconds = time.perf_counter() - t
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb, cpu_seconds = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu0
     _, sizes = np.unique(got.group, return_counts=True)
     print(json.dumps({
-        "seconds": seconds, "steps": got.seconds, "peak_mb": (peak_kb - base_kb) / 1024,
+        "seconds": seconds, "cpu_seconds": cpu_seconds, "steps": got.seconds,
+        "peak_mb": (peak_kb - base_kb) / 1024,
         "distinct": got.distinct, "links": len(got.links[0]), "shuffle_mb": shuffle_mb,
         "groups_2plus": int((sizes > 1).sum()), "largest_group": int(sizes.max()),
         "rows_grouped": int(sizes[sizes > 1].sum()),
@@ -87,7 +91,10 @@ def main() -> None:
         return
     r = json.loads(lines[-1])
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in r["steps"].items())
-    print(f"  total {r['seconds']:.1f} s ({steps}); peak +{r['peak_mb']:,.0f} MB")
+    print(
+        f"  total {r['seconds']:.1f} s wall, {r['cpu_seconds']:.1f} CPU-seconds ({steps}); "
+        f"peak +{r['peak_mb']:,.0f} MB"
+    )
     print(
         f"  {r['distinct']:,} distinct codes, {r['links']:,} links, shuffle "
         f"{r['shuffle_mb']:,.0f} MB; {r['groups_2plus']:,} groups of 2+ holding "
@@ -112,7 +119,7 @@ def main() -> None:
     per_code = (r["seconds"]) / n
     print(
         f"  one core: {per_code * 1e6:.2f} us per code all told; reduce {total_reduce:.1f} s "
-        f"= {total_reduce / n * 1e6:.2f} us per code"
+        f"= {total_reduce / n * 1e6:.2f} us per code ({cpu.sum():.1f} CPU-seconds)"
     )
     for nodes in (8, 64):
         print(
