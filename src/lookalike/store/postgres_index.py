@@ -222,6 +222,9 @@ class PostgresIndex:
         the sample was. Queries with fewer than k rows come back as ``short``.
         """
         sample = self._sample_codes()
+        if k > len(sample) == _SAMPLE:  # a large k on a large table: ordered scans
+            none = np.empty(0, np.int64)
+            return none, none, none, np.ones(len(codes), bool)
         if len(sample) >= k:
             dist = np.bitwise_count(codes[:, None, :] ^ sample[None, :, :]).sum(axis=2)
             bound = np.partition(dist, k - 1, axis=1)[:, k - 1]
