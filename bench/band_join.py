@@ -43,7 +43,7 @@ def worker(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         got = band_join(
             codes, args.radius, bands=args.bands, cap=args.cap, k=args.k,
-            workdir=None if args.memory else tmp,
+            workdir=None if args.memory else tmp, jobs=args.jobs,
         )  # fmt: skip
         shuffle_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*.parquet")) / 2**20
     seconds = time.perf_counter() - t
@@ -70,6 +70,9 @@ def main() -> None:
     ap.add_argument("--limit-gb", type=float, default=8.0)
     ap.add_argument("--memory", action="store_true", help="shuffle in memory, not Parquet")
     ap.add_argument("--workdir", default=None, help="where the Parquet shuffle goes")
+    ap.add_argument(
+        "--jobs", type=int, default=1, help="reduce worker processes (CPU time: the driver only)"
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:

@@ -65,9 +65,10 @@ def test_band_join_groups_are_the_radius_components(radius: int, bands: int, cap
 def test_band_join_through_parquet_equals_in_memory(tmp_path: Path) -> None:
     codes = skewed_codes(3000, seed=1)
     here = band_join(codes, 3, cap=4)
-    there = band_join(codes, 3, cap=4, workdir=tmp_path)
-    assert np.array_equal(here.group, there.group)
-    files = list(tmp_path.glob("band=*/part=*/chunk=*.parquet"))
+    there = band_join(codes, 3, cap=4, workdir=tmp_path / "one")
+    apart = band_join(codes, 3, cap=4, workdir=tmp_path / "two", jobs=2)  # 2 worker processes
+    assert np.array_equal(here.group, there.group) and np.array_equal(here.group, apart.group)
+    files = list((tmp_path / "one").glob("band=*/part=*/chunk=*.parquet"))
     assert len({f.parent for f in files}) == len(there.partitions) == 2 * 16
 
 

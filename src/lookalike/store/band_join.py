@@ -36,9 +36,11 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from math import ceil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -54,6 +56,9 @@ __all__ = [
     "band_join",
     "join_partition",
     "map_partitions",
+    "read_partition",
+    "reduce_task",
+    "write_shard",
 ]
 
 #: Index rows per band value beyond which a bucket goes through the capped join.
@@ -268,20 +273,38 @@ class JoinResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _write(path: Path, rows: np.ndarray, codes: np.ndarray) -> None:
-    pa = require("pyarrow", "index")
-    pq = require("pyarrow.parquet", "index")
+def write_shard(
+    root: str | os.PathLike[str], band: int, part: int, chunk: int, rows: Any, codes: Any
+) -> Path:
+    """Write one map task's rows for one partition: ``ROOT/band=B/part=P/chunk=C.parquet``."""
+    pa = require("pyarrow", "parquet")
+    pq = require("pyarrow.parquet", "parquet")
+    path = Path(root) / f"band={band}" / f"part={part}" / f"chunk={chunk}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.table({"row": rows, "code": codes})
-    pq.write_table(table, path, compression="none")
+    pq.write_table(pa.table({"row": rows, "code": codes}), path, compression="none")
+    return path
 
 
-def _read(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    pq = require("pyarrow.parquet", "index")
-    parts = [pq.read_table(p) for p in sorted(folder.glob("*.parquet"))]
-    rows = np.concatenate([t.column("row").to_numpy() for t in parts])
-    codes = np.concatenate([t.column("code").to_numpy() for t in parts])
+def read_partition(
+    root: str | os.PathLike[str], band: int, part: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every map task's rows for one partition: ``(rows int64, codes uint64)``."""
+    pq = require("pyarrow.parquet", "parquet")
+    files = sorted((Path(root) / f"band={band}" / f"part={part}").glob("*.parquet"))
+    tables = [pq.read_table(p) for p in files]
+    if not tables:
+        return np.empty(0, np.int64), np.empty(0, np.uint64)
+    rows = np.concatenate([t.column("row").to_numpy() for t in tables])
+    codes = np.concatenate([t.column("code").to_numpy() for t in tables])
     return rows.astype(np.int64), codes.astype(np.uint64)
+
+
+def reduce_task(
+    root: str | os.PathLike[str], band: int, part: int, plan: BandPlan, cap: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, PartitionStats]:
+    """A whole reduce task from its Parquet files: what a worker process or node runs."""
+    rows, codes = read_partition(root, band, part)
+    return join_partition(band, part, rows, codes, plan, cap=cap, k=k)
 
 
 def band_join(
@@ -293,12 +316,15 @@ def band_join(
     cap: int = CAP,
     k: int = NEIGHBOURS,
     workdir: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
 ) -> JoinResult:
     """Group 64-bit ``codes`` ((n,) uint64) so that any two within ``radius`` share a group.
 
     Runs the map, shuffle and reduce steps of the module docstring in this process, one
     partition at a time; with ``workdir`` the shuffle goes through Parquet files there
-    (as it would between nodes), else it stays in memory.
+    (as it would between nodes), else it stays in memory. ``jobs > 1`` (with ``workdir``)
+    runs the reduce tasks in that many worker processes, each reading only its partition's
+    files.
     """
     t = time.perf_counter()
     codes = np.ascontiguousarray(codes, dtype=np.uint64)
@@ -316,31 +342,35 @@ def band_join(
             if folder is None:
                 shuffle.setdefault((band, part), []).append((r, cd))
             else:
-                _write(folder / f"band={band}" / f"part={part}" / f"chunk={c}.parquet", r, cd)
+                write_shard(folder, band, part, c, r, cd)
     seconds["map"] = time.perf_counter() - t
     t = time.perf_counter()
     stats: list[PartitionStats] = []
     la: list[np.ndarray] = []
     lb: list[np.ndarray] = []
     ld: list[np.ndarray] = []
-    for band in range(len(plan.bands)):
-        for part in range(plan.partitions):
-            if folder is None:
-                got = shuffle.pop((band, part), [])
-                if not got:
-                    continue
+    tasks = [(b, p) for b in range(len(plan.bands)) for p in range(plan.partitions)]
+    if folder is None:
+        results = []
+        for band, part in tasks:
+            got = shuffle.pop((band, part), [])
+            if got:
                 rows = np.concatenate([r for r, _ in got])
                 pcodes = np.concatenate([c for _, c in got])
-            else:
-                where = folder / f"band={band}" / f"part={part}"
-                if not where.exists():
-                    continue
-                rows, pcodes = _read(where)
-            a, b, d, st = join_partition(band, part, rows, pcodes, plan, cap=cap, k=k)
-            stats.append(st)
-            la.append(a)
-            lb.append(b)
-            ld.append(d)
+                results.append(join_partition(band, part, rows, pcodes, plan, cap=cap, k=k))
+    else:
+        tasks = [(b, p) for b, p in tasks if (folder / f"band={b}" / f"part={p}").exists()]
+        if jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(reduce_task, folder, b, p, plan, cap, k) for b, p in tasks]
+                results = [f.result() for f in futures]
+        else:
+            results = [reduce_task(folder, b, p, plan, cap, k) for b, p in tasks]
+    for a, b, d, st in results:
+        stats.append(st)
+        la.append(a)
+        lb.append(b)
+        ld.append(d)
     seconds["reduce"] = time.perf_counter() - t
     t = time.perf_counter()
     a = np.concatenate(la) if la else np.empty(0, np.int64)
