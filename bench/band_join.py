@@ -60,6 +60,33 @@ def worker(args: argparse.Namespace) -> None:
     }))  # fmt: skip
 
 
+def one_partition(args: argparse.Namespace) -> None:
+    """The memory and CPU of one reduce task alone (what a worker needs), by tracemalloc."""
+    import gc
+    import tracemalloc
+
+    from lookalike.store.band_join import BandPlan, join_partition, map_partitions
+
+    codes = np.unique(make_codes(*SIZES[args.size]))
+    plan = BandPlan.for_radius(args.radius, args.bands)
+    task = None
+    for band, part, rows, pcodes in map_partitions(codes, np.arange(len(codes)), plan):
+        if band == 0 and part == 5:
+            task = (rows.copy(), pcodes.copy())
+    del codes
+    gc.collect()
+    assert task is not None
+    tracemalloc.start()
+    t = time.process_time()
+    a, _, _, _ = join_partition(0, 5, *task, plan, cap=args.cap, k=args.k)
+    peak = tracemalloc.get_traced_memory()[1]
+    print(
+        f"  one reduce task (band 0, partition 5): {len(task[0]):,} rows "
+        f"({(task[0].nbytes + task[1].nbytes) / 2**20:.0f} MB in), peak {peak / 2**20:.0f} MB "
+        f"of numpy arrays, {time.process_time() - t:.1f} CPU-seconds, {len(a):,} links"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", choices=sorted(SIZES), default="10M")
@@ -73,10 +100,14 @@ def main() -> None:
     ap.add_argument(
         "--jobs", type=int, default=1, help="reduce worker processes (CPU time: the driver only)"
     )
+    ap.add_argument("--one-partition", action="store_true", help="one reduce task's memory")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args)
+        return
+    if args.one_partition:
+        one_partition(args)
         return
     n, blank, clusters, members = SIZES[args.size]
     print(
