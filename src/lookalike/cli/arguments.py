@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
 
@@ -71,4 +72,15 @@ def add_milvus_uri(parser: argparse.ArgumentParser) -> None:
         metavar="URI",
         help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
         "token from $LOOKALIKE_MILVUS_TOKEN",
+    )
+
+
+def add_postgres_uri(parser: argparse.ArgumentParser) -> None:
+    """``--postgres-uri URI``: the PostgreSQL server of a postgres backend."""
+    parser.add_argument(
+        "--postgres-uri",
+        default=os.environ.get("LOOKALIKE_POSTGRES_URI"),
+        metavar="URI",
+        help="PostgreSQL server with pgvector, postgresql://user@host:5432/db (default "
+        "$LOOKALIKE_POSTGRES_URI); password from $PGPASSWORD or ~/.pgpass",
     )
