@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
-from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.methods import EVAL_METHODS, METHODS
 from lookalike.reports.text import table
 
 
@@ -62,8 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     rn.add_argument(
         "--methods",
         type=_names,
-        default=list(DEFAULT_METHODS),
-        help=f"comma-separated (default: {','.join(DEFAULT_METHODS)}); "
+        default=list(EVAL_METHODS),
+        help=f"comma-separated (default: {','.join(EVAL_METHODS)}); "
         f"choices: {','.join(METHODS)}",
     )
     rn.add_argument(
@@ -84,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pr = esub.add_parser("pairs", help="Spearman correlation with human ratings (a,b,rating CSV)")
     pr.add_argument("ratings", help="CSV with columns a, b, rating")
-    pr.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS))
+    pr.add_argument("--methods", type=_names, default=list(EVAL_METHODS))
     pr.add_argument("--jobs", "-j", type=int, default=1)
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(run=run_pairs)

@@ -47,7 +47,7 @@ from lookalike.evaluate.metrics import (
 from lookalike.features import extract_features
 from lookalike.match.cascade import DEFAULT_LAYERS, Score, decide
 from lookalike.match.engine import candidate_pairs, layer_methods
-from lookalike.methods import DEFAULT_METHODS, CodeMethod, Method, get_method
+from lookalike.methods import EVAL_METHODS, CodeMethod, Method, get_method
 from lookalike.progress import Progress
 
 #: Vector methods too costly for the full cross product: scored on candidate pairs.
@@ -376,7 +376,7 @@ def run_benchmark(
     (:func:`engine_candidates`, under ``"engine_candidates"``).
     """
     bench = load_benchmark(root)
-    names = list(method_names or DEFAULT_METHODS)
+    names = list(method_names or EVAL_METHODS)
     methods: list[Method] = []
     skipped: dict[str, str] = {}
     for n in names:

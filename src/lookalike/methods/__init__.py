@@ -12,6 +12,7 @@ from lookalike.methods.base import CodeMethod, Method, Thresholds, Verdict, hamm
 from lookalike.methods.color import ColorHistogram
 from lookalike.methods.content import ContentFingerprint
 from lookalike.methods.geometry import AspectRatio
+from lookalike.methods.gist import Gist
 from lookalike.methods.hashes import AHash, DHash, DihedralPHash, Hash, PHash, WHash
 from lookalike.methods.regions import RegionHashes
 from lookalike.methods.ssim import SSIM
@@ -41,6 +42,7 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "color": ColorHistogram,
     "content": ContentFingerprint,
     "ssim": SSIM,
+    "gist": Gist,
     "words": lambda **kw: _words(**kw),
     "orb": lambda **kw: _local(detector="orb", **kw),
     "sift": lambda **kw: _local(detector="sift", **kw),
@@ -60,6 +62,9 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "ssim",
     "orb",
 )
+#: The methods `eval run` and `eval pairs` score when none are named: the defaults and GIST
+#: (the classic global descriptor, for comparison).
+EVAL_METHODS: tuple[str, ...] = (*DEFAULT_METHODS, "gist")
 HASHES: tuple[str, ...] = ("ahash", "dhash", "phash", "whash")
 
 
@@ -73,6 +78,7 @@ def get_method(name: str, **options: object) -> Method:
 
 __all__ = [
     "DEFAULT_METHODS",
+    "EVAL_METHODS",
     "HASHES",
     "METHODS",
     "REGISTRY",
