@@ -363,7 +363,7 @@ def engine_candidates(
 
 def run_benchmark(
     root: str | Path,
-    method_names: Sequence[str] | None = None,
+    method_names: Sequence[str | Method] | None = None,
     *,
     jobs: int = 1,
     candidates: int = 5,
@@ -381,9 +381,9 @@ def run_benchmark(
     skipped: dict[str, str] = {}
     for n in names:
         try:
-            methods.append(get_method(n))
+            methods.append(n if isinstance(n, Method) else get_method(n))
         except Exception as exc:  # a method still being written: report it, go on
-            skipped[n] = f"{type(exc).__name__}: {exc}"
+            skipped[str(n)] = f"{type(exc).__name__}: {exc}"
     if not methods:
         raise ValueError(f"no usable method among {names}: {skipped}")
     t0 = time.perf_counter()

@@ -47,6 +47,18 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "orb": lambda **kw: _local(detector="orb", **kw),
     "sift": lambda **kw: _local(detector="sift", **kw),
 }
+
+
+def _embed(**kw: object) -> Method:
+    from lookalike.methods.embed import Embed
+
+    return Embed(**kw)  # type: ignore[arg-type]
+
+
+#: Methods built from a file the user gives (``model=PATH``): not in :data:`REGISTRY`,
+#: whose methods all build without arguments. ``get_method("embed", model=PATH)``.
+MODEL_METHODS: dict[str, Callable[..., Method]] = {"embed": _embed}
+
 #: All names, cheapest first.
 METHODS: tuple[str, ...] = tuple(REGISTRY)
 #: The methods `compare` runs when none are named.
@@ -71,8 +83,11 @@ HASHES: tuple[str, ...] = ("ahash", "dhash", "phash", "whash")
 def get_method(name: str, **options: object) -> Method:
     """Build the method called ``name`` (case-insensitive) with its options."""
     key = name.strip().lower()
+    if key in MODEL_METHODS:
+        return MODEL_METHODS[key](**options)
     if key not in REGISTRY:
-        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+        choices = ", ".join((*METHODS, *MODEL_METHODS))
+        raise ValueError(f"unknown method {name!r}; choose from: {choices}")
     return REGISTRY[key](**options)
 
 
@@ -81,6 +96,7 @@ __all__ = [
     "EVAL_METHODS",
     "HASHES",
     "METHODS",
+    "MODEL_METHODS",
     "REGISTRY",
     "CodeMethod",
     "Hash",
