@@ -167,7 +167,7 @@ def test_cli_compare_and_eval_pairs_take_the_model(
     )
     out = json.loads(capsys.readouterr().out)
     assert out["methods"]["embed"]["similarity"] == pytest.approx(1.0, abs=1e-5)
-    assert main(["compare", a, b, "-m", "embed"]) == 1
+    assert main(["compare", a, b, "-m", "embed"]) == 2
     assert "needs --model" in capsys.readouterr().err
     # ratings: each photo against a smaller and a greyscale copy (5), another photo (1)
     rows = ["a,b,rating"]

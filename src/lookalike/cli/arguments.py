@@ -88,7 +88,9 @@ def add_model(parser: argparse.ArgumentParser) -> None:
 
 def with_model(names: Sequence[str], model: str | None) -> list[Any]:
     """Method names, with ``embed`` built from ``model`` (added when a model is given);
-    ``embed`` without a model is refused with the fix."""
+    ``embed`` without a model is refused with the fix. Raises UsageError (or
+    MissingDependencyError) naming the model file and the reason: commands answer it
+    with exit status 2 before any work starts."""
     from lookalike.errors import UsageError
     from lookalike.methods import get_method
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lookalike.cli.arguments import add_model, with_model
 from lookalike.cli.output import print_json
+from lookalike.errors import LookalikeError
 from lookalike.methods import DEFAULT_METHODS, METHODS, MODEL_METHODS
 from lookalike.reports.text import table
 
@@ -48,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if both_videos(args.a, args.b):  # video hook
         return compare_videos(args)
 
-    methods = with_model(args.method or DEFAULT_METHODS, args.model)
+    try:
+        methods = with_model(args.method or DEFAULT_METHODS, args.model)
+    except LookalikeError as exc:
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return 2
     result = compare(args.a, args.b, methods=methods)
     if args.json:
         print_json(result.to_dict())

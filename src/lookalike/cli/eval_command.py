@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lookalike.cli.arguments import add_model, with_model
 from lookalike.cli.output import ProgressBar, print_json
+from lookalike.errors import LookalikeError
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
 from lookalike.methods import EVAL_METHODS, METHODS, MODEL_METHODS
 from lookalike.reports.text import table
@@ -153,7 +154,10 @@ def run_run(args: argparse.Namespace) -> int:
     bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}; choose from {', '.join(METHODS)}")
-    methods = with_model(args.methods, args.model)
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     bench = Path(args.bench)
     if (bench / "truth.csv").is_file() and (bench / "queries").is_dir():  # video hook
         return run_video(args)
@@ -200,7 +204,10 @@ def run_pairs(args: argparse.Namespace) -> int:
     bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}")
-    methods = with_model(args.methods, args.model)
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
     res = rate_methods(args.ratings, methods, jobs=args.jobs)
