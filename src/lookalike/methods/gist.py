@@ -119,12 +119,12 @@ def gist(images: np.ndarray) -> np.ndarray:
     x = prefilter(images)
     n = x.shape[0]
     padded = np.pad(x, ((0, 0), (PAD, PAD), (PAD, PAD)), mode="symmetric")
-    spectrum = fft.fft2(padded, axes=(1, 2), workers=-1)
+    spectrum = fft.fft2(padded, axes=(1, 2))
     bank = gabor_bank(padded.shape[-1], ORIENTATIONS)
     cell = SIDE // GRID
     out = np.empty((n, len(bank), GRID * GRID), np.float32)
     for k, g in enumerate(bank):  # one filter at a time, the whole batch at once
-        response = np.abs(fft.ifft2(spectrum * g, axes=(1, 2), workers=-1))
+        response = np.abs(fft.ifft2(spectrum * g, axes=(1, 2)))
         response = response[:, PAD : PAD + SIDE, PAD : PAD + SIDE]
         out[:, k] = response.reshape(n, GRID, cell, GRID, cell).mean(axis=(2, 4)).reshape(n, -1)
     flat = out.reshape(n, -1)
