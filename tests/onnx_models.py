@@ -21,12 +21,14 @@ def projection_model(
     rank: int = 4,
     out_dim: int = 32,
     seed: int = 0,
+    flat_output: bool = True,
 ) -> Path:
     """Write a (N, channels, side, side) -> (N, out_dim) float32 model to ``path``.
 
     ``side=None`` leaves H and W symbolic (the model then pools globally per 4x4 grid of
     an input of any size divisible by 8). ``rank`` other than 4 writes a model whose input
-    has that rank (a flat (N, K) Gemm model), for the checks.
+    has that rank (a flat (N, K) Gemm model), for the checks; ``flat_output=False`` ends
+    at the pooled (N, 8, 4, 4) maps instead of (N, out_dim) descriptors.
     """
     onnx = pytest.importorskip("onnx", reason="building test models needs the onnx package")
     from onnx import TensorProto, helper, numpy_helper
@@ -61,10 +63,15 @@ def projection_model(
             nodes.append(helper.make_node("GlobalAveragePool", ["r"], ["g"]))
             nodes.append(helper.make_node("Tile", ["g", "reps"], ["p"]))
             inits.append(numpy_helper.from_array(np.array([1, 1, 4, 4], np.int64), "reps"))
-        nodes += [
-            helper.make_node("Flatten", ["p"], ["f"], axis=1),
-            helper.make_node("MatMul", ["f", "dense"], ["descriptors"]),
-        ]
+        if flat_output:
+            nodes += [
+                helper.make_node("Flatten", ["p"], ["f"], axis=1),
+                helper.make_node("MatMul", ["f", "dense"], ["descriptors"]),
+            ]
+        else:
+            nodes.append(helper.make_node("Identity", ["p"], ["descriptors"]))
+            y = helper.make_tensor_value_info("descriptors", TensorProto.FLOAT, ["N", 8, 4, 4])
+            inits = inits[:1] + inits[2:]
         graph = helper.make_graph(nodes, "projection", [x], [y], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8

@@ -106,6 +106,7 @@ def test_compare_with_embed(model: Path, sample_photos: list[Path]) -> None:
     [
         ({"rank": 2}, "has rank 2"),
         ({"channels": 1}, "has 1 channels"),
+        ({"flat_output": False}, "first output has rank 4"),
     ],
 )
 def test_a_model_of_the_wrong_shape_is_refused_naming_file_and_reason(
@@ -115,7 +116,7 @@ def test_a_model_of_the_wrong_shape_is_refused_naming_file_and_reason(
     with pytest.raises(UsageError) as info:
         Embed(path)
     assert str(path) in str(info.value) and reason in str(info.value)
-    assert "(N, 3, H, W)" in str(info.value)
+    assert "(N, 3, H, W)" in str(info.value) or "(N, D)" in str(info.value)
 
 
 def test_not_an_onnx_file_and_no_file_are_refused(
