@@ -54,6 +54,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Images per onnxruntime call (memory stays bounded for large inputs).
 BATCH = 32
+#: Sessions opened in this process, by (model digest, threads): a worker process that
+#: receives the method once per chunk opens the model once, not once per chunk.
+_SESSIONS: dict[tuple[str, int], Any] = {}
 
 
 def _file_digest(path: str) -> str:
@@ -175,7 +178,10 @@ class Embed(Method):
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if self._session is None:
-            self._session = open_session(self.model, threads=self._threads)
+            key = (self.cache_key, self._threads)
+            if key not in _SESSIONS:
+                _SESSIONS[key] = open_session(self.model, threads=self._threads)
+            self._session = _SESSIONS[key]
         try:
             out = self._session.run(None, {self._input: batch})[0]
         except Exception as exc:
