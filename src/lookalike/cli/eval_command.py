@@ -15,10 +15,11 @@ import json
 import sys
 from pathlib import Path
 
-from lookalike.cli.arguments import add_engine, engine_problem
+from lookalike.cli.arguments import add_engine, add_model, engine_problem, with_model
 from lookalike.cli.output import ProgressBar, print_json
+from lookalike.errors import LookalikeError
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
-from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.methods import EVAL_METHODS, METHODS, MODEL_METHODS
 from lookalike.reports.text import table
 
 
@@ -63,10 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rn.add_argument(
         "--methods",
         type=_names,
-        default=list(DEFAULT_METHODS),
-        help=f"comma-separated (default: {','.join(DEFAULT_METHODS)}); "
-        f"choices: {','.join(METHODS)}",
+        default=list(EVAL_METHODS),
+        help=f"comma-separated (default: {','.join(EVAL_METHODS)}); choices: {','.join(METHODS)}",
     )
+    add_model(rn)
     rn.add_argument(
         "--out", "-o", help="folder for results.md/json and plots (default BENCH/results)"
     )
@@ -86,7 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pr = esub.add_parser("pairs", help="Spearman correlation with human ratings (a,b,rating CSV)")
     pr.add_argument("ratings", help="CSV with columns a, b, rating")
-    pr.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS))
+    pr.add_argument("--methods", type=_names, default=list(EVAL_METHODS))
+    add_model(pr)
     pr.add_argument("--jobs", "-j", type=int, default=1)
     add_engine(pr)
     pr.add_argument("--json", action="store_true", help="print JSON")
@@ -152,9 +154,13 @@ def run_run(args: argparse.Namespace) -> int:
     )
     from lookalike.evaluate.runner import run_benchmark
 
-    bad = [m for m in args.methods if m not in METHODS]
+    bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}; choose from {', '.join(METHODS)}")
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     bench = Path(args.bench)
     if (bench / "truth.csv").is_file() and (bench / "queries").is_dir():  # video hook
         return run_video(args)
@@ -166,7 +172,7 @@ def run_run(args: argparse.Namespace) -> int:
     with open_engine(args.engine, args.address, jobs=args.jobs) as executor, ProgressBar() as bar:
         report = run_benchmark(
             bench,
-            args.methods,
+            methods,
             jobs=args.jobs,
             candidates=args.candidates,
             engine=not args.no_engine_candidates,
@@ -203,16 +209,20 @@ def run_pairs(args: argparse.Namespace) -> int:
     from lookalike.engines import open_engine
     from lookalike.evaluate.ratings import rate_methods
 
-    bad = [m for m in args.methods if m not in METHODS]
+    bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}")
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
     problem = engine_problem(args)
     if problem is not None:
         return _usage(problem)
     with open_engine(args.engine, args.address, jobs=args.jobs) as executor:
-        res = rate_methods(args.ratings, args.methods, jobs=args.jobs, executor=executor)
+        res = rate_methods(args.ratings, methods, jobs=args.jobs, executor=executor)
     if args.json:
         print_json(res)
     else:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lookalike.cli.arguments import add_engine, add_jobs, add_milvus_uri, engine_problem
+from lookalike.cli.arguments import (
+    add_engine,
+    add_jobs,
+    add_milvus_uri,
+    add_postgres_uri,
+    engine_problem,
+)
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.reports.text import table
 from lookalike.store.index import BACKENDS
@@ -30,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="index backend for a new collection (default faiss)",
     )
     add_milvus_uri(p)
+    add_postgres_uri(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -43,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"lookalike: {problem}", file=sys.stderr)
         return 2
     with (
-        Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll,
+        Collection(
+            args.db,
+            backend=args.backend,
+            create=True,
+            milvus_uri=args.milvus_uri,
+            postgres_uri=args.postgres_uri,
+        ) as coll,
         open_engine(args.engine, args.address, jobs=args.jobs) as executor,
     ):
         with ProgressBar({"features": "indexing 索引"}) as bar:

@@ -49,13 +49,17 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     rows = [
-        [i + 1, f"{h.similarity * 100:.1f}%", h.distance, h.method, h.verdict, h.path]
+        [
+            i + 1,
+            f"{h.similarity * 100:.1f}%",
+            f"{h.relation.words()} {h.relation.words('zh')}" if h.relation else "",
+            h.distance,
+            h.method,
+            h.verdict,
+            h.path,
+        ]
         for i, h in enumerate(result.results)
     ]
-    print(
-        table(
-            ["#", "similarity 相似度", "distance 距离", "method 方法", "verdict 结论", "path 路径"],
-            rows,
-        )
-    )
+    headers = ["#", "similarity 相似度", "relation 关系", "distance 距离", "method 方法"]
+    print(table([*headers, "verdict 结论", "path 路径"], rows))
     return 0

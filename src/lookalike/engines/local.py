@@ -8,8 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 __all__ = ["LIFELINE_SECONDS", "LocalExecutor", "process_pool"]
@@ -82,7 +81,9 @@ def process_pool(
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["lookalike.features", "lookalike.methods"])
+        ctx.set_forkserver_preload(
+            ["lookalike.engines.forkserver_child", "lookalike.features", "lookalike.methods"]
+        )
     return _Pool(
         max_workers=jobs,
         mp_context=ctx,
@@ -101,37 +102,6 @@ def _keep_shared(value: Any) -> None:
 
 def _call_shared(fn: Callable[..., Any], call: tuple[Any, ...]) -> Any:
     return fn(_SHARED[0], *call)
-
-
-@contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """Let Ctrl+C land only after the block: a KeyboardInterrupt raised while a worker is
-    being started (inside ``pool.submit``) leaves that worker unknown to the pool, so no
-    one ends it, and it dies with a traceback on the terminal when the parent exits under
-    it. Starting the workers takes milliseconds (the fork server's first start, under a
-    second), so Ctrl+C still stops a run at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pressed: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        raise KeyboardInterrupt
-
-
-def _submit_all(
-    pool: ProcessPoolExecutor, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]]
-) -> list[Future[Any]]:
-    with _ctrl_c_deferred():
-        return [pool.submit(fn, *call) for call in calls]
 
 
 class LocalExecutor:
@@ -162,9 +132,11 @@ class LocalExecutor:
             return
         if shared is None:
             with process_pool(self.jobs) as pool:
-                for fut in _submit_all(pool, fn, calls):
+                futures = [pool.submit(fn, *call) for call in calls]
+                for fut in futures:
                     yield fut.result()
             return
         with process_pool(self.jobs, initializer=_keep_shared, initargs=(shared,)) as pool:
-            for fut in _submit_all(pool, _call_shared, [(fn, call) for call in calls]):
+            futures = [pool.submit(_call_shared, fn, call) for call in calls]
+            for fut in futures:
                 yield fut.result()

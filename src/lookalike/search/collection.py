@@ -2,9 +2,9 @@
 
 A collection is a folder::
 
-    DIR/collection.json   its configuration (backend, Milvus URI, methods, last update)
+    DIR/collection.json   its configuration (backend, Milvus / PostgreSQL URI, methods, ...)
     DIR/catalog.sqlite    the SQLite catalog: files and their features (the source of truth)
-    DIR/index.npz         the embedded FAISS index (or a Milvus collection, by URI)
+    DIR/index.npz         the embedded FAISS index (or a Milvus / PostgreSQL table, by URI)
     DIR/uploads/          images added through the API (:meth:`Collection.add`)
 
 Writes are safe to interrupt: features are committed to the catalog in chunks (a rerun
@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from lookalike.decode import load, probe
 from lookalike.engines import Executor
@@ -50,6 +51,13 @@ from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.formats import HEAD_BYTES, sniff
 from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.relation import (
+    PairRelation,
+    calibrated_similarity,
+    different_similarity,
+    grey_histograms,
+    name_relation,
+)
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.search.ranking import (
@@ -95,6 +103,20 @@ UPLOAD_EXTENSIONS = {
 }  # fmt: skip
 
 
+def _header_size(source: Any) -> tuple[float, float] | None:
+    """The query's (width, height) from its header, as the catalog records sizes; None
+    when the header does not say (the relation then names no resize)."""
+    try:
+        with Image.open(source) as im:
+            w, h = im.size
+    except Exception:  # any decoder error: the size is a nicety, the search goes on
+        return None
+    finally:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+    return float(w), float(h)
+
+
 @dataclass
 class SearchHit:
     """One ranked result: the catalog id and path, and what decided it."""
@@ -107,10 +129,13 @@ class SearchHit:
     width: int
     height: int
     verdict: str = "different"
+    #: How the hit differs from the query (image 1 = the query), for alike hits.
+    relation: PairRelation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["similarity"] = round(float(self.similarity), 6)
+        d["relation"] = self.relation.to_dict() if self.relation is not None else None
         return d
 
 
@@ -156,10 +181,12 @@ def _now() -> str:
 class Collection:
     """A folder of indexed images searchable by example (see the module docstring).
 
-    ``backend``: "faiss" (embedded, the default) or "milvus"; when the folder already
-    holds a collection it must match (use :meth:`migrate` to move). ``milvus_uri``: a
-    server URI or a Milvus Lite file (default ``DIR/milvus.db``); the token comes from
-    ``$LOOKALIKE_MILVUS_TOKEN``. ``create``: make the collection when the folder has none.
+    ``backend``: "faiss" (embedded, the default), "milvus" or "postgres"; when the folder
+    already holds a collection it must match (use :meth:`migrate` to move). ``milvus_uri``:
+    a server URI or a Milvus Lite file (default ``DIR/milvus.db``); the token comes from
+    ``$LOOKALIKE_MILVUS_TOKEN``. ``postgres_uri``: the libpq URI of a PostgreSQL server
+    with pgvector (password from ``$PGPASSWORD`` or ``~/.pgpass``, not the URI).
+    ``create``: make the collection when the folder has none.
     Methods may be called from several threads (they are serialised).
     """
 
@@ -170,6 +197,7 @@ class Collection:
         backend: str | None = None,
         create: bool = False,
         milvus_uri: str | None = None,
+        postgres_uri: str | None = None,
     ) -> None:
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self._config_path = self.directory / CONFIG_FILE
@@ -188,6 +216,7 @@ class Collection:
                 "format": FORMAT,
                 "backend": backend or "faiss",
                 "milvus_uri": milvus_uri,
+                "postgres_uri": postgres_uri,
                 "methods": list(METHODS),
                 "created": _now(),
                 "last_update": None,
@@ -204,6 +233,8 @@ class Collection:
             )
         if milvus_uri is not None and config["backend"] == "milvus":
             config["milvus_uri"] = milvus_uri
+        if postgres_uri is not None and config["backend"] == "postgres":
+            config["postgres_uri"] = postgres_uri
         self._config = config
         self._lock = threading.RLock()
         self._local = threading.local()
@@ -230,7 +261,7 @@ class Collection:
         return open_index(
             backend,
             self.directory,
-            uri=self._config.get("milvus_uri"),
+            uri=self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
             token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
         )
 
@@ -392,7 +423,9 @@ class Collection:
                         os.unlink(p)
             return n
 
-    def migrate(self, to: str, *, milvus_uri: str | None = None) -> dict[str, Any]:
+    def migrate(
+        self, to: str, *, milvus_uri: str | None = None, postgres_uri: str | None = None
+    ) -> dict[str, Any]:
         """Move the index to another backend (rebuilt from the catalog); the new stats.
 
         The old backend's data is deleted once the new one is committed.
@@ -401,14 +434,13 @@ class Collection:
             raise UsageError(f"unknown backend {to!r}; choose from: {', '.join(BACKENDS)}")
         with self._lock:
             old, old_config = self._index, dict(self._config)
-            same = to == old_config["backend"] and (
-                to == "faiss" or milvus_uri in (None, old_config.get("milvus_uri"))
-            )
+            uri = {"milvus": milvus_uri, "postgres": postgres_uri}.get(to)
+            same = to == old_config["backend"] and uri in (None, old_config.get(f"{to}_uri"))
             if same:
                 self._sync(force=True)
                 return self.stats()
-            if to == "milvus":
-                self._config["milvus_uri"] = milvus_uri
+            if to != "faiss":
+                self._config[f"{to}_uri"] = uri
             new = self._open_index(to)
             self._index = new
             try:
@@ -419,7 +451,7 @@ class Collection:
                 raise
             self._config["backend"] = to
             self._save_config()
-            if old.backend == "milvus":
+            if old.backend in ("milvus", "postgres"):
                 old.drop()  # type: ignore[attr-defined]
             else:
                 old.clear()
@@ -541,6 +573,7 @@ class Collection:
         # the catalog (through this thread's own connection), and OpenCV releases the GIL,
         # so concurrent searches use every core.
         records = self._records(cand_i.tolist())
+        qfeat["size"] = _header_size(source)
         hits, rows = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
         cheap = {m.name for m in self._methods if m.name != "words"}
@@ -551,6 +584,11 @@ class Collection:
             for h in hits
         ]
         same_bytes = [digest is not None and records[h.id].digest == digest for h in hits]
+        if verify:
+            for h, same in zip(hits, same_bytes, strict=True):
+                if same:
+                    h.relation, h.similarity = PairRelation("identical bytes"), 1.0
+                    h.verdict = "identical"
         order = rank_hits(
             np.array([h.id for h in hits], dtype=np.int64),
             [h.verdict for h in hits],
@@ -627,7 +665,32 @@ class Collection:
                 if h.id in local:
                     rows.setdefault(h.id, {})[self._orb.name] = local[h.id]
                     self._decide(h, rows[h.id])
+        self._calibrate(hits, rows, qfeat, stored)
         return hits, rows
+
+    @staticmethod
+    def _calibrate(
+        hits: list[SearchHit],
+        rows: dict[int, dict[str, Score]],
+        qfeat: dict[str, Any],
+        stored: dict[int, dict[str, Any]],
+    ) -> None:
+        """Each hit's relation to the query and its similarity on the shared scale
+        (:mod:`lookalike.match.relation`): the same numbers ``dupes`` and ``docs`` give."""
+        q_size = qfeat.get("size")
+        q_grey = bool(grey_histograms(qfeat["color"])[0]) if "color" in qfeat else False
+        for h in hits:
+            scores = rows.get(h.id)
+            if h.verdict not in _ALIKE or not scores:
+                h.similarity = different_similarity(h.similarity)
+                continue
+            colour = stored.get(h.id, {}).get("color")
+            grey = bool(grey_histograms(colour)[0]) if colour is not None else q_grey
+            sizes = None
+            if q_size is not None and h.width and h.height:
+                sizes = (q_size, (float(h.width), float(h.height)))
+            h.relation = name_relation(scores, sizes=sizes, grey=(q_grey, grey))
+            h.similarity = calibrated_similarity(scores, h.relation)
 
     @staticmethod
     def _cue(scores: dict[str, Score] | None) -> float:
