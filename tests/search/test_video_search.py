@@ -182,3 +182,62 @@ def test_api_returns_time_and_serves_the_video_with_ranges(
         assert client.get("/api/videos/..%2Fetc").status_code == 404
         page = client.get("/")
         assert page.status_code == 200 and 'id="cmp-b-video"' in page.text
+
+
+@pytest.mark.browser
+def test_page_plays_the_video_hit_from_its_time(db: Path, library: Path, tmp_path: Path) -> None:
+    """Headless Chromium: the video hit's card holds a ``<video>`` at ``src#t=``; clicking
+    it opens the video beside the query."""
+    import os
+    import socket
+    import threading
+    import time
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("fastapi")
+    from lookalike.web.app import create_app
+
+    query = still(library / "clips" / "a.mp4", 3.0, tmp_path / "shot.jpg")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Collection(db) as coll:
+        config = uvicorn.Config(create_app(coll), port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not server.started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with sync_api.sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+                )
+                page = browser.new_page(locale="en-US")
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on(  # a CSP violation (the page's own policy) is a console error
+                    "console", lambda m: errors.append(m.text) if m.type == "error" else None
+                )
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.set_input_files("#file", str(query))
+                video = page.locator(".card video.hit-video").first
+                sync_api.expect(video).to_be_attached(timeout=15_000)
+                src = video.get_attribute("src") or ""
+                path, _, fragment = src.partition("#t=")
+                assert path.startswith("/api/videos/") and abs(float(fragment) - 3.0) <= 1.0
+                video.locator("xpath=ancestor::button").click()
+                shown = page.locator("#cmp-b-video")
+                sync_api.expect(shown).to_be_visible()
+                assert shown.get_attribute("src") == src
+                assert not page.locator("#cmp-b").is_visible()
+                assert not errors, errors
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(10)
