@@ -17,9 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="search a collection by example / 以图搜图",
         description="Rank the images of the collection in DIR by likeness to QUERY (a path "
         "or an http(s) URL): pHash candidates (rotations and mirror images included), "
-        "verified by colour, content and ORB keypoints (crops, pasted copies).",
+        "verified by colour, content and ORB keypoints (crops, pasted copies). Indexed "
+        "videos are found with the time of their best frame; a video as QUERY finds the "
+        "copies of that video.",
     )
-    p.add_argument("query", metavar="QUERY", help="image path or http(s) URL")
+    p.add_argument("query", metavar="QUERY", help="image or video path, or http(s) URL")
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
     p.add_argument("-k", type=positive, default=20, help="results to show (default 20)")
     p.add_argument(
@@ -48,8 +50,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
+    from lookalike.video.align import clock
+
     rows = [
-        [i + 1, f"{h.similarity * 100:.1f}%", h.distance, h.method, h.verdict, h.path]
+        [
+            i + 1,
+            f"{h.similarity * 100:.1f}%",
+            h.distance,
+            h.method,
+            h.verdict,
+            h.path if h.time is None else f"{h.path} @ {clock(h.time)}",
+        ]
         for i, h in enumerate(result.results)
     ]
     print(

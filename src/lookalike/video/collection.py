@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "VideoReport",
     "find_frame",
     "find_video_duplicates",
+    "frame_code",
     "scan_videos",
 ]
 
@@ -168,14 +169,10 @@ def _key(i: int, j: int) -> tuple[int, int]:
     return (i, j) if i < j else (j, i)
 
 
-def find_frame(
-    image: str | os.PathLike[str] | np.ndarray,
-    fingerprints: Sequence[VideoFingerprint],
-    *,
-    max_distance: int = FRAME_DISTANCE,
-) -> list[tuple[str, float, int]]:
-    """Where a still image appears: ``(video, seconds, distance)``, the best frame of each
-    video within ``max_distance``, nearest first (search by a screenshot)."""
+def frame_code(image: str | os.PathLike[str] | IO[bytes] | np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(code, blank)`` of a still image hashed as a sampled video frame is: shrunk to
+    the sampling side, borders trimmed, pHash (8 bytes); ``image`` is a path, a binary
+    file or a BGR array."""
     if isinstance(image, np.ndarray):
         bgr = image
     else:
@@ -186,7 +183,19 @@ def find_frame(
     from lookalike.video.frames import shrink
 
     codes, blank = fingerprint_frames([shrink(bgr, SAMPLE_SIDE)])
-    if blank[0]:
+    return codes[0], bool(blank[0])
+
+
+def find_frame(
+    image: str | os.PathLike[str] | np.ndarray,
+    fingerprints: Sequence[VideoFingerprint],
+    *,
+    max_distance: int = FRAME_DISTANCE,
+) -> list[tuple[str, float, int]]:
+    """Where a still image appears: ``(video, seconds, distance)``, the best frame of each
+    video within ``max_distance``, nearest first (search by a screenshot)."""
+    code, blank = frame_code(image)
+    if blank:
         return []
     from lookalike.methods.base import hamming
 
@@ -195,7 +204,7 @@ def find_frame(
         valid = fp.valid
         if not len(valid):
             continue
-        d = hamming(fp.codes[valid], codes[0])
+        d = hamming(fp.codes[valid], code)
         k = int(np.argmin(d))
         if d[k] <= max_distance:
             hits.append((fp.path, float(fp.times[valid[k]]), int(d[k])))

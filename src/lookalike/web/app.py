@@ -573,6 +573,10 @@ class Server:
         out = result.to_dict()
         out["query"] = name
         for row in out["results"]:
+            # -- video hits (issue 14): the video's URL, to play from the matched time --
+            if row.get("video"):
+                row["video_url"] = f"/api/videos/{row['id']}"
+                continue
             row.update(self.hit_urls(row["id"]))
         qid = self.queries.put(name, data)
         out["query_id"] = qid
@@ -878,6 +882,26 @@ def create_app(
         if data is None:
             raise HTTPException(422, f"{image_id}: cannot be rendered")
         return Response(data, media_type="image/jpeg", headers=headers)
+
+    # -- videos (issue 14): a video hit's file, with HTTP range requests (FileResponse) ---
+    @app.get("/api/videos/{video_id}", tags=["collection"])
+    async def api_video(video_id: str) -> Response:
+        """A video of the collection by its id (a video hit's ``id``); ranges supported."""
+        if not (video_id.isascii() and video_id.isdigit()) or len(video_id) > 18:
+            raise HTTPException(404, f"no video {video_id!r} in this collection")
+        try:
+            path = await run_in_threadpool(server.collection.video, int(video_id))
+        except LookalikeError:
+            raise HTTPException(404, f"no video {video_id!r} in this collection") from None
+        if not os.path.isfile(path):
+            raise HTTPException(404, f"video {video_id!r} is gone from disk")
+        import mimetypes
+
+        media = mimetypes.guess_type(path)[0] or "video/mp4"
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return FileResponse(path, media_type=media, headers=headers)
+
+    # -- end videos --------------------------------------------------------------------
 
     @app.get("/api/thumbnails/{image_id}", tags=["collection"])
     async def api_thumbnail(image_id: str, w: int = 320) -> Response:

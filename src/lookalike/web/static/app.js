@@ -148,7 +148,7 @@
     img.decoding = "async";
     img.addEventListener("load", () => fitTall(button, frame, img));
     img.src = `${hit.thumbnail_url}?w=320`;
-    frame.append(badge, rank, img);
+    frame.append(badge, rank, hit.video ? hitVideo(hit) : img);
     const info = document.createElement("div");
     info.className = "info";
     const name = document.createElement("span");
@@ -158,6 +158,7 @@
     meta.className = "muted small ellipsis";
     const size = hit.width && hit.height ? ` · ${hit.width}×${hit.height}` : "";
     meta.textContent = `${t("methods." + hit.method)}${size}`;
+    if (hit.video) meta.textContent = `▶ ${clock(hit.time)} · ${meta.textContent}`;
     const meter = document.createElement("div");
     meter.className = "bar-meter";
     const fill = document.createElement("span");
@@ -169,6 +170,50 @@
     li.append(button);
     return li;
   }
+
+  // ---- video hits (issue 14): the video, from the matched time (#t= media fragment) ----
+  const clock = (s) => {
+    const v = Math.max(0, Number(s) || 0);
+    const m = Math.floor(v / 60);
+    const rest = (v - 60 * m).toFixed(1).padStart(4, "0");
+    return `${String(m).padStart(2, "0")}:${rest}`;
+  };
+  const videoSrc = (hit) => `${hit.video_url}#t=${Number(hit.time || 0).toFixed(3)}`;
+
+  function hitVideo(hit) {
+    const video = document.createElement("video");
+    video.className = "hit-video";
+    video.muted = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.src = videoSrc(hit);
+    video.addEventListener("mouseenter", () => video.play().catch(() => {}));
+    video.addEventListener("mouseleave", () => video.pause());
+    return video;
+  }
+
+  function openVideo(hit) {
+    $("cmp-a").src = state.queryUrl;
+    $("cmp-a-name").textContent = basename(state.last.query);
+    $("cmp-b").hidden = true;
+    const video = $("cmp-b-video");
+    video.hidden = false;
+    video.src = videoSrc(hit);
+    $("cmp-b-name").textContent = `${basename(hit.path)} ▶ ${clock(hit.time)}`;
+    $("cmp-b-name").title = hit.path;
+    $("cmp-b-open").href = videoSrc(hit);
+    const v = $("cmp-verdict");
+    v.className = "verdict";
+    v.replaceChildren();
+    const tag = document.createElement("span");
+    tag.className = `tag ${hit.verdict}`;
+    tag.textContent = t("verdict." + hit.verdict);
+    v.append(tag, ` ${pct(hit.similarity)} · ${clock(hit.time)}`);
+    $("cmp-table").tBodies[0].replaceChildren();
+    dialog.addEventListener("close", () => video.pause(), { once: true });
+    dialog.showModal();
+  }
+  // ---- end video hits -------------------------------------------------------------------
 
   // A tall image fills the frame's width; on hover it scrolls up by its overflow.
   function fitTall(button, frame, img) {
@@ -196,6 +241,10 @@
   dialog.addEventListener("click", (e) => { if (e.target === dialog) dialog.close(); });
 
   async function openCompare(hit) {
+    if (hit.video) return openVideo(hit);
+    $("cmp-b").hidden = false;
+    $("cmp-b-video").hidden = true;
+    $("cmp-b-video").removeAttribute("src");
     const last = state.last;
     $("cmp-a").src = state.queryUrl;
     $("cmp-a-name").textContent = basename(last.query);

@@ -1,0 +1,243 @@
+"""Videos in a search collection: a still finds its video and time, a video its copies.
+
+The clips are slideshows of the committed sample photos written here with OpenCV: each
+photo held 2 s with a slow zoom (as photo slideshows are made), 10 frames per second.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from corpus import SAMPLES
+
+from lookalike.cli import main
+from lookalike.search.collection import Collection
+from lookalike.video.edits import apply_edit, write_clip
+
+cv2 = pytest.importorskip("cv2")
+
+PHOTOS = sorted(SAMPLES.glob("*.jpg"))
+FPS = 10.0
+
+
+def slideshow(photos: list[Path], dest: Path, seconds: float = 2.0) -> None:
+    """Each photo ``seconds`` long, zooming in by 6% (320x240)."""
+    w, h = 320, 240
+    frames: list[np.ndarray] = []
+    per = round(seconds * FPS)
+    for photo in photos:
+        im = cv2.imread(str(photo), cv2.IMREAD_REDUCED_COLOR_2)
+        ph, pw = im.shape[:2]
+        scale = max(w / pw, h / ph)
+        im = cv2.resize(im, (round(pw * scale), round(ph * scale)), interpolation=cv2.INTER_AREA)
+        ph, pw = im.shape[:2]
+        for k in range(per):
+            z = 1.0 + 0.06 * k / per
+            cw, ch = round(w / z), round(h / z)
+            x, y = (pw - cw) // 2, (ph - ch) // 2
+            crop = im[y : y + ch, x : x + cw]
+            frames.append(cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA))
+    write_clip(dest, frames, FPS, "mp4v")
+
+
+def still(video: Path, seconds: float, dest: Path) -> Path:
+    """The frame shown at ``seconds``, saved as a JPEG (a screenshot)."""
+    cap = cv2.VideoCapture(str(video))
+    cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    cv2.imwrite(str(dest), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return dest
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two photos and two clips (a: photos 0-2, b: photos 4-6); photo 7 is in neither."""
+    root = tmp_path_factory.mktemp("videolib")
+    shutil.copy(PHOTOS[0], root / "p0.jpg")
+    shutil.copy(PHOTOS[5], root / "p5.jpg")
+    (root / "clips").mkdir()
+    slideshow(PHOTOS[:3], root / "clips" / "a.mp4")
+    slideshow(PHOTOS[4:7], root / "clips" / "b.mp4")
+    return root
+
+
+@pytest.fixture(scope="module")
+def db(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("videodb") / "db"
+    assert main(["index", str(library), "--db", str(out), "--json"]) == 0
+    return out
+
+
+def search_json(capsys: pytest.CaptureFixture[str], query: Path, db: Path) -> dict:
+    capsys.readouterr()
+    assert main(["search", str(query), "--db", str(db), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_index_counts_images_and_videos(db: Path, library: Path) -> None:
+    with Collection(db) as coll:
+        info = coll.stats()
+        assert (info["images"], info["videos"]) == (2, 2)
+        again = coll.update([library])
+    assert (again.computed, again.cached, again.failed) == (0, 4, 0)
+
+
+def test_a_still_finds_its_video_and_time(
+    capsys: pytest.CaptureFixture[str], db: Path, library: Path, tmp_path: Path
+) -> None:
+    query = still(library / "clips" / "a.mp4", 3.0, tmp_path / "shot.jpg")
+    data = search_json(capsys, query, db)
+    videos = [r for r in data["results"] if r.get("video")]
+    assert [Path(r["path"]).name for r in videos] == ["a.mp4"]
+    (hit,) = videos
+    assert abs(hit["time"] - 3.0) <= 1.0
+    assert hit["verdict"] == "similar" and hit["distance"] <= 12
+    assert data["results"][0] == hit  # nearer than any photo
+    images = [r for r in data["results"] if not r.get("video")]
+    assert images and all("time" not in r and "video" not in r for r in images)
+
+
+def test_an_unrelated_photo_finds_no_video(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    data = search_json(capsys, PHOTOS[7], db)
+    assert not [r for r in data["results"] if r.get("video")]
+
+
+def test_a_video_query_finds_its_copy_with_segments(
+    capsys: pytest.CaptureFixture[str], db: Path, library: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "a.trim.mp4"
+    apply_edit(library / "clips" / "a.mp4", copy, "trim")
+    data = search_json(capsys, copy, db)
+    assert [Path(r["path"]).name for r in data["results"]] == ["a.mp4"]
+    (hit,) = data["results"]
+    assert hit["video"] is True and hit["segments"]
+    seg = max(hit["segments"], key=lambda s: s["a_end"] - s["a_start"])
+    assert abs(seg["offset"] - hit["time"]) <= 0.5  # the trimmed copy starts later in a
+    assert 0.5 <= hit["time"] <= 2.5  # trim drops the first 25% of 6 s
+
+
+def test_text_output_names_the_time(
+    capsys: pytest.CaptureFixture[str], db: Path, library: Path, tmp_path: Path
+) -> None:
+    query = still(library / "clips" / "b.mp4", 1.0, tmp_path / "shot.jpg")
+    capsys.readouterr()
+    assert main(["search", str(query), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "b.mp4 @ 00:0" in out
+
+
+def test_removed_video_is_dropped(library: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "lib"
+    shutil.copytree(library, folder)
+    with Collection(tmp_path / "db", create=True) as coll:
+        assert coll.update([folder]).videos == 2
+        (folder / "clips" / "b.mp4").unlink()
+        stats = coll.update([folder])
+        assert (stats.videos, stats.removed) == (1, 1)
+
+
+def test_image_collection_has_no_video_file(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in PHOTOS[:3]:
+        shutil.copy(p, folder / p.name)
+    with Collection(tmp_path / "db", create=True) as coll:
+        stats = coll.update([folder])
+        result = coll.search(PHOTOS[0]).to_dict()
+        assert "videos" not in coll.stats()
+    assert stats.videos == 0
+    assert not (tmp_path / "db" / "videos.sqlite").exists()
+    assert all(set(r) == {"id", "path", "similarity", "distance", "method", "width", "height",
+                          "verdict"} for r in result["results"])  # fmt: skip
+
+
+def test_api_returns_time_and_serves_the_video_with_ranges(
+    db: Path, library: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from lookalike.web.app import create_app
+
+    query = still(library / "clips" / "a.mp4", 3.0, tmp_path / "shot.jpg")
+    with Collection(db) as coll:
+        client = TestClient(create_app(coll, allowed_hosts=None))
+        r = client.post("/api/search", files={"file": ("shot.jpg", query.read_bytes())})
+        assert r.status_code == 200, r.text
+        (hit,) = [x for x in r.json()["results"] if x.get("video")]
+        assert abs(hit["time"] - 3.0) <= 1.0
+        assert hit["video_url"] == f"/api/videos/{hit['id']}"
+        assert "thumbnail_url" not in hit
+        part = client.get(hit["video_url"], headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and len(part.content) == 100
+        assert part.content == (library / "clips" / "a.mp4").read_bytes()[:100]
+        assert client.get("/api/videos/999").status_code == 404
+        assert client.get("/api/videos/..%2Fetc").status_code == 404
+        page = client.get("/")
+        assert page.status_code == 200 and 'id="cmp-b-video"' in page.text
+
+
+@pytest.mark.browser
+def test_page_plays_the_video_hit_from_its_time(db: Path, library: Path, tmp_path: Path) -> None:
+    """Headless Chromium: the video hit's card holds a ``<video>`` at ``src#t=``; clicking
+    it opens the video beside the query."""
+    import os
+    import socket
+    import threading
+    import time
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("fastapi")
+    from lookalike.web.app import create_app
+
+    query = still(library / "clips" / "a.mp4", 3.0, tmp_path / "shot.jpg")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Collection(db) as coll:
+        config = uvicorn.Config(create_app(coll), port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not server.started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with sync_api.sync_playwright() as pw:
+                browser = pw.chromium.launch(
+                    executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+                )
+                page = browser.new_page(locale="en-US")
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on(  # a CSP violation (the page's own policy) is a console error
+                    "console", lambda m: errors.append(m.text) if m.type == "error" else None
+                )
+                page.goto(f"http://127.0.0.1:{port}/")
+                page.set_input_files("#file", str(query))
+                video = page.locator(".card video.hit-video").first
+                sync_api.expect(video).to_be_attached(timeout=15_000)
+                src = video.get_attribute("src") or ""
+                path, _, fragment = src.partition("#t=")
+                assert path.startswith("/api/videos/") and abs(float(fragment) - 3.0) <= 1.0
+                video.locator("xpath=ancestor::button").click()
+                shown = page.locator("#cmp-b-video")
+                sync_api.expect(shown).to_be_visible()
+                assert shown.get_attribute("src") == src
+                assert not page.locator("#cmp-b").is_visible()
+                assert not errors, errors
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(10)
