@@ -34,6 +34,7 @@ __all__ = [
     "SAMPLE_SIDE",
     "TIME_LIMIT_S",
     "Sampled",
+    "frame_at",
     "sample_frames",
     "shrink",
 ]
@@ -180,5 +181,57 @@ def sample_frames(
             decoded=decoded,
             rate=rate,
         )
+    finally:
+        cap.release()
+
+
+def frame_at(
+    path: str | os.PathLike[str],
+    seconds: float,
+    *,
+    side: int = 480,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    time_limit: float = 20.0,
+) -> np.ndarray:
+    """The frame shown at ``seconds`` (BGR, long side at most ``side``): the still a
+    search page shows for a video hit, whatever codec the browser lacks.
+
+    OpenCV seeks (``CAP_PROP_POS_MSEC``); where the seek lands on nothing (a stream whose
+    index declares more than decodes) the frames are read from the start up to that time,
+    within ``time_limit`` seconds. The limits of :func:`sample_frames` apply.
+    """
+    import cv2
+
+    name = os.fspath(path)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be a time in the video, got {seconds}")
+    _check_head(name)
+    deadline = time.monotonic() + time_limit
+    limit_ms = max(1, int(time_limit * 1000))
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
+    cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    try:
+        if not cap.isOpened():
+            raise DecodeError(
+                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000.0)
+        ok, frame = cap.read()
+        if not ok or frame is None:  # the seek failed: read forward from the start
+            cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            frame = None
+            while time.monotonic() < deadline and cap.grab():
+                if cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 + 1e-3 >= seconds:
+                    ok, frame = cap.retrieve()
+                    break
+        if frame is None:
+            raise DecodeError(name, f"no decodable frame at {seconds:.3f} s")
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        return shrink(frame, side)
     finally:
         cap.release()
