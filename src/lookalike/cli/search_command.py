@@ -69,4 +69,9 @@ def run(args: argparse.Namespace) -> int:
             rows,
         )
     )
+    segments = [(i, s) for i, h in enumerate(result.results) for s in h.segments or []]
+    if segments:  # a video query: where each copy matches it in time
+        print("\nsegments 片段 (A: the query 查询, B: the result 结果)")
+        for i, seg in segments:
+            print(f"#{i + 1}: {seg['text']}")
     return 0
