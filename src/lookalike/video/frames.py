@@ -21,6 +21,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ __all__ = [
     "TIME_LIMIT_S",
     "Sampled",
     "frame_at",
+    "open_capture",
     "sample_frames",
     "shrink",
 ]
@@ -80,6 +82,27 @@ def shrink(frame: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
+def open_capture(name: str, time_limit: float) -> Any:
+    """``cv2.VideoCapture`` on FFmpeg with ``time_limit`` as its open and read timeouts.
+
+    A file FFmpeg cannot open is reported once, as the caller's DecodeError: FFmpeg's own
+    log (``moov atom not found``) and OpenCV's warning are kept off stderr while it opens
+    (``OPENCV_FFMPEG_LOGLEVEL`` set by the user wins).
+    """
+    import cv2
+
+    limit_ms = max(1, int(time_limit * 1000))
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read at first open
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(min(level, logging.LOG_LEVEL_ERROR))
+    try:
+        return cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    finally:
+        logging.setLogLevel(level)
+
+
 def _check_head(path: str) -> None:
     try:
         size = os.path.getsize(path)
@@ -119,9 +142,7 @@ def sample_frames(
         raise ValueError(f"rate must be > 0 frames per second, got {rate}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    limit_ms = max(1, int(time_limit * 1000))
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
-    cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    cap = open_capture(name, time_limit)
     try:
         if not cap.isOpened():
             raise DecodeError(
@@ -207,9 +228,7 @@ def frame_at(
         raise ValueError(f"seconds must be a time in the video, got {seconds}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    limit_ms = max(1, int(time_limit * 1000))
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
-    cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    cap = open_capture(name, time_limit)
     try:
         if not cap.isOpened():
             raise DecodeError(
