@@ -1,0 +1,154 @@
+"""Videos in a search collection, measured: a still finds its video and the time; a video
+finds its edited copies' source with the offset; photos that are in no video find none.
+
+Library (one collection, indexed with ``Collection.update`` as ``lookalike index`` does):
+8 slideshows panning over 4 corpus photos each (320x240, 8 s), the corpus's v1 and v2,
+and the committed sample photos as images (two clips of sample photos when the corpus is
+absent).
+
+Queries:
+* stills: the frame shown every 0.5 s of every video (decoded frame by frame), saved as
+  a JPEG q80 at 75% size (a screenshot); right when the first video hit is the video it
+  came from, and its time error;
+* unrelated: corpus photos in no slideshow (and not in the library) -> video hits at all;
+* video copies: every edit of lookalike.video.edits of every video -> the source ranked
+  first among the video hits, and the offset of its longest segment against the truth.
+
+    PYTHONPATH=src python bench/video_search.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from corpus import CORPUS, SAMPLES  # noqa: E402
+
+from lookalike.search.collection import Collection  # noqa: E402
+from lookalike.video.edits import EDITS, apply_edit, make_slideshow  # noqa: E402
+from lookalike.video.store import VideoStore  # noqa: E402
+
+STEP_S = 0.5
+
+
+def stills(video: Path, out: Path) -> list[tuple[Path, float]]:
+    """The frame shown every STEP_S seconds, as JPEG q80 screenshots at 75% size."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    shots: list[tuple[Path, float]] = []
+    next_t = 0.0
+    while cap.grab():
+        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if t + 1e-6 < next_t:
+            continue
+        ok, frame = cap.retrieve()
+        if not ok:
+            continue
+        h, w = frame.shape[:2]
+        small = cv2.resize(frame, (round(w * 0.75), round(h * 0.75)), interpolation=cv2.INTER_AREA)
+        path = out / f"{video.stem}-{t:06.2f}.jpg"
+        cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        shots.append((path, t))
+        next_t += STEP_S
+    cap.release()
+    return shots
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="video_search_"))
+    lib = tmp / "图库"
+    (lib / "clips").mkdir(parents=True)
+    for p in sorted(SAMPLES.glob("*.jpg")):
+        shutil.copy(p, lib / p.name)
+    originals = sorted((CORPUS / "photos" / "originals").glob("*.jpg"))
+    videos: list[Path] = []
+    if len(originals) >= 36:
+        for k in range(8):
+            videos.append(lib / "clips" / f"slideshow{k}.mp4")
+            make_slideshow(originals[4 * k : 4 * k + 4], videos[-1], size=(320, 240))
+        unrelated = originals[32:]
+        for name in ("v1.m4v", "v2.m4v"):
+            shutil.copy(CORPUS / "video" / name, lib / "clips" / name)
+            videos.append(lib / "clips" / name)
+    else:
+        photos = sorted(SAMPLES.glob("*.jpg"))
+        for k in range(2):
+            videos.append(lib / "clips" / f"slideshow{k}.mp4")
+            make_slideshow(photos[3 * k : 3 * k + 3], videos[-1], size=(320, 240))
+        unrelated = []
+    with Collection(tmp / "db", create=True) as coll:
+        t0 = time.perf_counter()
+        stats = coll.update([lib])
+        index_s = time.perf_counter() - t0
+        store = VideoStore(tmp / "db" / "videos.sqlite")
+        seconds = sum(f.duration for f in store.fingerprints().values())
+        store.close()
+        print(
+            f"library: {stats.images} images, {stats.videos} videos ({seconds:.0f} video-s); "
+            f"index {index_s:.1f} s"
+        )
+
+        shots_dir = tmp / "stills"
+        shots_dir.mkdir()
+        right, errors, first, lat = 0, [], 0, []
+        n = 0
+        for v in videos:
+            for path, t in stills(v, shots_dir):
+                n += 1
+                t1 = time.perf_counter()
+                res = coll.search(path, k=10)
+                lat.append(time.perf_counter() - t1)
+                hits = [h for h in res.results if h.video]
+                if hits and Path(hits[0].path).name == v.name:
+                    right += 1
+                    errors.append(abs(float(hits[0].time or 0.0) - t))
+                    first += res.results[0] is hits[0]
+        e = np.asarray(errors)
+        print(
+            f"stills: {n}; right video first among video hits {right}/{n}; "
+            f"ranked first overall {first}/{n}; time error median {np.median(e):.2f} s, "
+            f"p95 {np.percentile(e, 95):.2f} s, max {e.max():.2f} s, <= 1 s {np.mean(e <= 1):.1%}; "
+            f"search {np.median(lat) * 1000:.0f} ms median"
+        )
+        false = sum(
+            1 for p in unrelated for h in coll.search(p, k=10).results if h.video
+        )  # fmt: skip
+        print(f"unrelated photos: {len(unrelated)}; video hits among their results: {false}")
+
+        found, offset_err, total = 0, [], 0
+        per_edit: dict[str, list[int]] = {e: [0, 0] for e in EDITS}
+        for v in videos:
+            for edit in EDITS:
+                q = tmp / f"{v.stem}.{edit}.mp4"
+                truth = apply_edit(v, q, edit)
+                total += 1
+                per_edit[edit][1] += 1
+                hits = [h for h in coll.search(q, k=5).results if h.video]
+                if hits and Path(hits[0].path).name == v.name:
+                    found += 1
+                    per_edit[edit][0] += 1
+                    a0, _, b0 = max(truth, key=lambda s: s[1] - s[0])
+                    segs = hits[0].segments or []
+                    best = max(segs, key=lambda s: s["a_end"] - s["a_start"])
+                    offset_err.append(abs(best["offset"] - (a0 - b0)))
+        o = np.asarray(offset_err)
+        edits = ", ".join(f"{e} {a}/{b}" for e, (a, b) in per_edit.items())
+        print(
+            f"video queries: {total}; source first {found}/{total} ({edits}); "
+            f"offset error median {np.median(o):.2f} s, max {o.max():.2f} s"
+        )
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
