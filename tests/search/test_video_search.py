@@ -117,6 +117,36 @@ def test_a_still_finds_its_video_and_time(
     assert images and all("time" not in r and "video" not in r for r in images)
 
 
+def test_a_still_between_two_samples_of_a_fast_pan_finds_its_own_frame(tmp_path: Path) -> None:
+    """A slideshow panning 8 px a frame, sampled ~3.75 times a second: the frames that lie
+    over FRAME_DISTANCE from every sample are still found, at their own time (0.1 s)."""
+    from lookalike.video.align import FRAME_DISTANCE
+    from lookalike.video.collection import frame_code
+    from lookalike.video.edits import make_slideshow, read_clip
+    from lookalike.video.fingerprint import fingerprint_video
+
+    folder = tmp_path / "平移"
+    folder.mkdir()
+    clip = folder / "幻灯片.mp4"
+    make_slideshow(PHOTOS[:3], clip, size=(320, 240))
+    fp = fingerprint_video(clip)
+    far = []
+    for i, frame in enumerate(read_clip(clip).frames):
+        code, blank = frame_code(frame)
+        d = np.unpackbits(fp.codes[fp.valid] ^ code[None, :], axis=1).sum(axis=1)
+        if not blank and d.min() > FRAME_DISTANCE:
+            far.append(i)
+            cv2.imwrite(str(tmp_path / f"{i}.jpg"), frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert len(far) >= 3
+    with Collection(tmp_path / "db", create=True) as coll:
+        assert coll.update([folder]).videos == 1
+        for i in far:
+            hits = [h for h in coll.search(tmp_path / f"{i}.jpg").results if h.video]
+            assert [Path(h.path).name for h in hits] == ["幻灯片.mp4"], i
+            assert abs(float(hits[0].time or 0) - i / 10) <= 0.1 + 1e-6, (i, hits[0].time)
+            assert hits[0].distance <= FRAME_DISTANCE
+
+
 def test_an_unrelated_photo_finds_no_video(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     data = search_json(capsys, PHOTOS[7], db)
     assert not [r for r in data["results"] if r.get("video")]

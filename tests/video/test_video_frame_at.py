@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lookalike.errors import DecodeError
-from lookalike.video.collection import frame_code
+from lookalike.video.collection import frame_code, locate_frame
 from lookalike.video.fingerprint import fingerprint_video
 from lookalike.video.frames import frame_at
 
@@ -56,3 +56,37 @@ def test_a_real_clip_that_declares_more_than_decodes(corpus_clips: Path) -> None
     assert bits(frame_code(frame_at(corpus_clips / "v2.m4v", t))[0], fp.codes[-2]) <= 4
     with pytest.raises(DecodeError):
         frame_at(corpus_clips / "v2.m4v", 9.0)
+
+
+def test_locate_frame_finds_a_still_between_two_samples(tmp_path: Path) -> None:
+    """A panning slideshow (8 px a frame at 10 fps) sampled ~3.75 times a second: every
+    frame that lies between samples and is over FRAME_DISTANCE from the nearest one is
+    found at its own time (one frame, 0.1 s) within 4 bits by decoding between the two."""
+    from corpus import SAMPLES
+
+    from lookalike.video.align import FRAME_DISTANCE
+    from lookalike.video.edits import make_slideshow, read_clip
+
+    clip = tmp_path / "平移.mp4"
+    make_slideshow(sorted(SAMPLES.glob("*.jpg"))[:3], clip, size=(320, 240))
+    fp = fingerprint_video(clip)
+    frames = read_clip(clip).frames
+    far = 0
+    for i, frame in enumerate(frames):
+        t = i / 10.0
+        code, blank = frame_code(frame)
+        d = np.unpackbits(fp.codes ^ code[None, :], axis=1).sum(axis=1)
+        after = int(np.searchsorted(fp.times, t))
+        if blank or d.min() <= FRAME_DISTANCE or not 0 < after < len(fp.times):
+            continue
+        far += 1
+        found = locate_frame(clip, code, float(fp.times[after - 1]), float(fp.times[after]))
+        assert found is not None, t
+        assert abs(found[0] - t) <= 0.1 + 1e-6 and found[1] <= 4, (t, found)
+    assert far >= 3  # the case exists in this clip
+
+
+def test_locate_frame_on_a_file_that_is_no_video_is_none(tmp_path: Path) -> None:
+    (tmp_path / "notes.mp4").write_text("hello")
+    assert locate_frame(tmp_path / "notes.mp4", np.zeros(8, np.uint8), 0.0, 1.0) is None
+    assert locate_frame(tmp_path / "gone.mp4", np.zeros(8, np.uint8), 0.0, 1.0) is None

@@ -83,6 +83,9 @@ __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
 CONFIG_FILE = "collection.json"
 CATALOG_FILE = "catalog.sqlite"
 VIDEOS_FILE = "videos.sqlite"
+#: A still this near a sampled frame (bits) is taken at that sample, not decoded around it:
+#: a JPEG screenshot of a sampled frame is 0-4 bits from it (tests/search).
+_EXACT_FRAME = 4
 UPLOADS = "uploads"
 FORMAT = 1
 #: The methods stored for every image: hashes, colour, content, and the ORB visual words
@@ -675,13 +678,27 @@ class Collection:
         return SearchResult(query=name, results=results, timings=timings)
 
     def _frame_hits(self, source: Any, k: int) -> list[SearchHit]:
-        """Video hits for a still image: the best frame of each stored video within
-        :data:`~lookalike.video.align.FRAME_DISTANCE` bits, nearest first."""
+        """Video hits for a still image: the frame of each stored video nearest to it
+        within :data:`~lookalike.video.align.FRAME_DISTANCE` bits, nearest first.
+
+        The sampled frames propose (within :data:`~lookalike.video.collection.LOCATE_DISTANCE`);
+        the nearest :data:`~lookalike.video.collection.LOCATE_VIDEOS` proposals not already
+        exact are decoded frame by frame between the samples around them
+        (:func:`~lookalike.video.collection.locate_frame`, within ``LOCATE_BUDGET_S`` in
+        all), which gives the still's own frame and time where it lies between two samples
+        of moving footage.
+        """
         store = self._videos()
         if store is None:
             return []
         from lookalike.video.align import FRAME_DISTANCE
-        from lookalike.video.collection import frame_code
+        from lookalike.video.collection import (
+            LOCATE_BUDGET_S,
+            LOCATE_DISTANCE,
+            LOCATE_VIDEOS,
+            frame_code,
+            locate_frame,
+        )
 
         if isinstance(source, io.BytesIO):
             source.seek(0)
@@ -692,15 +709,25 @@ class Collection:
         if blank:  # a flat image matches no frame (blank frames never match)
             return []
         hits = []
-        for f in store.nearest_frames(code, FRAME_DISTANCE)[:k]:
+        deadline = time.monotonic() + LOCATE_BUDGET_S
+        for n, f in enumerate(store.nearest_frames(code, LOCATE_DISTANCE)):
+            t, d = f.time, f.distance
+            left = deadline - time.monotonic()
+            if d > _EXACT_FRAME and n < LOCATE_VIDEOS and left > 0:
+                found = locate_frame(f.video.path, code, f.before, f.after, time_limit=left)
+                if found is not None and found[1] < d:
+                    t, d = found
+            if d > FRAME_DISTANCE:
+                continue
             v = f.video
             hits.append(
                 SearchHit(
-                    v.id, v.path, 1.0 - f.distance / 64, f.distance, "phash", v.width, v.height,
-                    "similar", video=True, time=f.time,
+                    v.id, v.path, 1.0 - d / 64, d, "phash", v.width, v.height,
+                    "similar", video=True, time=t,
                 )
             )  # fmt: skip
-        return hits
+        hits.sort(key=lambda h: (h.distance, h.time, h.id))
+        return hits[:k]
 
     def _search_video(
         self, query: str | bytes | os.PathLike[str], name: str, k: int, t0: float

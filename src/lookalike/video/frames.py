@@ -36,6 +36,7 @@ __all__ = [
     "TIME_LIMIT_S",
     "Sampled",
     "frame_at",
+    "frames_between",
     "open_capture",
     "sample_frames",
     "shrink",
@@ -252,5 +253,64 @@ def frame_at(
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return shrink(frame, side)
+    finally:
+        cap.release()
+
+
+def frames_between(
+    path: str | os.PathLike[str],
+    start: float,
+    end: float,
+    *,
+    side: int = SAMPLE_SIDE,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    time_limit: float = 20.0,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every frame shown from ``start`` to ``end`` seconds: ``(times, frames)``, each frame
+    shrunk to ``side``; for finding the exact frame of a still between two samples.
+
+    Seeks to ``start`` (OpenCV decodes from the key frame before it); where the seek
+    lands on nothing, reads from the beginning. Frames are read until the first past
+    ``end`` or ``time_limit`` seconds; the limits of :func:`sample_frames` apply.
+    """
+    import cv2
+
+    name = os.fspath(path)
+    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
+        raise ValueError(f"a span of seconds in the video, got {start} to {end}")
+    _check_head(name)
+    deadline = time.monotonic() + time_limit
+    cap = open_capture(name, time_limit)
+    try:
+        if not cap.isOpened():
+            raise DecodeError(
+                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        times: list[float] = []
+        frames: list[np.ndarray] = []
+        for seek in (start, None):
+            if seek is None:  # the seek found nothing: from the beginning
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            else:
+                cap.set(cv2.CAP_PROP_POS_MSEC, seek * 1000.0)
+            while time.monotonic() < deadline and cap.grab():
+                t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+                if t > end + 1e-3:
+                    break
+                if t + 1e-3 < start:
+                    continue
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    if frame.ndim == 2:
+                        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+                    times.append(t)
+                    frames.append(shrink(frame, side))
+            if frames:
+                break
+        return np.asarray(times, dtype=np.float64), frames
     finally:
         cap.release()

@@ -66,11 +66,14 @@ class Frames:
 
 @dataclass(frozen=True)
 class FrameHit:
-    """The best frame of one video for a still image."""
+    """The best frame of one video for a still image, and the sampled times around it
+    (``before`` <= ``time`` <= ``after``: where the still's own frame lies)."""
 
     video: VideoRow
     time: float
     distance: int
+    before: float
+    after: float
 
 
 class VideoStore:
@@ -242,11 +245,24 @@ class VideoStore:
         _, first = np.unique(frames.owner[order], return_index=True)
         best = order[first]
         rows = self.rows(frames.owner[best].tolist())
-        hits = [
-            FrameHit(rows[int(frames.owner[i])], float(frames.times[i]), int(d[i]))
-            for i in best
-            if int(frames.owner[i]) in rows
-        ]
+        hits = []
+        for i in best.tolist():
+            vid, t = int(frames.owner[i]), float(frames.times[i])
+            if vid not in rows:
+                continue
+            before = float(frames.times[i - 1]) if i > 0 and frames.owner[i - 1] == vid else None
+            last = i + 1 >= len(frames.owner) or frames.owner[i + 1] != vid
+            after = None if last else float(frames.times[i + 1])
+            gap = (after - t) if after is not None else (t - before) if before is not None else 1.0
+            hits.append(
+                FrameHit(
+                    rows[vid],
+                    t,
+                    int(d[i]),
+                    max(0.0, t - gap) if before is None else before,
+                    t + gap if after is None else after,
+                )
+            )
         return sorted(hits, key=lambda h: (h.distance, h.time, h.video.id))
 
     def candidates(self, codes: np.ndarray, max_distance: int) -> list[int]:
