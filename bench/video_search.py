@@ -12,7 +12,8 @@ Queries:
   came from, and its time error;
 * unrelated: corpus photos in no slideshow (and not in the library) -> video hits at all;
 * video copies: every edit of lookalike.video.edits of every video -> the source ranked
-  first among the video hits, and the offset of its longest segment against the truth.
+  first among the video hits, and for each part the copy keeps, the error of the nearest
+  found segment's offset.
 
     PYTHONPATH=src python bench/video_search.py
 """
@@ -139,10 +140,9 @@ def main() -> None:
                 if hits and Path(hits[0].path).name == v.name:
                     found += 1
                     per_edit[edit][0] += 1
-                    a0, _, b0 = max(truth, key=lambda s: s[1] - s[0])
-                    segs = hits[0].segments or []
-                    best = max(segs, key=lambda s: s["a_end"] - s["a_start"])
-                    offset_err.append(abs(best["offset"] - (a0 - b0)))
+                    found_offsets = [seg["offset"] for seg in hits[0].segments or []]
+                    for a0, _, b0 in truth:  # each kept part: the nearest found offset
+                        offset_err.append(min(abs(o - (a0 - b0)) for o in found_offsets))
         o = np.asarray(offset_err)
         edits = ", ".join(f"{e} {a}/{b}" for e, (a, b) in per_edit.items())
         print(
