@@ -122,13 +122,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
-def _default_journal() -> str:
+def default_cache_journal(kind: str = "dupes") -> str:
+    """A fresh journal path in the cache folder's ``journals/`` (``KIND-TIME-PID.jsonl``)."""
     import time
 
     from lookalike.store.catalog import default_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return str(default_path().parent / "journals" / f"dupes-{stamp}-{os.getpid()}.jsonl")
+    return str(default_path().parent / "journals" / f"{kind}-{stamp}-{os.getpid()}.jsonl")
 
 
 def _check(args: argparse.Namespace) -> str | None:
@@ -221,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         plan.write(args.plan)
     elif args.move_to or args.delete or args.trash:
         doomed = [a.path for a in plan.actions if a.action == "delete"]
-        journal = args.journal or _default_journal()
+        journal = args.journal or default_cache_journal()
         if args.dry_run or not doomed or args.yes or confirm_deletes(doomed):
             actions = apply_plan(plan, journal, dry_run=args.dry_run)
             if not args.dry_run and not args.json:
