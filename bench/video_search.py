@@ -11,6 +11,8 @@ Queries:
   a JPEG q80 at 75% size (a screenshot); right when the first video hit is the video it
   came from, and its time error;
 * unrelated: corpus photos in no slideshow (and not in the library) -> video hits at all;
+* mirrored: the stills flipped left to right, every video flipped (whole, and from 25% on),
+  the unrelated photos flipped -> found, marked mirrored; video hits for the photos;
 * video copies: every edit of lookalike.video.edits of every video -> the source ranked
   first among the video hits, and for each part the copy keeps, the error of the nearest
   found segment's offset.
@@ -127,6 +129,49 @@ def main() -> None:
             1 for p in unrelated for h in coll.search(p, k=10).results if h.video
         )  # fmt: skip
         print(f"unrelated photos: {len(unrelated)}; video hits among their results: {false}")
+
+        # mirrored: every still flipped left to right; every video flipped, and flipped
+        # from 25% on (a trimmed mirrored copy); unrelated photos flipped
+        import cv2
+
+        m_right, m_err, m_n = 0, [], 0
+        for path in sorted(shots_dir.glob("*.jpg")):
+            video, t = path.stem.rsplit("-", 1)
+            flip = tmp / "mirror.jpg"
+            cv2.imwrite(str(flip), cv2.flip(cv2.imread(str(path)), 1))
+            m_n += 1
+            hits = [h for h in coll.search(flip, k=10).results if h.video]
+            if hits and Path(hits[0].path).stem == video and hits[0].mirrored:
+                m_right += 1
+                m_err.append(abs(float(hits[0].time or 0.0) - float(t)))
+        false_m = 0
+        for p in unrelated:
+            cv2.imwrite(str(tmp / "mirror.jpg"), cv2.flip(cv2.imread(str(p)), 1))
+            false_m += sum(1 for h in coll.search(tmp / "mirror.jpg", k=10).results if h.video)
+        me = np.asarray(m_err) if m_err else np.zeros(1)
+        print(
+            f"mirrored stills: {m_n}; right video first, marked mirrored {m_right}/{m_n}; "
+            f"time error median {np.median(me):.2f} s, max {me.max():.2f} s; unrelated "
+            f"photos mirrored: {false_m} video hits"
+        )
+        from lookalike.video.edits import read_clip, write_clip
+
+        m_found = {"mirror": 0, "mirror+trim": 0}
+        for v in videos:
+            clip = read_clip(v)
+            frames = [cv2.flip(f, 1) for f in clip.frames]
+            for name, first in (("mirror", 0), ("mirror+trim", len(frames) // 4)):
+                q = tmp / f"{v.stem}.{name}.mp4"
+                write_clip(q, frames[first:], clip.fps)
+                hits = [h for h in coll.search(q, k=5).results if h.video]
+                m_found[name] += bool(
+                    hits and Path(hits[0].path).name == v.name and hits[0].mirrored
+                )
+        print(
+            "mirrored copies: "
+            + ", ".join(f"{k} {n}/{len(videos)}" for k, n in m_found.items())
+            + " (source first, marked mirrored)"
+        )
 
         found, offset_err, total = 0, [], 0
         per_edit: dict[str, list[int]] = {e: [0, 0] for e in EDITS}

@@ -147,6 +147,39 @@ def test_a_still_between_two_samples_of_a_fast_pan_finds_its_own_frame(tmp_path:
             assert hits[0].distance <= FRAME_DISTANCE
 
 
+def test_mirrored_still_and_mirrored_copy_find_their_video(
+    capsys: pytest.CaptureFixture[str], db: Path, library: Path, tmp_path: Path
+) -> None:
+    """A still flipped left to right finds its video and time, marked ``mirrored``; so does
+    a trimmed copy flipped left to right, with its segments; the text says so."""
+    shot = still(library / CLIPS / "a.mp4", 3.0, tmp_path / "shot.jpg")
+    cv2.imwrite(str(tmp_path / "镜像.jpg"), cv2.flip(cv2.imread(str(shot)), 1))
+    data = search_json(capsys, tmp_path / "镜像.jpg", db)
+    (hit,) = [r for r in data["results"] if r.get("video")]
+    assert Path(hit["path"]).name == "a.mp4" and hit["mirrored"] is True
+    assert abs(hit["time"] - 3.0) <= 1.0
+    trimmed = tmp_path / "a.trim.mp4"
+    apply_edit(library / CLIPS / "a.mp4", trimmed, "trim")
+    from lookalike.video.edits import read_clip
+
+    clip = read_clip(trimmed)
+    write_clip(tmp_path / "镜像剪辑.mp4", [cv2.flip(f, 1) for f in clip.frames], clip.fps)
+    data = search_json(capsys, tmp_path / "镜像剪辑.mp4", db)
+    (hit,) = data["results"]
+    assert Path(hit["path"]).name == "a.mp4" and hit["mirrored"] is True and hit["segments"]
+    assert 0.5 <= hit["time"] <= 2.5
+    assert main(["search", str(tmp_path / "镜像剪辑.mp4"), "--db", str(db)]) == 0
+    assert "a.mp4 @ 00:0" in capsys.readouterr().out
+
+
+def test_a_plain_still_is_not_marked_mirrored(
+    capsys: pytest.CaptureFixture[str], db: Path, library: Path, tmp_path: Path
+) -> None:
+    shot = still(library / CLIPS / "b.mp4", 3.0, tmp_path / "shot.jpg")
+    (hit,) = [r for r in search_json(capsys, shot, db)["results"] if r.get("video")]
+    assert "mirrored" not in hit
+
+
 def test_an_unrelated_photo_finds_no_video(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     data = search_json(capsys, PHOTOS[7], db)
     assert not [r for r in data["results"] if r.get("video")]

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             h.distance,
             h.method,
             h.verdict,
-            h.path if h.time is None else f"{h.path} @ {clock(h.time)}",
+            (h.path if h.time is None else f"{h.path} @ {clock(h.time)}")
+            + (" (mirrored 镜像)" if h.mirrored else ""),
         ]
         for i, h in enumerate(result.results)
     ]

@@ -207,15 +207,16 @@ def both_videos(a: str, b: str) -> bool:
 
 def compare_videos(args: argparse.Namespace) -> int:
     """``lookalike compare A B`` for two videos: the match, its segments and shares."""
-    from lookalike.video import fingerprint_video, match_videos
+    from lookalike.video import fingerprint_video
+    from lookalike.video.align import match_mirrored
 
     opts: dict[str, Any] = {}
     for name in ("rate", "min_samples", "time_limit"):
         if getattr(args, name, None) is not None:
             opts[name] = getattr(args, name)
     fa = fingerprint_video(args.a, **opts)
-    fb = fingerprint_video(args.b, **opts)
-    m = match_videos(fa, fb)
+    fb = fingerprint_video(args.b, mirror=True, **opts)
+    m = match_mirrored(fa, fb)  # B mirrored left to right where the plain match fails
     if args.json:
         print_json(m.to_dict() | {"rate_a": fa.rate, "rate_b": fb.rate})
         return 0
@@ -243,5 +244,7 @@ def compare_videos(args: argparse.Namespace) -> int:
     print(f"frames of A found in B: {m.share_a:.0%}; frames of B found in A: {m.share_b:.0%}")
     print(f"A covered: {m.coverage_a:.0%}; B covered: {m.coverage_b:.0%}")
     verdict = "match 相同视频" if m.match else "no match 不同视频"
+    if m.mirrored:
+        verdict += " (B mirrored 镜像)"
     print(f"verdict 结论: {verdict}")
     return 0

@@ -133,18 +133,21 @@ class SearchHit:
     time: float | None = None
     segments: list[dict[str, Any]] | None = None
     share: float | None = None
+    mirrored: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["similarity"] = round(float(self.similarity), 6)
         if not self.video:  # image hits keep their shape
-            for key in ("video", "time", "segments", "share"):
+            for key in ("video", "time", "segments", "share", "mirrored"):
                 del d[key]
             return d
         d["time"] = None if self.time is None else round(float(self.time), 3)
         for key in ("segments", "share"):
             if d[key] is None:
                 del d[key]
+        if not self.mirrored:  # said only when true
+            del d["mirrored"]
         return d
 
 
@@ -700,33 +703,44 @@ class Collection:
             locate_frame,
         )
 
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-        try:
-            code, blank = frame_code(source)
-        except DecodeError:
-            return []
-        if blank:  # a flat image matches no frame (blank frames never match)
-            return []
-        hits = []
+        codes = []
+        for mirror in (False, True):  # the still, and the still mirrored (a flipped copy)
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            try:
+                code, blank = frame_code(source, mirror=mirror)
+            except DecodeError:
+                return []
+            if blank:  # a flat image matches no frame (blank frames never match)
+                return []
+            codes.append(code)
+        proposals = sorted(
+            (
+                (f.distance, mirror, f)
+                for mirror, code in enumerate(codes)
+                for f in store.nearest_frames(code, LOCATE_DISTANCE)
+            ),
+            key=lambda x: (x[0], x[1], x[2].time, x[2].video.id),
+        )
+        best: dict[int, SearchHit] = {}
         deadline = time.monotonic() + LOCATE_BUDGET_S
-        for n, f in enumerate(store.nearest_frames(code, LOCATE_DISTANCE)):
-            t, d = f.time, f.distance
+        for n, (d, mirror, f) in enumerate(proposals):
+            t = f.time
             left = deadline - time.monotonic()
             if d > _EXACT_FRAME and n < LOCATE_VIDEOS and left > 0:
-                found = locate_frame(f.video.path, code, f.before, f.after, time_limit=left)
+                found = locate_frame(
+                    f.video.path, codes[mirror], f.before, f.after, time_limit=left
+                )
                 if found is not None and found[1] < d:
                     t, d = found
-            if d > FRAME_DISTANCE:
-                continue
             v = f.video
-            hits.append(
-                SearchHit(
-                    v.id, v.path, 1.0 - d / 64, d, "phash", v.width, v.height,
-                    "similar", video=True, time=t,
-                )
+            if d > FRAME_DISTANCE or (v.id in best and best[v.id].distance <= d):
+                continue
+            best[v.id] = SearchHit(
+                v.id, v.path, 1.0 - d / 64, d, "phash", v.width, v.height,
+                "similar", video=True, time=t, mirrored=bool(mirror),
             )  # fmt: skip
-        hits.sort(key=lambda h: (h.distance, h.time, h.id))
+        hits = sorted(best.values(), key=lambda h: (h.distance, h.time or 0.0, h.id))
         return hits[:k]
 
     def _search_video(
@@ -736,29 +750,30 @@ class Collection:
         most similar first; ``time`` is where the longest matched segment starts in each."""
         import tempfile
 
-        from lookalike.video import fingerprint_video, match_videos
-        from lookalike.video.align import FRAME_DISTANCE
+        from lookalike.video import fingerprint_video
+        from lookalike.video.align import FRAME_DISTANCE, match_mirrored
 
         if isinstance(query, bytes | bytearray):
             with tempfile.TemporaryDirectory(prefix="lookalike-query-") as tmp:
                 path = os.path.join(tmp, "query")
                 with open(path, "wb") as fh:
                     fh.write(query)
-                fp = fingerprint_video(path)
+                fp = fingerprint_video(path, mirror=True)
         else:
-            fp = fingerprint_video(os.fspath(query))
+            fp = fingerprint_video(os.fspath(query), mirror=True)
         t1 = time.perf_counter()
         store = self._videos()
         hits: list[SearchHit] = []
-        if store is not None and len(fp.valid):
-            qcodes = fp.codes[fp.valid]
-            cands = store.candidates(qcodes, FRAME_DISTANCE)
+        if store is not None and len(fp.valid) and fp.mirror_codes is not None:
+            both = np.concatenate([fp.codes[fp.valid], fp.mirror_codes[fp.valid]])
+            cands = store.candidates(both, FRAME_DISTANCE)
             rows = store.rows(cands)
             for vid, other in sorted(store.fingerprints(cands).items()):
-                m = match_videos(fp, other)
+                m = match_mirrored(fp, other)  # the query mirrored where plain fails
                 if not m.match or vid not in rows:
                     continue
                 longest = max(m.segments, key=lambda s: s.a_end - s.a_start)
+                qcodes = (fp.mirror_codes if m.mirrored else fp.codes)[fp.valid]
                 d = np.bitwise_count(qcodes[:, None, :] ^ other.codes[other.valid][None]).sum(2)
                 r = rows[vid]
                 hits.append(
@@ -766,6 +781,7 @@ class Collection:
                         vid, r.path, m.similarity, int(d.min()), "phash", r.width, r.height,
                         "similar", video=True, time=longest.b_start,
                         segments=[sg.to_dict() for sg in m.segments], share=m.share_a,
+                        mirrored=m.mirrored,
                     )
                 )  # fmt: skip
         hits.sort(key=lambda h: (-h.similarity, h.distance, h.id))

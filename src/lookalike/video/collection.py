@@ -173,10 +173,12 @@ def _key(i: int, j: int) -> tuple[int, int]:
     return (i, j) if i < j else (j, i)
 
 
-def frame_code(image: str | os.PathLike[str] | IO[bytes] | np.ndarray) -> tuple[np.ndarray, bool]:
+def frame_code(
+    image: str | os.PathLike[str] | IO[bytes] | np.ndarray, *, mirror: bool = False
+) -> tuple[np.ndarray, bool]:
     """``(code, blank)`` of a still image hashed as a sampled video frame is: shrunk to
     the sampling side, borders trimmed, pHash (8 bytes); ``image`` is a path, a binary
-    file or a BGR array."""
+    file or a BGR array; ``mirror``: of the image mirrored left to right."""
     if isinstance(image, np.ndarray):
         bgr = image
     else:
@@ -184,6 +186,8 @@ def frame_code(image: str | os.PathLike[str] | IO[bytes] | np.ndarray) -> tuple[
 
         rgb = np.asarray(load(image, mode="RGB", min_size=SAMPLE_SIDE))
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    if mirror:
+        bgr = np.ascontiguousarray(bgr[:, ::-1])
     from lookalike.video.frames import shrink
 
     codes, blank = fingerprint_frames([shrink(bgr, SAMPLE_SIDE)])

@@ -155,6 +155,7 @@
     const size = hit.width && hit.height ? ` · ${hit.width}×${hit.height}` : "";
     meta.textContent = `${t("methods." + hit.method)}${size}`;
     if (hit.video) meta.textContent = `▶ ${clock(hit.time)} · ${meta.textContent}`;
+    if (hit.mirrored) meta.textContent = `${t("mirrored")} · ${meta.textContent}`;
     const meter = document.createElement("div");
     meter.className = "bar-meter";
     const fill = document.createElement("span");
