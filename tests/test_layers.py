@@ -73,18 +73,23 @@ def test_the_dupes_default_threshold_is_phash8s_own() -> None:
     assert phash8.thresholds == get_method("phash").thresholds
 
 
-def test_the_dupes_threshold_help_states_phashs_thresholds(
+def test_the_dupes_threshold_help_states_the_calibrated_bands(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """The help's "95 = re-encoded or resized ... every verified pair is >= 85" must be
+    what match.relation.BANDS says."""
     from lookalike.cli import build_parser
+    from lookalike.match.relation import BANDS
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["dupes", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    m = get_method("phash")
-    assert isinstance(m, CodeMethod)
-    assert f"default {m.thresholds.similar * 100:g} " in text
-    assert f"at most {_phash_bits()[0]} of {m.bits} pHash bits" in text
+    floor = min(lo for lo, _ in BANDS.values())
+    assert f"every verified pair is >= {floor * 100:g}" in text
+    assert "95 = re-encoded or resized" in text
+    at_95 = {k for k, (lo, _) in BANDS.items() if lo >= 0.95}
+    assert at_95 == {"identical bytes", "recompressed", "resized"}
+    assert all(hi < 0.95 for k, (_, hi) in BANDS.items() if k not in at_95)
 
 
 def test_the_cascade_docstring_states_the_hashes_bands_in_bits() -> None:

@@ -213,7 +213,7 @@ def test_slide_and_sheet_locations_in_english_workbook(tmp_path: Path) -> None:
     assert ("deck.pptx", "image1.jpeg", "slide 1", "deck.pptx", "image1.jpeg", "slide 3",
             "same picture placed twice") in rows  # fmt: skip
     assert ("book.xlsx", "image1.jpeg", "数据!C5", "deck.pptx", "image1.jpeg", "slide 1; slide 3",
-            "identical copy") in rows  # fmt: skip
+            "identical file") in rows  # fmt: skip
 
 
 def test_reasons_in_chinese_and_folder_pictures(tmp_path: Path) -> None:

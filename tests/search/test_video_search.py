@@ -244,7 +244,7 @@ def test_image_collection_has_no_video_file(tmp_path: Path) -> None:
     assert stats.videos == 0
     assert not (tmp_path / "db" / "videos.sqlite").exists()
     assert all(set(r) == {"id", "path", "similarity", "distance", "method", "width", "height",
-                          "verdict"} for r in result["results"])  # fmt: skip
+                          "verdict", "relation"} for r in result["results"])  # fmt: skip
 
 
 def test_api_returns_time_and_serves_the_video_with_ranges(

@@ -29,6 +29,7 @@ httpx = pytest.importorskip("httpx")
 
 from lookalike_server import serve, stop  # noqa: E402
 
+from lookalike.match.relation import WORDS  # noqa: E402
 from lookalike.search.collection import Collection  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -141,6 +142,9 @@ def test_search_page_end_to_end(
     sync_api.expect(first).to_be_visible(timeout=15_000)
     assert Path(first.get_attribute("title")).stem.startswith("Kite")
     assert re.fullmatch(r"\d{1,3}(\.\d)?%", first.locator(".pct").inner_text())
+    # the card names how the hit differs from the query (a crop, resized...), not a method
+    found = first.locator(".info .muted").inner_text().split(" · ")[0]
+    assert found.startswith(tuple(w for pair in WORDS.values() for w in pair)), found
     page.wait_for_function(
         "[...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth)"
     )

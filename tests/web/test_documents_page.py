@@ -196,7 +196,7 @@ def test_documents_page_upload_pairs_and_workbook(
     pair = pairs.first
     text = pair.inner_text()
     assert "Similarity 100%" in text
-    assert "Relation: identical copy" in text
+    assert "Relation: identical file" in text
     sides = pair.locator("figure.dside")
     got = {
         sides.nth(i).locator(".ddoc .value").inner_text(): (

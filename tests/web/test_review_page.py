@@ -170,6 +170,10 @@ def test_review_swap_mark_move_then_undo(
         assert group.locator("figure.rcard:not(.keeper) .pick-box").is_checked()
         assert re.search(r"similarity \d+(\.\d)?%", cards.nth(1).inner_text())
         assert re.search(r"\d+×\d+ · [\d.]+ KB", cards.nth(1).inner_text())
+    # each copy says how it differs from its keeper, as the engine measured it
+    assert "identical file" in kite.locator("figure.rcard:not(.keeper)").inner_text()
+    assert "resized" in autumn.locator("figure.rcard:not(.keeper)").inner_text()
+    assert "mirror image" in path.locator("figure.rcard:not(.keeper)").inner_text()
     # every thumbnail renders
     page.wait_for_function(
         "() => [...document.querySelectorAll('.rcard img')]"

@@ -11,6 +11,7 @@ from lookalike.cli.arguments import add_jobs, count, percentage
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.errors import LookalikeError, require
 from lookalike.match.cascade import DEFAULT_LAYERS
+from lookalike.match.relation import KINDS
 from lookalike.methods import METHODS
 
 if TYPE_CHECKING:
@@ -32,9 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--threshold",
         type=percentage,
         default=None,
-        metavar="S",
-        help="similarity at which the hash layer alone calls a pair similar, in %% "
-        "(default 87.5 = at most 8 of 64 pHash bits differ)",
+        metavar="PCT",
+        help="least similarity a pair needs to count, in %% on the calibrated scale every "
+        "command shares (100 = identical file, 95 = re-encoded or resized, 90 = also "
+        "greyscale, recoloured, mirrored, turned; every verified pair is >= 85; default: all)",
+    )
+    p.add_argument(
+        "--relations",
+        nargs="+",
+        choices=KINDS,
+        default=None,
+        metavar="KIND",
+        help="only these relations count as duplicates, e.g. --relations 'identical bytes' "
+        f"recompressed resized (kinds: {', '.join(KINDS)}; default: all)",
     )
     p.add_argument(
         "--methods",
@@ -193,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
     options = DupesOptions(
         methods=("phash8", "color", "content") if args.exact_only else tuple(args.methods),
         threshold=args.threshold,
+        relations=tuple(args.relations) if args.relations else None,
         recursive=args.recursive,
         jobs=args.jobs,
         cache=cache,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import TYPE_CHECKING
 
 from lookalike.cli.arguments import positive
 from lookalike.cli.output import print_json
 from lookalike.errors import require
 from lookalike.reports.text import table
+
+if TYPE_CHECKING:
+    from lookalike.search.collection import SearchHit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         [
             i + 1,
             f"{h.similarity * 100:.1f}%",
+            _relation(h),
             h.distance,
             h.method,
             h.verdict,
@@ -64,15 +69,21 @@ def run(args: argparse.Namespace) -> int:
         ]
         for i, h in enumerate(result.results)
     ]
-    print(
-        table(
-            ["#", "similarity 相似度", "distance 距离", "method 方法", "verdict 结论", "path 路径"],
-            rows,
-        )
-    )
+    headers = ["#", "similarity 相似度", "relation 关系", "distance 距离", "method 方法"]
+    print(table([*headers, "verdict 结论", "path 路径"], rows))
     segments = [(i, s) for i, h in enumerate(result.results) for s in h.segments or []]
     if segments:  # a video query: where each copy matches it in time
         print("\nsegments 片段 (A: the query 查询, B: the result 结果)")
         for i, seg in segments:
             print(f"#{i + 1}: {seg['text']}")
     return 0
+
+
+def _relation(hit: SearchHit) -> str:
+    """The relation column: how an image hit differs from the query, or which kind of
+    video hit it is (a frame of it for a still, a copy for a video query)."""
+    if hit.relation is not None:
+        return f"{hit.relation.words()} {hit.relation.words('zh')}"
+    if hit.video:
+        return "video copy 视频副本" if hit.segments else "video frame 视频帧"
+    return ""

@@ -48,6 +48,7 @@ from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.formats import extension_format, sniff, sniff_picture
 from lookalike.match.engine import layer_methods, match_features
+from lookalike.match.relation import PairRelation
 from lookalike.methods import Method
 from lookalike.progress import Progress
 from lookalike.reports.xlsx import document_workbook_name, write_document_workbook
@@ -357,7 +358,7 @@ def _compare(
     progress: Progress | None,
     *,
     within_only: bool = False,
-) -> list[tuple[CheckedImage, CheckedImage, float, str]]:
+) -> list[tuple[CheckedImage, CheckedImage, float, str, PairRelation]]:
     """Run the duplicates cascade over the compared pictures of every document."""
     entries: list[Entry] = []
     by_path: dict[str, CheckedImage] = {}
@@ -397,8 +398,10 @@ def _compare(
     for part in parts:
         m = match_features(part, methods, digests, jobs=jobs)
         found += [
-            (by_path[part.paths[a]], by_path[part.paths[b]], s, how)
-            for a, b, s, how in zip(m.i.tolist(), m.j.tolist(), m.similarity, m.method, strict=True)
+            (by_path[part.paths[a]], by_path[part.paths[b]], s, how, r)
+            for a, b, s, how, r in zip(
+                m.i.tolist(), m.j.tolist(), m.similarity, m.method, m.relation, strict=True
+            )
         ]
     return found
 
@@ -476,12 +479,12 @@ def check_documents(
         else []
     )
     t3 = time.perf_counter()
-    for a, b, similarity, method in found_pairs:
+    for a, b, similarity, method, rel in found_pairs:
         within = a.document == b.document
         if (options.scope == "within" and not within) or (options.scope == "across" and within):
             continue
         if similarity + 1e-9 >= options.threshold:
-            result.pairs.append(SimilarPair(a, b, float(similarity), method))
+            result.pairs.append(SimilarPair(a, b, float(similarity), method, relation=rel))
     if options.scope != "across":
         result.pairs += _placement_pairs(result.documents)
     result.pairs.sort(key=lambda p: (-p.similarity, p.image1.document, p.image1.name))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lookalike.match.cascade import DEFAULT_LAYERS
+from lookalike.match.relation import PairRelation
 from lookalike.reports.labels import DOCUMENT_STATUS, reason_text, relation
 
 SCOPES = ("within", "across", "both")
@@ -47,6 +48,7 @@ class ImagePairRow:
     location1: str | None = None
     location2: str | None = None
     checked2: str | None = None
+    relation: PairRelation | None = None  # what the engine measured (image 1 first)
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ class SimilarPair:
     method: str
     location1: str | None = None
     location2: str | None = None
+    relation: PairRelation | None = None  # what the engine measured (image 1 first)
 
     @property
     def within(self) -> bool:
@@ -258,6 +261,7 @@ class DocumentCheck:
                     thumb2=p.image2.compare,
                     location1=p.where1,
                     location2=p.where2,
+                    relation=p.relation,
                 )
             )
         return rows
@@ -309,7 +313,9 @@ class DocumentCheck:
                     "document2": None if name1 == name2 else name2,
                     "similarity": round(float(p.similarity), 4),
                     "method": p.method,
-                    "relation": relation(p.method),
+                    "relation": relation(p.method, measured=p.relation),
+                    "relation_zh": relation(p.method, "zh", p.relation),
+                    "relation_kind": p.relation.kind if p.relation else p.method,
                     "location1": p.where1,
                     "location2": p.where2,
                     "placements1": len(p.image1.placements),
@@ -330,6 +336,7 @@ class DocumentCheck:
                 "similarity": round(float(e.similarity), 4),
                 "method": e.method,
                 "relation": relation(e.method),
+                "relation_zh": relation(e.method, "zh"),
                 "path": str(e.image.path),
                 "earlier_path": e.earlier.path,
             }

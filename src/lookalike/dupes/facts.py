@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from PIL import Image
 from lookalike.sources.folders import Entry
 
+#: Bumped when :func:`measure` changes what it finds (stored facts of another version are
+#: measured again).
+FACTS_VERSION = 1
+#: The measured fields of :class:`FileFacts` (the rest come from the scan, or per pair).
+MEASURED = ("grey", "converted", "filled_corners", "camera", "format")
 GREY_CHROMA = 0.01
 UPSCALED_GAIN = 0.56
 BLOCK_RATIO = 1.03

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lookalike.dupes.facts import measure, turned_flags, upscaled_flags
+from lookalike.dupes.facts import (
+    FACTS_VERSION,
+    MEASURED,
+    measure,
+    turned_flags,
+    upscaled_flags,
+)
 from lookalike.dupes.marks import Marks
 from lookalike.dupes.records import DuplicateReport, Group, Member, Pair
 from lookalike.errors import Failure
@@ -48,8 +54,12 @@ class DupesOptions:
     """How a duplicate search runs; the defaults suit photo libraries."""
 
     methods: tuple[str, ...] = DEFAULT_LAYERS
-    #: Similarity (0..1) at which the hash layer alone calls a pair similar; None = 1 - 8/64.
+    #: Least calibrated similarity (0..1, :mod:`lookalike.match.relation`) a pair needs to
+    #: count; None = every pair the engine verifies (all are >= 0.85).
     threshold: float | None = None
+    #: The relation kinds that count as duplicates (:data:`~lookalike.match.relation.KINDS`);
+    #: None = all of them.
+    relations: tuple[str, ...] | None = None
     recursive: bool = True
     jobs: int = 1
     #: Catalog file; None = the per-user cache; "" = a throw-away catalog for this run.
@@ -68,7 +78,7 @@ class DupesOptions:
 
 def layer_methods(options: DupesOptions) -> list[Method]:
     """The methods a duplicate search computes (:func:`lookalike.match.engine.layer_methods`)."""
-    return engine_layers(options.methods, options.threshold)
+    return engine_layers(options.methods)
 
 
 def _open_catalog(cache: str | None, tmp: str) -> Catalog:
@@ -124,6 +134,8 @@ def find_duplicates(
                 marks=marks,
                 exact_only=options.exact_only,
                 verdicts=verdicts,
+                threshold=options.threshold,
+                relations=options.relations,
             )
     report.errors = failures + fs.failures
     report.scanned = len(entries) + len(failures)
@@ -155,6 +167,8 @@ def detect(
     marks: Marks | None = None,
     exact_only: bool = False,
     verdicts: VerdictCache | None = None,
+    threshold: float | None = None,
+    relations: tuple[str, ...] | None = None,
 ) -> DuplicateReport:
     """The matching engine over a computed feature set, then marks, then groups with keepers."""
     found = match_features(fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts)
@@ -166,6 +180,10 @@ def detect(
         if len(found.i):
             sizes = np.asarray(fs.features["aspect"])
             keep &= (sizes[found.i] == sizes[found.j]).all(axis=1)
+    if threshold is not None:  # on the calibrated scale; a tiny slack for rounding
+        keep &= found.similarity + 1e-9 >= threshold
+    if relations is not None:
+        keep &= np.array([r.kind in relations for r in found.relation], bool)
     if marks:
         for k, (a, b) in enumerate(zip(found.i.tolist(), found.j.tolist(), strict=True)):
             if marks.apart(digests.get(paths[a]), digests.get(paths[b])):
@@ -177,22 +195,32 @@ def detect(
         found.i, found.j, found.similarity = found.i[keep], found.j[keep], found.similarity[keep]
         found.method = [m for m, k in zip(found.method, keep.tolist(), strict=True) if k]
         found.verdict = [v for v, k in zip(found.verdict, keep.tolist(), strict=True) if k]
-    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress)
+        found.relation = [r for r, k in zip(found.relation, keep.tolist(), strict=True) if k]
+    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress, digests, verdicts)
     groups = group_pairs(
-        paths, found.i, found.j, found.similarity, found.method, facts, found.verdict, rule
+        paths,
+        found.i,
+        found.j,
+        found.similarity,
+        found.method,
+        facts,
+        found.verdict,
+        rule,
+        found.relation,
     )
     if marks and marks.not_duplicates:
         groups = _split_marked(groups, digests, marks)
     report = DuplicateReport(
         groups=groups,
         pairs=[
-            Pair(paths[a], paths[b], s, m, v)
-            for a, b, s, m, v in zip(
+            Pair(paths[a], paths[b], s, m, v, r)
+            for a, b, s, m, v, r in zip(
                 found.i.tolist(),
                 found.j.tolist(),
                 found.similarity.tolist(),
                 found.method,
                 found.verdict,
+                found.relation,
                 strict=True,
             )
         ],
@@ -231,9 +259,12 @@ def _facts(
     verdict: Sequence[str],
     rule: KeeperRule,
     progress: Progress | None,
+    digests: dict[str, str] | None = None,
+    cache: VerdictCache | None = None,
 ) -> list[FileFacts]:
     """What the keeper rule needs per image; the signs of processing are measured only
-    for images in a pair, and only when the rule looks at them."""
+    for images in a pair, and only when the rule looks at them. ``cache`` keeps them by
+    digest, so an unchanged file is not decoded again."""
     paths = fs.paths
     n = len(paths)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))
@@ -256,14 +287,28 @@ def _facts(
         same = [v == "identical" for v in verdict]
         turned = turned_flags(fs.features["phash8"], i, j, same, radius)
     linked = sorted(set(i.tolist()) | set(j.tolist()))
+    digests = digests or {}
+    scope = f"facts{FACTS_VERSION}"
+    known = {}
+    if cache is not None:
+        known = cache.facts([d for k in linked if (d := digests.get(paths[k]))], scope)
+    fresh: list[tuple[str, dict[str, object]]] = []
     for done, k in enumerate(linked, 1):
         e = entries.get(paths[k])
         f = facts[k]
-        if e is not None:
+        digest = digests.get(paths[k])
+        stored = known.get(digest) if digest else None
+        if stored is not None and set(stored) == set(MEASURED):
+            f = replace(f, **stored)
+        elif e is not None:
             f = measure(e, f.width, f.height, f.mtime)
+            if digest:
+                fresh.append((digest, {name: getattr(f, name) for name in MEASURED}))
         facts[k] = replace(f, turned=bool(turned[k]))
         if progress is not None:
             progress("facts", done, len(linked))
+    if cache is not None and fresh:
+        cache.put_facts(fresh, scope)
     upscaled = upscaled_flags([entries.get(p) for p in paths], facts, i, j)
     for k in np.flatnonzero(upscaled).tolist():
         facts[k] = replace(facts[k], upscaled=True)

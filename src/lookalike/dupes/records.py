@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lookalike.errors import Failure
+from lookalike.match.relation import PairRelation
 
 
 @dataclass(frozen=True)
@@ -20,20 +21,25 @@ class Pair:
     similarity: float
     method: str
     verdict: str = "similar"  # "identical" or "similar"
+    relation: PairRelation | None = None  # how b differs from a (image 1 = a)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "a": self.a,
             "b": self.b,
             "similarity": round(self.similarity, 4),
             "method": self.method,
             "verdict": self.verdict,
         }
+        if self.relation is not None:
+            out["relation"] = self.relation.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
 class Member:
-    """One image of a group: its similarity to the keeper and the deciding method."""
+    """One image of a group: its similarity to the keeper, the deciding method and the
+    relation (image 1 = the keeper, image 2 = this member)."""
 
     path: str
     similarity: float
@@ -41,9 +47,10 @@ class Member:
     width: int = 0
     height: int = 0
     bytes: int = 0
+    relation: PairRelation | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "path": self.path,
             "similarity": round(self.similarity, 4),
             "method": self.method,
@@ -51,6 +58,9 @@ class Member:
             "height": self.height,
             "bytes": self.bytes,
         }
+        if self.relation is not None:
+            out["relation"] = self.relation.to_dict()
+        return out
 
 
 @dataclass

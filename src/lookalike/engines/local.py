@@ -81,7 +81,9 @@ def process_pool(
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["lookalike.features", "lookalike.methods"])
+        ctx.set_forkserver_preload(
+            ["lookalike.engines.forkserver_child", "lookalike.features", "lookalike.methods"]
+        )
     return _Pool(
         max_workers=jobs,
         mp_context=ctx,

@@ -55,6 +55,9 @@ class Score:
     #: phash8 the rotation/mirror that matched ("" = as is); content "flat" (a mask with
     #: hardly any information). Empty when there is nothing to say.
     relation: str = ""
+    #: What keypoints measured of a verified match (:func:`lookalike.methods.local.geometry`:
+    #: angle, scale, mirror, the share of each image kept); empty for other methods.
+    geometry: str = ""
 
     def to_dict(self) -> dict[str, object]:
         d = self.distance
@@ -175,8 +178,9 @@ def score_rows(method: Method, fa: Any, fb: Any) -> list[Score]:
     """
     relations = getattr(method, "relations", None)
     if relations is not None and method.kind == "pair":
-        pairs = relations(fa, fb)
-        return [Score(method.name, 1.0 - s, s, method.verdict(s), r) for s, r in pairs]
+        return [
+            Score(method.name, 1.0 - s, s, method.verdict(s), r, g) for s, r, g in relations(fa, fb)
+        ]
     rel = [""] * 0 if relations is None else list(relations(fa, fb))
     sims = np.atleast_1d(np.asarray(method.similarity(fa, fb), dtype=np.float64))
     if isinstance(method, CodeMethod):

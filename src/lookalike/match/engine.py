@@ -33,9 +33,17 @@ from lookalike.match.cascade import (
     score_rows,
     weak_hash,
 )
+from lookalike.match.relation import (
+    FRAME_BITS,
+    PairRelation,
+    calibrated_similarity,
+    flip_geometry,
+    grey_histograms,
+    name_relation,
+)
 from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
-from lookalike.methods.base import Thresholds
+from lookalike.methods.base import Thresholds, hamming
 from lookalike.progress import Progress
 from lookalike.store.verdicts import VerdictCache
 
@@ -68,13 +76,15 @@ _LOCAL_LAYERS = ("orb", "sift")
 @dataclass
 class Matches:
     """Verified pairs ``(i[k], j[k])`` (i < j, row numbers of the feature set), each with
-    its similarity, the deciding method and the verdict, and how many each layer decided."""
+    its calibrated similarity (:mod:`lookalike.match.relation`), the deciding method, the
+    verdict and the relation, and how many each layer decided."""
 
     i: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     j: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     similarity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     method: list[str] = field(default_factory=list)
     verdict: list[str] = field(default_factory=list)
+    relation: list[PairRelation] = field(default_factory=list)
     layer_counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -142,7 +152,7 @@ def candidate_pairs(
 
 
 #: Bumped when a change of the engine changes what a verification decides.
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 
 
 def _verify(
@@ -164,6 +174,8 @@ def _verify(
     missing: list[int] = []
     for pos, (a, b) in enumerate(keys):
         hit = known.get((a, b)) if a and b else None
+        if hit is not None and a and b and a > b:  # stored as seen from the smaller digest
+            hit = (*hit[:4], flip_geometry(hit[4]))
         out.append(None if hit is None else Score(local.name, *hit))
         if hit is None:
             missing.append(pos)
@@ -175,7 +187,8 @@ def _verify(
         out[pos] = score
         a, b = keys[pos]
         if a and b:
-            rows.append((a, b, score.distance, score.similarity, score.verdict, score.relation))
+            g = flip_geometry(score.geometry) if a > b else score.geometry
+            rows.append((a, b, score.distance, score.similarity, score.verdict, score.relation, g))
     if cache is not None and rows:
         cache.put(rows, scope)
     return [s for s in out if s is not None]
@@ -197,9 +210,9 @@ def match_features(
     """
     paths = fs.paths
     n = len(paths)
-    decided: dict[tuple[int, int], tuple[float, str, str]] = {}
+    decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]] = {}
     for a, b in _byte_pairs(paths, digests):
-        decided[(a, b)] = (1.0, "bytes", "identical")
+        decided[(a, b)] = ("bytes", "identical", {})
     layer_counts: dict[str, int] = {"bytes": len(decided)}
     key = candidate_pairs(fs, methods)
     if decided and len(key):  # already decided (same bytes): not scored again
@@ -237,14 +250,56 @@ def match_features(
         for k, (a, b) in enumerate(pairs):
             verdict, by = outcomes[k]
             if verdict != "different":
-                decided[(a, b)] = (rows[k][by].similarity, by, verdict)
+                decided[(a, b)] = (by, verdict, rows[k])
                 layer_counts[by] = layer_counts.get(by, 0) + 1
     keys = sorted(decided)
+    relations = _relations(fs, methods, keys, decided)
     return Matches(
         i=np.array([k[0] for k in keys], dtype=np.int64),
         j=np.array([k[1] for k in keys], dtype=np.int64),
-        similarity=np.array([decided[k][0] for k in keys], dtype=np.float64),
-        method=[decided[k][1] for k in keys],
-        verdict=[decided[k][2] for k in keys],
+        similarity=np.array(
+            [calibrated_similarity(decided[k][2], r) for k, r in zip(keys, relations, strict=True)],
+            dtype=np.float64,
+        ),
+        method=[decided[k][0] for k in keys],
+        verdict=[decided[k][1] for k in keys],
+        relation=relations,
         layer_counts=layer_counts,
     )
+
+
+def _relations(
+    fs: FeatureSet,
+    methods: Sequence[Method],
+    keys: Sequence[tuple[int, int]],
+    decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]],
+) -> list[PairRelation]:
+    """The relation of each decided pair, from its scores and both images' facts (sizes,
+    greyscale histograms, frames trimmed off by the region codes)."""
+    if not keys:
+        return []
+    ia = np.array([k[0] for k in keys], dtype=np.int64)
+    ib = np.array([k[1] for k in keys], dtype=np.int64)
+    sizes = np.asarray(fs.features["aspect"], dtype=np.float64)
+    grey = np.zeros(len(fs.paths), bool)
+    if "color" in fs.features:
+        grey = grey_histograms(fs.features["color"])
+    framed_a = framed_b = np.zeros(len(keys), bool)
+    by_name = {m.name: m for m in methods}
+    if "regions" in by_name and "regions" in fs.features:
+        codes = by_name["regions"].codes(fs.features["regions"])  # type: ignore[attr-defined]
+        plain, trimmed = codes[:, 0, :], codes[:, 1, :]
+        trims = (plain != trimmed).any(axis=1)
+        # a holder's trimmed picture meets the other's plain code: the other in a frame
+        framed_a = trims[ia] & (hamming(trimmed[ia], plain[ib]) <= FRAME_BITS)
+        framed_b = trims[ib] & (hamming(trimmed[ib], plain[ia]) <= FRAME_BITS)
+    return [
+        name_relation(
+            decided[k][2],
+            same_bytes=decided[k][0] == "bytes",
+            sizes=(tuple(sizes[a]), tuple(sizes[b])),
+            grey=(bool(grey[a]), bool(grey[b])),
+            framed=(bool(framed_a[x]), bool(framed_b[x])),
+        )
+        for x, (k, a, b) in enumerate(zip(keys, ia.tolist(), ib.tolist(), strict=True))
+    ]

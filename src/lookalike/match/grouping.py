@@ -26,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from lookalike.dupes.records import Group, Member
+from lookalike.match.relation import PairRelation
 
 
 @dataclass(frozen=True)
@@ -203,12 +204,15 @@ def group_pairs(
     facts: Sequence[FileFacts],
     verdict: Sequence[str] | None = None,
     rule: KeeperRule = ORIGINAL,
+    relation: Sequence[PairRelation] | None = None,
 ) -> list[Group]:
     """Groups from verified pairs ``(i[k], j[k])`` with their similarity and deciding method.
 
     Pairs whose ``verdict`` is "identical" join the same picture: such copies are merged
     first (transitively), so a folder of identical files linked as a star around one of
     them is one group whatever copy the keeper rule picks. Work is linear in the pairs.
+    ``relation``: each pair's relation (image 1 = ``i``); a member carries the relation of
+    the link that joined it, turned to read keeper first.
     Groups are sorted by size (largest first), then by the keeper's path.
     """
     n = len(paths)
@@ -220,21 +224,22 @@ def group_pairs(
     same = np.zeros(len(i), bool) if verdict is None else np.asarray(verdict) == "identical"
     graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, cls = connected_components(graph, directed=False)  # copies of one picture
-    same_method: dict[int, str] = {}
-    edge: dict[tuple[int, int], tuple[float, str]] = {}
-    for a, b, s, m, ident in zip(
-        i.tolist(), j.tolist(), similarity.tolist(), method, same.tolist(), strict=True
+    rels: Sequence[PairRelation | None] = [None] * len(i) if relation is None else relation
+    same_method: dict[int, tuple[str, PairRelation | None]] = {}
+    edge: dict[tuple[int, int], tuple[float, str, PairRelation | None, int]] = {}
+    for a, b, s, m, ident, r in zip(
+        i.tolist(), j.tolist(), similarity.tolist(), method, same.tolist(), rels, strict=True
     ):
         if ident:
-            same_method.setdefault(a, m)
-            same_method.setdefault(b, m)
+            same_method.setdefault(a, (m, r))
+            same_method.setdefault(b, (m, r))
             continue
         ca, cb = int(cls[a]), int(cls[b])
         if ca == cb:
             continue
         key = (min(ca, cb), max(ca, cb))
         if key not in edge or edge[key][0] < s:
-            edge[key] = (s, m)
+            edge[key] = (s, m, r, ca)  # ca: the class of image 1 of the relation
     nodes_of: dict[int, list[int]] = {}
     for v in sorted(set(i.tolist()) | set(j.tolist())):
         nodes_of.setdefault(int(cls[v]), []).append(v)
@@ -261,13 +266,16 @@ def group_pairs(
             for y in neighbours[x]:
                 if y not in removed:
                     degree[y] -= 1
-        link: dict[int, tuple[float, str]] = {}
+        link: dict[int, tuple[float, str, PairRelation | None]] = {}
         for v in nodes_of[c]:
-            link[v] = (1.0, same_method.get(v, "identical"))
+            m, r = same_method.get(v, ("identical", None))
+            link[v] = (1.0, m, r)
         for x in taken[1:]:
-            s_m = edge[(min(c, x), max(c, x))]
+            s, m, r, first = edge[(min(c, x), max(c, x))]
+            if r is not None and first != c:  # read it keeper first
+                r = r.swapped()
             for v in nodes_of[x]:
-                link[v] = s_m
+                link[v] = (s, m, r)
         groups.append(_group(sorted(link), keeper, paths, facts, link, rule))
     groups.sort(key=lambda g: (-len(g.members), g.keep))
     return groups
@@ -278,15 +286,15 @@ def _group(
     keeper: int,
     paths: Sequence[str],
     facts: Sequence[FileFacts],
-    link: dict[int, tuple[float, str]],
+    link: dict[int, tuple[float, str, PairRelation | None]],
     rule: KeeperRule,
 ) -> Group:
     _, why = choose_keeper_reason([paths[m] for m in members], [facts[m] for m in members], rule)
     out = []
     for v in [keeper, *[m for m in members if m != keeper]]:
-        s, m = (1.0, "keeper") if v == keeper else link[v]
+        s, m, r = (1.0, "keeper", None) if v == keeper else link[v]
         f = facts[v]
-        out.append(Member(paths[v], s, m, f.width, f.height, f.bytes))
+        out.append(Member(paths[v], s, m, f.width, f.height, f.bytes, r))
     return Group(
         keep=paths[keeper], reason=str(why), members=out, reason_key=why.key, reason_args=why.args
     )

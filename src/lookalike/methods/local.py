@@ -669,12 +669,14 @@ class LocalMethod(Method):
 
     def relations(
         self, a: Sequence[LocalFeatures], b: Sequence[LocalFeatures]
-    ) -> list[tuple[float, str]]:
-        """(calibrated similarity, relation or "") of aligned pairs, one match each."""
-        out: list[tuple[float, str]] = []
+    ) -> list[tuple[float, str, str]]:
+        """(calibrated similarity, relation or "", :func:`geometry` as seen from ``a``) of
+        aligned pairs, one match each."""
+        out: list[tuple[float, str, str]] = []
         for x, y in zip(a, b, strict=True):
-            m = match_local(*_canonical(x, y))
-            out.append((calibrated(m), m.relation or ""))
+            first, second = _canonical(x, y)
+            m = match_local(first, second)
+            out.append((calibrated(m), m.relation or "", geometry(m, swapped=first is not x)))
         return out
 
     def similarity(self, a: Sequence[LocalFeatures], b: Sequence[LocalFeatures]) -> np.ndarray:
@@ -696,6 +698,35 @@ def _canonical(x: LocalFeatures, y: LocalFeatures) -> tuple[LocalFeatures, Local
     if kx != ky:
         return (x, y) if kx < ky else (y, x)
     return (x, y) if x.descriptors.tobytes() <= y.descriptors.tobytes() else (y, x)
+
+
+def geometry(m: LocalMatch, *, swapped: bool = False) -> str:
+    """What a verified match measured, as ``key=value`` fields joined by ``;``:
+
+    ``angle`` (degrees the first image is turned by to land on the second, mirror undone,
+    in (-180, 180]), ``scale`` (linear, second / first), ``mirror`` (0/1), ``keep_a`` and
+    ``keep_b`` (the share of each image inside the other's frame), ``edit`` (0/1: the
+    pixels disagree in one block only). ``swapped``: the match ran from the second image
+    to the first, so the fields are turned round. Empty when nothing is verified.
+    """
+    if m.relation is None or m.homography is None:
+        return ""
+    lin = m.homography[:2, :2].astype(np.float64)
+    if m.mirrored:
+        lin = lin @ np.diag([-1.0, 1.0])
+    det = float(np.linalg.det(lin))
+    scale = float(np.sqrt(abs(det))) if det else 1.0
+    angle = float(np.degrees(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1])))
+    keep_a, keep_b = m.overlap_a, m.overlap_b
+    if swapped:  # the inverse map; a mirror-then-turn is its own inverse's shape
+        angle = angle if m.mirrored else -angle
+        scale, keep_a, keep_b = 1.0 / max(scale, 1e-9), keep_b, keep_a
+    if angle <= -180.0:
+        angle += 360.0
+    return (
+        f"angle={angle:.1f};scale={scale:.4g};mirror={int(m.mirrored)};"
+        f"keep_a={keep_a:.3f};keep_b={keep_b:.3f};edit={int(m.local_edit)}"
+    )
 
 
 def calibrated(m: LocalMatch) -> float:

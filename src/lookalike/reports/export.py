@@ -63,6 +63,7 @@ CSV_COLUMNS = (
     "height",
     "bytes",
     "reason",
+    "relation",
 )
 
 
@@ -72,7 +73,8 @@ def write_csv(report: DuplicateReport, path: str | os.PathLike[str]) -> None:
     The BOM is there so Excel (which otherwise guesses the ANSI code page) opens Chinese
     and other non-ASCII paths correctly; Python reads it back with ``encoding="utf-8-sig"``.
     Columns: group (from 1), status (keep / duplicate / error), path, similarity (0..1),
-    method, width, height, bytes, reason (the keeper's reason or the error's). Values are
+    method, width, height, bytes, reason (the keeper's reason or the error's), relation (to
+    the keeper, in English). Values are
     written as they are: a path that starts with "=" stays text only in tools that treat
     CSV cells as text.
     """
@@ -91,10 +93,11 @@ def write_csv(report: DuplicateReport, path: str | os.PathLike[str]) -> None:
                     m.height or "",
                     m.bytes or "",
                     group.reason if keeper else "",
+                    m.relation.words("en") if m.relation else "",
                 ]
             )
         for e in report.errors:
-            w.writerow(["", "error", e.path, "", "", "", "", "", e.reason])
+            w.writerow(["", "error", e.path, "", "", "", "", "", e.reason, ""])
 
 
 def write_json(report: DuplicateReport, path: str | os.PathLike[str]) -> None:

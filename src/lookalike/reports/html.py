@@ -239,6 +239,15 @@ def _l(key: str, lang: str, **fmt: object) -> str:
     return f'<span class="en">{en}</span> <span class="zh" lang="zh-CN">{zh}</span>'
 
 
+def _both(en: str, zh: str, lang: str) -> str:
+    """Text in one or both languages, as :func:`_l` shows labels."""
+    if lang == "en":
+        return escape(en)
+    if lang == "zh":
+        return escape(zh)
+    return f'<span class="en">{escape(en)}</span> <span class="zh" lang="zh-CN">{escape(zh)}</span>'
+
+
 def _file_href(path: str) -> str | None:
     """A file:// link to an absolute local path (opens the original), else None."""
     try:
@@ -275,6 +284,11 @@ def _card(
     sim = max(0.0, min(1.0, member.similarity))
     rows = [
         ("similarity", f"<b>{percent(member.similarity)}</b>"),
+        *(
+            [("relation", _both(member.relation.words("en"), member.relation.words("zh"), lang))]
+            if member.relation is not None
+            else []
+        ),
         ("method", f"<code>{escape(member.method)}</code>"),
         ("dimensions", dims),
         ("size", escape(human_size(member.bytes)) if member.bytes else "–"),

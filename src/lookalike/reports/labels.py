@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lookalike.errors import UsageError
+from lookalike.match.relation import PairRelation
 
 #: Label languages: English only, Chinese only, or both side by side.
 LANGS = ("en", "zh", "both")
@@ -29,6 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "keeper": ("Suggested keeper", "建议保留"),
     "similarity": ("Similarity", "相似度"),
     "method": ("Method", "判定方法"),
+    "relation": ("Relation", "关系"),
     "dimensions": ("Dimensions", "尺寸"),
     "size": ("Size", "大小"),
     "path": ("Path", "路径"),
@@ -124,6 +126,14 @@ def method_label(name: str, lang: str = "both") -> str:
     """A method's name for people: the name itself in English, its label in Chinese."""
     zh = METHOD_LABELS.get(name, (name, name))[1]
     return {"en": name, "zh": zh}.get(lang, name if zh == name else f"{name} {zh}")
+
+
+def relation_label(measured: PairRelation | None, lang: str = "both") -> str:
+    """A member's relation to its keeper for people ("" when none was measured)."""
+    if measured is None:
+        return ""
+    en, zh = measured.words("en"), measured.words("zh")
+    return {"en": en, "zh": zh}.get(lang, f"{en} {zh}")
 
 
 def stage_label(stage: str, lang: str = "both") -> str:
@@ -245,8 +255,11 @@ RELATIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def relation(method: str, lang: str = "en") -> str:
-    """A pair's relation in words from the method that decided it ("copy" / "副本")."""
+def relation(method: str, lang: str = "en", measured: PairRelation | None = None) -> str:
+    """A pair's relation in words: what the engine ``measured`` (rotated by 7°, cropped:
+    2 keeps 55% of 1...) when known, else from the method that decided it ("copy")."""
+    if measured is not None:
+        return measured.words(lang)
     en, zh = RELATIONS.get(method, ("similar", "相似"))
     return zh if lang == "zh" else en
 

@@ -17,6 +17,7 @@ from lookalike.reports.labels import (
     label,
     method_label,
     percent,
+    relation_label,
 )
 
 __all__ = ["format_table", "shorten", "table", "width"]
@@ -97,7 +98,17 @@ def format_table(report: DuplicateReport, *, lang: str = "both", columns: int | 
         columns = shutil.get_terminal_size((120, 24)).columns
     headers = [
         label(k, lang)
-        for k in ("group", "keep", "similarity", "method", "dimensions", "size", "path", "reason")
+        for k in (
+            "group",
+            "keep",
+            "similarity",
+            "relation",
+            "method",
+            "dimensions",
+            "size",
+            "path",
+            "reason",
+        )
     ]
     rows = []
     for n, group, m, first, keeper in member_rows(report):
@@ -106,6 +117,7 @@ def format_table(report: DuplicateReport, *, lang: str = "both", columns: int | 
                 n if first else "",
                 label("keep", lang) if keeper else "",
                 percent(m.similarity),
+                relation_label(m.relation, lang),
                 method_label(m.method, lang),
                 f"{m.width}x{m.height}" if m.width and m.height else "-",
                 human_size(m.bytes) if m.bytes else "-",

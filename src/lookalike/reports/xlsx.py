@@ -346,7 +346,7 @@ def _pair_sheet(
             (r.image2, None),
             (location_text(r.location2, lang), None),
             (r.similarity, "0.00%"),
-            (relation(r.method, lang), None),
+            (relation(r.method, lang, r.relation), None),
             (r.method, None),
         ]
         for col, (value, fmt) in enumerate(values, 1):

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PIL import Image
 
 from lookalike.decode import load, probe
 from lookalike.errors import CollectionError, DecodeError, Failure, LookalikeError, UsageError
@@ -58,6 +59,13 @@ from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.formats import HEAD_BYTES, VIDEO_HEAD_BYTES, sniff, sniff_video
 from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.relation import (
+    PairRelation,
+    calibrated_similarity,
+    different_similarity,
+    grey_histograms,
+    name_relation,
+)
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.search.ranking import (
@@ -112,6 +120,20 @@ UPLOAD_EXTENSIONS = {
 }  # fmt: skip
 
 
+def _header_size(source: Any) -> tuple[float, float] | None:
+    """The query's (width, height) from its header, as the catalog records sizes; None
+    when the header does not say (the relation then names no resize)."""
+    try:
+        with Image.open(source) as im:
+            w, h = im.size
+    except Exception:  # any decoder error: the size is a nicety, the search goes on
+        return None
+    finally:
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+    return float(w), float(h)
+
+
 @dataclass
 class SearchHit:
     """One ranked result: the catalog id and path, and what decided it.
@@ -129,6 +151,8 @@ class SearchHit:
     width: int
     height: int
     verdict: str = "different"
+    #: How the hit differs from the query (image 1 = the query), for alike hits.
+    relation: PairRelation | None = None
     video: bool = False
     time: float | None = None
     segments: list[dict[str, Any]] | None = None
@@ -138,6 +162,7 @@ class SearchHit:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["similarity"] = round(float(self.similarity), 6)
+        d["relation"] = self.relation.to_dict() if self.relation is not None else None
         if not self.video:  # image hits keep their shape
             for key in ("video", "time", "segments", "share", "mirrored"):
                 del d[key]
@@ -640,6 +665,7 @@ class Collection:
         # the catalog (through this thread's own connection), and OpenCV releases the GIL,
         # so concurrent searches use every core.
         records = self._records(cand_i.tolist())
+        qfeat["size"] = _header_size(source)
         hits, rows = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
         cheap = {m.name for m in self._methods if m.name != "words"}
@@ -650,6 +676,11 @@ class Collection:
             for h in hits
         ]
         same_bytes = [digest is not None and records[h.id].digest == digest for h in hits]
+        if verify:
+            for h, same in zip(hits, same_bytes, strict=True):
+                if same:
+                    h.relation, h.similarity = PairRelation("identical bytes"), 1.0
+                    h.verdict = "identical"
         verdicts = [h.verdict for h in hits]
         sims = np.array([h.similarity for h in hits], dtype=float)
         order = rank_hits(
@@ -849,7 +880,32 @@ class Collection:
                 if h.id in local:
                     rows.setdefault(h.id, {})[self._orb.name] = local[h.id]
                     self._decide(h, rows[h.id])
+        self._calibrate(hits, rows, qfeat, stored)
         return hits, rows
+
+    @staticmethod
+    def _calibrate(
+        hits: list[SearchHit],
+        rows: dict[int, dict[str, Score]],
+        qfeat: dict[str, Any],
+        stored: dict[int, dict[str, Any]],
+    ) -> None:
+        """Each hit's relation to the query and its similarity on the shared scale
+        (:mod:`lookalike.match.relation`): the same numbers ``dupes`` and ``docs`` give."""
+        q_size = qfeat.get("size")
+        q_grey = bool(grey_histograms(qfeat["color"])[0]) if "color" in qfeat else False
+        for h in hits:
+            scores = rows.get(h.id)
+            if h.verdict not in _ALIKE or not scores:
+                h.similarity = different_similarity(h.similarity)
+                continue
+            colour = stored.get(h.id, {}).get("color")
+            grey = bool(grey_histograms(colour)[0]) if colour is not None else q_grey
+            sizes = None
+            if q_size is not None and h.width and h.height:
+                sizes = (q_size, (float(h.width), float(h.height)))
+            h.relation = name_relation(scores, sizes=sizes, grey=(q_grey, grey))
+            h.similarity = calibrated_similarity(scores, h.relation)
 
     @staticmethod
     def _cue(scores: dict[str, Score] | None) -> float:

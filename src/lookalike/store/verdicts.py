@@ -7,16 +7,24 @@ it, so it is stored under the two BLAKE2b-128 digests (the catalog's, smaller fi
 *scope*: the engine's version and the verifying method's key (its options and version).
 A changed file has another digest; a new engine or method version, another scope.
 
-The table lives in the catalog's SQLite file, owned by this class alone (the catalog's
-own tables are never touched here); it is created on first use, so older catalogs work.
+The same holds for what the keeper rule measures per file (greyscale, a JPEG's block
+grid in a PNG, filled corners, camera metadata: :mod:`lookalike.dupes.facts`): one
+decode of each grouped image, kept by the file's digest in a second table, so a warm run
+decodes nothing at all.
+
+The tables live in the catalog's SQLite file, owned by this class alone (the catalog's
+own tables are never touched here); they are created on first use, so older catalogs work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lookalike.errors import CollectionError
 
@@ -31,12 +39,19 @@ CREATE TABLE IF NOT EXISTS verdicts (
     similarity REAL NOT NULL,
     verdict TEXT NOT NULL,
     relation TEXT NOT NULL DEFAULT '',  -- what the verifier saw: copy, contains, ...
+    geometry TEXT NOT NULL DEFAULT '',  -- angle, scale, shares kept, seen from a
     PRIMARY KEY (a, b, scope)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS file_facts (
+    digest BLOB NOT NULL,
+    scope TEXT NOT NULL,        -- what measured them, and its version
+    facts TEXT NOT NULL,        -- JSON object
+    PRIMARY KEY (digest, scope)
 ) WITHOUT ROWID;
 """
 _BATCH = 300  # pairs per query (two parameters each)
 
-Row = tuple[float, float, str, str]  # distance, similarity, verdict, relation
+Row = tuple[float, float, str, str, str]  # distance, similarity, verdict, relation, geometry
 
 
 def _key(a: str, b: str) -> tuple[bytes, bytes]:
@@ -55,16 +70,21 @@ class VerdictCache:
             with self._db:
                 self._db.executescript(_SCHEMA)
                 columns = {r[1] for r in self._db.execute("PRAGMA table_info(verdicts)")}
-                if "relation" not in columns:  # a table from before relations were kept
-                    self._db.execute(
-                        "ALTER TABLE verdicts ADD COLUMN relation TEXT NOT NULL DEFAULT ''"
-                    )
+                for name in ("relation", "geometry"):  # a table from before they were kept
+                    if name not in columns:
+                        self._db.execute(
+                            f"ALTER TABLE verdicts ADD COLUMN {name} TEXT NOT NULL DEFAULT ''"
+                        )
         except sqlite3.DatabaseError as exc:
             raise CollectionError(str(self.path), f"cannot open the verdict cache: {exc}") from None
 
     def get(self, pairs: Sequence[tuple[str, str]], scope: str) -> dict[tuple[str, str], Row]:
         """The stored verdicts of these (hex digest, hex digest) pairs, by the pair as given."""
-        wanted = {_key(a, b): (a, b) for a, b in pairs}
+        # one stored row answers a pair asked either way round (byte copies of two
+        # pictures ask for both orders in one run)
+        wanted: dict[tuple[bytes, bytes], list[tuple[str, str]]] = {}
+        for a, b in pairs:
+            wanted.setdefault(_key(a, b), []).append((a, b))
         keys = list(wanted)
         out: dict[tuple[str, str], Row] = {}
         for s in range(0, len(keys), _BATCH):
@@ -73,24 +93,31 @@ class VerdictCache:
             params: list[object] = [v for k in part for v in k]
             try:
                 rows = self._db.execute(
-                    f"SELECT a, b, distance, similarity, verdict, relation FROM verdicts "
+                    f"SELECT a, b, distance, similarity, verdict, relation, geometry FROM verdicts "
                     f"WHERE scope = ? AND ({cond})",
                     [scope, *params],
                 ).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
-            for a, b, d, s_, v, r in rows:
-                out[wanted[(bytes(a), bytes(b))]] = (float(d), float(s_), str(v), str(r))
+            for a, b, d, s_, v, r, g in rows:
+                for asked in wanted[(bytes(a), bytes(b))]:
+                    out[asked] = (float(d), float(s_), str(v), str(r), str(g))
         return out
 
-    def put(self, rows: Iterable[tuple[str, str, float, float, str, str]], scope: str) -> None:
-        """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation)``."""
-        data = [(*_key(a, b), scope, float(d), float(s), v, r) for a, b, d, s, v, r in rows]
+    def put(
+        self, rows: Iterable[tuple[str, str, float, float, str, str, str]], scope: str
+    ) -> None:
+        """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation,
+        geometry)``; a pair is one row whichever way round it is given, so a directional
+        field (the geometry) is the caller's to keep in one order."""
+        data = [
+            (*_key(a, b), scope, float(d), float(s), v, r, g) for a, b, d, s, v, r, g in rows
+        ]
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO verdicts (a, b, scope, distance, similarity, "
-                    "verdict, relation) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "verdict, relation, geometry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     data,
                 )
         except sqlite3.DatabaseError as exc:
@@ -106,3 +133,36 @@ class VerdictCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def facts(self, digests: Sequence[str], scope: str) -> dict[str, dict[str, Any]]:
+        """The stored per-file facts of these (hex) digests."""
+        out: dict[str, dict[str, Any]] = {}
+        keys = list(dict.fromkeys(digests))
+        for s in range(0, len(keys), _BATCH):
+            part = keys[s : s + _BATCH]
+            marks = ", ".join("?" * len(part))
+            try:
+                rows = self._db.execute(
+                    f"SELECT digest, facts FROM file_facts WHERE scope = ? AND digest IN ({marks})",
+                    [scope, *(bytes.fromhex(d) for d in part)],
+                ).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise CollectionError(str(self.path), f"verdict cache: {exc}") from None
+            for digest, text in rows:
+                with contextlib.suppress(ValueError):
+                    out[bytes(digest).hex()] = json.loads(text)
+        return out
+
+    def put_facts(self, rows: Iterable[tuple[str, dict[str, Any]]], scope: str) -> None:
+        """Store per-file facts ``(hex digest, JSON-able dict)``."""
+        data = [(bytes.fromhex(d), scope, json.dumps(f, sort_keys=True)) for d, f in rows]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO file_facts (digest, scope, facts) VALUES (?, ?, ?)",
+                    data,
+                )
+        except sqlite3.DatabaseError as exc:
+            raise CollectionError(
+                str(self.path), f"cannot write the verdict cache: {exc}"
+            ) from None

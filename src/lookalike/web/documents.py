@@ -387,7 +387,10 @@ class DocumentJobs:
                     "location2": _both(row["location2"], location_text),
                     "similarity": row["similarity"],
                     "method": row["method"],
-                    "relation": {"en": relation(pair.method), "zh": relation(pair.method, "zh")},
+                    "relation": {
+                        "en": relation(pair.method, measured=pair.relation),
+                        "zh": relation(pair.method, "zh", pair.relation),
+                    },
                     "thumbnail1": thumb(pair.image1.compare),
                     "thumbnail2": thumb(pair.image2.compare),
                 }

@@ -153,7 +153,12 @@
     const meta = document.createElement("span");
     meta.className = "muted small ellipsis";
     const size = hit.width && hit.height ? ` · ${hit.width}×${hit.height}` : "";
-    meta.textContent = `${t("methods." + hit.method)}${size}`;
+    // what the engine found (rotated by 7°, cropped...), or that it calls the hit different
+    const found = hit.relation
+      ? hit.relation[state.lang] || hit.relation.en
+      : hit.verdict === "different" ? t("verdict.different") : t("methods." + hit.method);
+    meta.textContent = `${found}${size}`;
+    meta.title = `${t("methods." + hit.method)}`;
     if (hit.video) meta.textContent = `▶ ${clock(hit.time)} · ${meta.textContent}`;
     if (hit.mirrored) meta.textContent = `${t("mirrored")} · ${meta.textContent}`;
     const meter = document.createElement("div");

@@ -144,6 +144,7 @@
     } else {
       meta.append(el("span", "sim", `${t("review.similarity")} ${pct(m.similarity)}`),
         el("span", "", `${t("review.method")} ${m.method}`));
+      if (m.relation) meta.append(el("span", "rel", m.relation[state.lang] || m.relation.en));
     }
     meta.append(el("span", "", `${dims} · ${size(m.bytes)}`));
     const path = el("div", "rpath small muted", m.path);
