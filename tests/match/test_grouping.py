@@ -43,3 +43,25 @@ def test_no_pairs_no_groups() -> None:
         group_pairs(["a"], np.array([], int), np.array([], int), np.array([]), [], [FileFacts()])
         == []
     )
+
+
+def test_a_reencoded_copy_joins_its_source_through_another_copy() -> None:
+    """The keeper (a framed, larger copy) links to the source; a re-encode of the source
+    links only to the source. Re-encoded within a few bits is the same picture as the
+    source, so it lands in the source's group; a crop linked the same way does not."""
+    from lookalike.match.relation import PairRelation
+
+    paths = ["framed.png", "source.jpg", "reencoded.jpg", "crop.jpg"]
+    facts = [FileFacts(2000, 1600, 900), FileFacts(1000, 800, 500)]
+    facts += [FileFacts(1000, 800, 300), FileFacts(600, 500, 200)]
+    i, j = np.array([0, 1, 1]), np.array([1, 2, 3])
+    rel = [PairRelation("framed", 1, 0.6), PairRelation("recompressed"), PairRelation("cropped")]
+    sims = np.array([0.9, 0.99, 0.9])
+    groups = group_pairs(paths, i, j, sims, ["orb", "phash8", "orb"], facts, relation=rel)
+    first = {m.path for m in groups[0].members}
+    assert groups[0].keep == "framed.png"
+    assert {"source.jpg", "reencoded.jpg"} <= first and "crop.jpg" not in first
+    # below SAME_PICTURE_AT the re-encode is a copy like any other: a star link only
+    weaker = np.array([0.9, 0.975, 0.9])
+    groups = group_pairs(paths, i, j, weaker, ["orb", "phash8", "orb"], facts, relation=rel)
+    assert "reencoded.jpg" not in {m.path for m in groups[0].members}

@@ -20,6 +20,7 @@ COMMANDS = (
     "compare",
     "hash",
     "dupes",
+    "cluster",
     "apply",
     "undo",
     "mark",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def percentage(text: str) -> float:
@@ -72,3 +74,41 @@ def add_milvus_uri(parser: argparse.ArgumentParser) -> None:
         help="Milvus server URI or Milvus Lite file (default DIR/milvus.db); "
         "token from $LOOKALIKE_MILVUS_TOKEN",
     )
+
+
+def add_postgres_uri(parser: argparse.ArgumentParser) -> None:
+    """``--postgres-uri URI``: the PostgreSQL server of a postgres backend."""
+    parser.add_argument(
+        "--postgres-uri",
+        default=os.environ.get("LOOKALIKE_POSTGRES_URI"),
+        metavar="URI",
+        help="PostgreSQL server with pgvector, postgresql://user@host:5432/db (default "
+        "$LOOKALIKE_POSTGRES_URI); password from $PGPASSWORD or ~/.pgpass",
+    )
+
+
+def add_model(parser: argparse.ArgumentParser) -> None:
+    """``--model PATH``: an ONNX model for the ``embed`` method (lookalike.methods.embed)."""
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="ONNX model for the embed method: input (N, 3, H, W) float32 RGB normalised "
+        "with ImageNet's mean/std, output (N, D); needs pip install 'lookalike[embed]'",
+    )
+
+
+def with_model(names: Sequence[str], model: str | None) -> list[Any]:
+    """Method names, with ``embed`` built from ``model`` (added when a model is given);
+    ``embed`` without a model is refused with the fix. Raises UsageError (or
+    MissingDependencyError) naming the model file and the reason: commands answer it
+    with exit status 2 before any work starts."""
+    from lookalike.errors import UsageError
+    from lookalike.methods import get_method
+
+    rest: list[Any] = [n for n in names if n != "embed"]
+    if model is None:
+        if len(rest) != len(names):
+            raise UsageError("the embed method needs --model PATH (an ONNX file)")
+        return rest
+    return [*rest, get_method("embed", model=model)]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
+from lookalike.cli.arguments import add_model, with_model
 from lookalike.cli.output import print_json
-from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.errors import LookalikeError
+from lookalike.methods import DEFAULT_METHODS, METHODS, MODEL_METHODS
 from lookalike.reports.text import table
 
 VERDICT_ZH = {"identical": "相同", "similar": "相似", "uncertain": "不确定", "different": "不同"}
@@ -24,11 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--method",
         "-m",
         action="append",
-        choices=METHODS,
+        choices=(*METHODS, *MODEL_METHODS),
         metavar="M",
-        help=f"method to run (repeatable; default: {' '.join(DEFAULT_METHODS)}); "
-        f"choices: {', '.join(METHODS)}",
+        help=f"method to run (repeatable; default: {' '.join(DEFAULT_METHODS)}, and embed "
+        f"with --model); choices: {', '.join((*METHODS, *MODEL_METHODS))}",
     )
+    add_model(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     # --- video hook: two videos (by content) are compared in time (lookalike.video) ---
     video = p.add_argument_group("videos (when both files are videos)")
@@ -46,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
     if both_videos(args.a, args.b):  # video hook
         return compare_videos(args)
 
-    result = compare(args.a, args.b, methods=args.method)
+    try:
+        methods = with_model(args.method or DEFAULT_METHODS, args.model)
+    except LookalikeError as exc:
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return 2
+    result = compare(args.a, args.b, methods=methods)
     if args.json:
         print_json(result.to_dict())
         return 0

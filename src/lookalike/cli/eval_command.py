@@ -15,9 +15,11 @@ import json
 import sys
 from pathlib import Path
 
+from lookalike.cli.arguments import add_model, with_model
 from lookalike.cli.output import ProgressBar, print_json
+from lookalike.errors import LookalikeError
 from lookalike.evaluate.attacks import ATTACKS, SEVERITIES
-from lookalike.methods import DEFAULT_METHODS, METHODS
+from lookalike.methods import EVAL_METHODS, METHODS, MODEL_METHODS
 from lookalike.reports.text import table
 
 
@@ -62,10 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rn.add_argument(
         "--methods",
         type=_names,
-        default=list(DEFAULT_METHODS),
-        help=f"comma-separated (default: {','.join(DEFAULT_METHODS)}); "
-        f"choices: {','.join(METHODS)}",
+        default=list(EVAL_METHODS),
+        help=f"comma-separated (default: {','.join(EVAL_METHODS)}); choices: {','.join(METHODS)}",
     )
+    add_model(rn)
     rn.add_argument(
         "--out", "-o", help="folder for results.md/json and plots (default BENCH/results)"
     )
@@ -84,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pr = esub.add_parser("pairs", help="Spearman correlation with human ratings (a,b,rating CSV)")
     pr.add_argument("ratings", help="CSV with columns a, b, rating")
-    pr.add_argument("--methods", type=_names, default=list(DEFAULT_METHODS))
+    pr.add_argument("--methods", type=_names, default=list(EVAL_METHODS))
+    add_model(pr)
     pr.add_argument("--jobs", "-j", type=int, default=1)
     pr.add_argument("--json", action="store_true", help="print JSON")
     pr.set_defaults(run=run_pairs)
@@ -148,9 +151,13 @@ def run_run(args: argparse.Namespace) -> int:
     )
     from lookalike.evaluate.runner import run_benchmark
 
-    bad = [m for m in args.methods if m not in METHODS]
+    bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}; choose from {', '.join(METHODS)}")
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     bench = Path(args.bench)
     if (bench / "truth.csv").is_file() and (bench / "queries").is_dir():  # video hook
         return run_video(args)
@@ -159,7 +166,7 @@ def run_run(args: argparse.Namespace) -> int:
     with ProgressBar() as bar:
         report = run_benchmark(
             bench,
-            args.methods,
+            methods,
             jobs=args.jobs,
             candidates=args.candidates,
             engine=not args.no_engine_candidates,
@@ -194,12 +201,16 @@ def run_run(args: argparse.Namespace) -> int:
 def run_pairs(args: argparse.Namespace) -> int:
     from lookalike.evaluate.ratings import rate_methods
 
-    bad = [m for m in args.methods if m not in METHODS]
+    bad = [m for m in args.methods if m not in METHODS and m not in MODEL_METHODS]
     if bad:
         return _usage(f"unknown method(s): {', '.join(bad)}")
+    try:
+        methods = with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return _usage(str(exc))
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
-    res = rate_methods(args.ratings, args.methods, jobs=args.jobs)
+    res = rate_methods(args.ratings, methods, jobs=args.jobs)
     if args.json:
         print_json(res)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lookalike.cli.arguments import add_jobs, add_milvus_uri
+from lookalike.cli.arguments import add_jobs, add_milvus_uri, add_postgres_uri
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.reports.text import table
 from lookalike.store.index import BACKENDS
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="index backend for a new collection (default faiss)",
     )
     add_milvus_uri(p)
+    add_postgres_uri(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -37,7 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from lookalike.search.collection import Collection
 
-    with Collection(args.db, backend=args.backend, create=True, milvus_uri=args.milvus_uri) as coll:
+    with Collection(
+        args.db,
+        backend=args.backend,
+        create=True,
+        milvus_uri=args.milvus_uri,
+        postgres_uri=args.postgres_uri,
+    ) as coll:
         with ProgressBar({"features": "indexing 索引", "videos": "videos 视频"}) as bar:
             stats = coll.update(args.paths, jobs=args.jobs, progress=bar)
         info = coll.stats()

@@ -1,10 +1,10 @@
-"""``lookalike migrate --db DIR --to milvus|faiss``: move a collection's index between backends."""
+"""``lookalike migrate --db DIR --to faiss|milvus|postgres``: move a collection's index."""
 
 from __future__ import annotations
 
 import argparse
 
-from lookalike.cli.arguments import add_milvus_uri
+from lookalike.cli.arguments import add_milvus_uri, add_postgres_uri
 from lookalike.cli.output import print_json
 from lookalike.store.index import BACKENDS
 
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
     p.add_argument("--to", required=True, choices=BACKENDS, help="target backend")
     add_milvus_uri(p)
+    add_postgres_uri(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     with Collection(args.db) as coll:
         before = coll.stats()["backend"]
-        info = coll.migrate(args.to, milvus_uri=args.milvus_uri)
+        info = coll.migrate(args.to, milvus_uri=args.milvus_uri, postgres_uri=args.postgres_uri)
     if args.json:
         print_json({"from": before, "to": info["backend"], "collection": info})
     else:

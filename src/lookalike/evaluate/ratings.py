@@ -37,7 +37,7 @@ def read_ratings(path: str | Path) -> list[tuple[str, str, float]]:
 
 
 def rate_methods(
-    csv_path: str | Path, method_names: Sequence[str], *, jobs: int = 1
+    csv_path: str | Path, method_names: Sequence[str | Method], *, jobs: int = 1
 ) -> dict[str, Any]:
     """Spearman's rho of each method's similarity with the ratings in ``csv_path``.
 
@@ -49,9 +49,9 @@ def rate_methods(
     skipped: dict[str, str] = {}
     for n in method_names:
         try:
-            methods.append(get_method(n))
+            methods.append(n if isinstance(n, Method) else get_method(n))
         except Exception as exc:  # a method not available in this build
-            skipped[n] = f"{type(exc).__name__}: {exc}"
+            skipped[str(n)] = f"{type(exc).__name__}: {exc}"
     fs = extract_features(files, methods, jobs=jobs)
     row_of = {p: i for i, p in enumerate(fs.paths)}
     keep = [k for k, (a, b, _) in enumerate(rows) if a in row_of and b in row_of]

@@ -47,7 +47,7 @@ from lookalike.evaluate.metrics import (
 from lookalike.features import extract_features
 from lookalike.match.cascade import DEFAULT_LAYERS, Score, decide
 from lookalike.match.engine import candidate_pairs, layer_methods
-from lookalike.methods import DEFAULT_METHODS, CodeMethod, Method, get_method
+from lookalike.methods import EVAL_METHODS, CodeMethod, Method, get_method
 from lookalike.progress import Progress
 
 #: Vector methods too costly for the full cross product: scored on candidate pairs.
@@ -363,7 +363,7 @@ def engine_candidates(
 
 def run_benchmark(
     root: str | Path,
-    method_names: Sequence[str] | None = None,
+    method_names: Sequence[str | Method] | None = None,
     *,
     jobs: int = 1,
     candidates: int = 5,
@@ -376,14 +376,14 @@ def run_benchmark(
     (:func:`engine_candidates`, under ``"engine_candidates"``).
     """
     bench = load_benchmark(root)
-    names = list(method_names or DEFAULT_METHODS)
+    names = list(method_names or EVAL_METHODS)
     methods: list[Method] = []
     skipped: dict[str, str] = {}
     for n in names:
         try:
-            methods.append(get_method(n))
+            methods.append(n if isinstance(n, Method) else get_method(n))
         except Exception as exc:  # a method still being written: report it, go on
-            skipped[n] = f"{type(exc).__name__}: {exc}"
+            skipped[str(n)] = f"{type(exc).__name__}: {exc}"
     if not methods:
         raise ValueError(f"no usable method among {names}: {skipped}")
     t0 = time.perf_counter()

@@ -57,6 +57,13 @@ class FileFacts:
     format: str = ""
 
 
+#: Relations that make two files the same picture (merged before the star groups form)...
+SAME_PICTURE = ("identical bytes", "recompressed", "resized")
+#: ... at this calibrated similarity or more: a re-encode within 5 pHash bits, a resize
+#: within 2 (:data:`lookalike.match.relation.BANDS`), so a burst of similar shots, each a
+#: few bits from the next, does not chain into one picture.
+SAME_PICTURE_AT = 0.98
+
 #: Keeper rules (``--keep``); "path:GLOB" takes a glob after the colon.
 RULES = ("original", "largest", "oldest", "newest", "path:GLOB")
 
@@ -208,7 +215,8 @@ def group_pairs(
 ) -> list[Group]:
     """Groups from verified pairs ``(i[k], j[k])`` with their similarity and deciding method.
 
-    Pairs whose ``verdict`` is "identical" join the same picture: such copies are merged
+    Pairs whose ``verdict`` is "identical", or whose ``relation`` is a re-encoded or resized
+    copy at :data:`SAME_PICTURE_AT` or more, join the same picture: such copies are merged
     first (transitively), so a folder of identical files linked as a star around one of
     them is one group whatever copy the keeper rule picks. Work is linear in the pairs.
     ``relation``: each pair's relation (image 1 = ``i``); a member carries the relation of
@@ -222,6 +230,10 @@ def group_pairs(
     if len(i) == 0:
         return []
     same = np.zeros(len(i), bool) if verdict is None else np.asarray(verdict) == "identical"
+    if relation is not None:  # re-encoded or resized within a few bits: the same picture
+        same |= np.array([r is not None and r.kind in SAME_PICTURE for r in relation], bool) & (
+            similarity >= SAME_PICTURE_AT
+        )
     graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, cls = connected_components(graph, directed=False)  # copies of one picture
     rels: Sequence[PairRelation | None] = [None] * len(i) if relation is None else relation

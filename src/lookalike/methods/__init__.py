@@ -12,6 +12,7 @@ from lookalike.methods.base import CodeMethod, Method, Thresholds, Verdict, hamm
 from lookalike.methods.color import ColorHistogram
 from lookalike.methods.content import ContentFingerprint
 from lookalike.methods.geometry import AspectRatio
+from lookalike.methods.gist import Gist
 from lookalike.methods.hashes import AHash, DHash, DihedralPHash, Hash, PHash, WHash
 from lookalike.methods.regions import RegionHashes
 from lookalike.methods.ssim import SSIM
@@ -41,10 +42,23 @@ REGISTRY: dict[str, Callable[..., Method]] = {
     "color": ColorHistogram,
     "content": ContentFingerprint,
     "ssim": SSIM,
+    "gist": Gist,
     "words": lambda **kw: _words(**kw),
     "orb": lambda **kw: _local(detector="orb", **kw),
     "sift": lambda **kw: _local(detector="sift", **kw),
 }
+
+
+def _embed(**kw: object) -> Method:
+    from lookalike.methods.embed import Embed
+
+    return Embed(**kw)  # type: ignore[arg-type]
+
+
+#: Methods built from a file the user gives (``model=PATH``): not in :data:`REGISTRY`,
+#: whose methods all build without arguments. ``get_method("embed", model=PATH)``.
+MODEL_METHODS: dict[str, Callable[..., Method]] = {"embed": _embed}
+
 #: All names, cheapest first.
 METHODS: tuple[str, ...] = tuple(REGISTRY)
 #: The methods `compare` runs when none are named.
@@ -60,21 +74,29 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "ssim",
     "orb",
 )
+#: The methods `eval run` and `eval pairs` score when none are named: the defaults and GIST
+#: (the classic global descriptor, for comparison).
+EVAL_METHODS: tuple[str, ...] = (*DEFAULT_METHODS, "gist")
 HASHES: tuple[str, ...] = ("ahash", "dhash", "phash", "whash")
 
 
 def get_method(name: str, **options: object) -> Method:
     """Build the method called ``name`` (case-insensitive) with its options."""
     key = name.strip().lower()
+    if key in MODEL_METHODS:
+        return MODEL_METHODS[key](**options)
     if key not in REGISTRY:
-        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(METHODS)}")
+        choices = ", ".join((*METHODS, *MODEL_METHODS))
+        raise ValueError(f"unknown method {name!r}; choose from: {choices}")
     return REGISTRY[key](**options)
 
 
 __all__ = [
     "DEFAULT_METHODS",
+    "EVAL_METHODS",
     "HASHES",
     "METHODS",
+    "MODEL_METHODS",
     "REGISTRY",
     "CodeMethod",
     "Hash",

@@ -2,9 +2,9 @@
 
 A collection is a folder::
 
-    DIR/collection.json   its configuration (backend, Milvus URI, methods, last update)
+    DIR/collection.json   its configuration (backend, Milvus / PostgreSQL URI, methods, ...)
     DIR/catalog.sqlite    the SQLite catalog: files and their features (the source of truth)
-    DIR/index.npz         the embedded FAISS index (or a Milvus collection, by URI)
+    DIR/index.npz         the embedded FAISS index (or a Milvus / PostgreSQL table, by URI)
     DIR/uploads/          images added through the API (:meth:`Collection.add`)
     DIR/videos.sqlite     the videos found by content, one fingerprint each (created when
                           the first update finds a video; :mod:`lookalike.video.store`)
@@ -219,10 +219,12 @@ def _now() -> str:
 class Collection:
     """A folder of indexed images searchable by example (see the module docstring).
 
-    ``backend``: "faiss" (embedded, the default) or "milvus"; when the folder already
-    holds a collection it must match (use :meth:`migrate` to move). ``milvus_uri``: a
-    server URI or a Milvus Lite file (default ``DIR/milvus.db``); the token comes from
-    ``$LOOKALIKE_MILVUS_TOKEN``. ``create``: make the collection when the folder has none.
+    ``backend``: "faiss" (embedded, the default), "milvus" or "postgres"; when the folder
+    already holds a collection it must match (use :meth:`migrate` to move). ``milvus_uri``:
+    a server URI or a Milvus Lite file (default ``DIR/milvus.db``); the token comes from
+    ``$LOOKALIKE_MILVUS_TOKEN``. ``postgres_uri``: the libpq URI of a PostgreSQL server
+    with pgvector (password from ``$PGPASSWORD`` or ``~/.pgpass``, not the URI).
+    ``create``: make the collection when the folder has none.
     Methods may be called from several threads (they are serialised).
     """
 
@@ -233,6 +235,7 @@ class Collection:
         backend: str | None = None,
         create: bool = False,
         milvus_uri: str | None = None,
+        postgres_uri: str | None = None,
     ) -> None:
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self._config_path = self.directory / CONFIG_FILE
@@ -251,6 +254,7 @@ class Collection:
                 "format": FORMAT,
                 "backend": backend or "faiss",
                 "milvus_uri": milvus_uri,
+                "postgres_uri": postgres_uri,
                 "methods": list(METHODS),
                 "created": _now(),
                 "last_update": None,
@@ -267,6 +271,8 @@ class Collection:
             )
         if milvus_uri is not None and config["backend"] == "milvus":
             config["milvus_uri"] = milvus_uri
+        if postgres_uri is not None and config["backend"] == "postgres":
+            config["postgres_uri"] = postgres_uri
         self._config = config
         self._lock = threading.RLock()
         self._local = threading.local()
@@ -294,7 +300,7 @@ class Collection:
         return open_index(
             backend,
             self.directory,
-            uri=self._config.get("milvus_uri"),
+            uri=self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
             token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
         )
 
@@ -514,7 +520,9 @@ class Collection:
                         os.unlink(p)
             return n
 
-    def migrate(self, to: str, *, milvus_uri: str | None = None) -> dict[str, Any]:
+    def migrate(
+        self, to: str, *, milvus_uri: str | None = None, postgres_uri: str | None = None
+    ) -> dict[str, Any]:
         """Move the index to another backend (rebuilt from the catalog); the new stats.
 
         The old backend's data is deleted once the new one is committed.
@@ -523,14 +531,13 @@ class Collection:
             raise UsageError(f"unknown backend {to!r}; choose from: {', '.join(BACKENDS)}")
         with self._lock:
             old, old_config = self._index, dict(self._config)
-            same = to == old_config["backend"] and (
-                to == "faiss" or milvus_uri in (None, old_config.get("milvus_uri"))
-            )
+            uri = {"milvus": milvus_uri, "postgres": postgres_uri}.get(to)
+            same = to == old_config["backend"] and uri in (None, old_config.get(f"{to}_uri"))
             if same:
                 self._sync(force=True)
                 return self.stats()
-            if to == "milvus":
-                self._config["milvus_uri"] = milvus_uri
+            if to != "faiss":
+                self._config[f"{to}_uri"] = uri
             new = self._open_index(to)
             self._index = new
             try:
@@ -541,7 +548,7 @@ class Collection:
                 raise
             self._config["backend"] = to
             self._save_config()
-            if old.backend == "milvus":
+            if old.backend in ("milvus", "postgres"):
                 old.drop()  # type: ignore[attr-defined]
             else:
                 old.clear()

@@ -11,7 +11,9 @@ Backends:
 * ``faiss`` (default, embedded): :class:`lookalike.store.embedded_index.EmbeddedIndex`, a
   FAISS binary flat index in a file beside the catalog (numpy when faiss is absent);
 * ``milvus``: :class:`lookalike.store.milvus_index.MilvusIndex` through pymilvus; a local
-  Milvus Lite file by default, or any Milvus server by URI.
+  Milvus Lite file by default, or any Milvus server by URI;
+* ``postgres``: :class:`lookalike.store.postgres_index.PostgresIndex`, a ``bit(64)`` table
+  in a PostgreSQL server with pgvector (exact Hamming scan by ``<~>``), by libpq URI.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from lookalike.errors import UsageError
 __all__ = ["BACKENDS", "CodeIndex", "open_index"]
 
 #: Backend names, the default first.
-BACKENDS: tuple[str, ...] = ("faiss", "milvus")
+BACKENDS: tuple[str, ...] = ("faiss", "milvus", "postgres")
 
 
 @runtime_checkable
@@ -81,7 +83,8 @@ def open_index(
     """Open (or create) the index of a collection folder with the named backend.
 
     ``uri``/``token``/``name`` are for Milvus: a server URI (``http://host:19530``) or a
-    Milvus Lite file; None means ``DIRECTORY/milvus.db``.
+    Milvus Lite file; None means ``DIRECTORY/milvus.db``. For PostgreSQL ``uri`` is the
+    libpq URI of the server (required) and ``name`` prefixes its tables.
     """
     if backend == "faiss":
         from lookalike.store.embedded_index import EmbeddedIndex
@@ -91,4 +94,13 @@ def open_index(
         from lookalike.store.milvus_index import MilvusIndex
 
         return MilvusIndex(directory, uri=uri, token=token, name=name)
+    if backend == "postgres":
+        from lookalike.store.postgres_index import PostgresIndex
+
+        if not uri:
+            raise UsageError(
+                "the postgres backend needs a server URI: --postgres-uri "
+                "postgresql://user@host:5432/db (or $LOOKALIKE_POSTGRES_URI)"
+            )
+        return PostgresIndex(uri, name=name)
     raise UsageError(f"unknown index backend {backend!r}; choose from: {', '.join(BACKENDS)}")
