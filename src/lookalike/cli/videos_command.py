@@ -11,6 +11,7 @@ from typing import Any
 
 from lookalike.cli.arguments import count
 from lookalike.cli.output import ProgressBar, error, print_json
+from lookalike.errors import LookalikeError, require
 from lookalike.reports.text import table
 
 
@@ -40,6 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
     )
     p.add_argument(
+        "--review",
+        action="store_true",
+        help="after the scan, serve the review page on 127.0.0.1 (choose keepers, then "
+        "move / trash / delete, journalled, with undo), as `dupes --review` does for images",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
+    )
+    p.add_argument(
         "--keep-in",
         action="append",
         default=[],
@@ -54,10 +64,18 @@ def _check(args: argparse.Namespace) -> str | None:
     import os
 
     from lookalike.dupes.actions import check_destination
-    from lookalike.errors import LookalikeError
 
-    if len([f for f in ("move_to", "trash", "delete") if getattr(args, f)]) > 1:
+    chosen = [f for f in ("move_to", "trash", "delete", "plan") if getattr(args, f)]
+    if len([f for f in chosen if f != "plan"]) > 1:
         return "choose one of --move-to, --trash and --delete"
+    if getattr(args, "review", False):
+        if chosen:
+            return "--review acts from the page: drop --move-to / --trash / --delete / --plan"
+        try:
+            require("uvicorn", "web")
+            require("fastapi", "web")
+        except LookalikeError as exc:
+            return str(exc)
     for d in args.keep_in:
         if not os.path.isdir(d):
             return f"--keep-in {d}: not a folder"
@@ -126,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
             time_limit=args.time_limit,
             progress=bar,
         )
+    if getattr(args, "review", False):
+        return _review(args, report)
     actions, journal = _act(args, report)
     if args.json:
         data = report.to_dict()
@@ -164,6 +184,21 @@ def run(args: argparse.Namespace) -> int:
     for f in report.failures:
         error(f.path, f.reason)
     return 1 if report.failures or any(a.error for a in actions) else 0
+
+
+def _review(args: argparse.Namespace, report: Any) -> int:
+    """Serve the image review page over the video groups (those whose copies the keeper
+    holds); cards show a frame of each video. Until Ctrl+C."""
+    from lookalike.cli.dupes_command import review_report
+    from lookalike.video.plan import video_duplicate_report
+
+    groups, kept = video_duplicate_report(report)
+    for k in kept:
+        print(f"keep 保留 {k.path}  ({k.reason})")
+    for f in report.failures:
+        error(f.path, f.reason)
+    review_report(groups, args.paths, open_browser=not args.no_browser, cache="")
+    return 1 if report.failures else 0
 
 
 def _act(args: argparse.Namespace, report: Any) -> tuple[list[Any], str | None]:

@@ -36,6 +36,7 @@ __all__ = [
     "TIME_LIMIT_S",
     "Sampled",
     "frame_at",
+    "frame_jpeg",
     "frames_between",
     "open_capture",
     "sample_frames",
@@ -314,3 +315,15 @@ def frames_between(
         return np.asarray(times, dtype=np.float64), frames
     finally:
         cap.release()
+
+
+def frame_jpeg(path: str | os.PathLike[str], seconds: float, *, side: int = 480) -> bytes:
+    """:func:`frame_at` as JPEG bytes: the still a page shows for a video (a search hit,
+    a review card), whatever codec the browser lacks. DecodeError when none decodes."""
+    import cv2
+
+    frame = frame_at(path, seconds, side=side)
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:  # pragma: no cover - OpenCV encodes any BGR frame
+        raise DecodeError(os.fspath(path), "the frame cannot be encoded as JPEG")
+    return bytes(buf.tobytes())

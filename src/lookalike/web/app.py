@@ -618,18 +618,12 @@ class Server:
         """A JPEG of the frame a stored video shows at ``seconds`` (a video hit's still);
         404 for anything the collection does not hold, 422 when no frame decodes there."""
         path = self.video_path(video_id)
-        from lookalike.video.frames import frame_at
+        from lookalike.video.frames import frame_jpeg
 
         try:
-            frame = frame_at(path, seconds, side=480)
+            return frame_jpeg(path, seconds, side=480)
         except DecodeError as exc:
             raise HTTPException(422, f"video {video_id}: {scrub(exc.reason)}") from None
-        import cv2
-
-        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        if not ok:  # pragma: no cover - OpenCV encodes any BGR frame
-            raise HTTPException(422, f"video {video_id}: the frame cannot be encoded")
-        return buf.tobytes()
 
     def video_path(self, video_id: str) -> str:
         """The path of a stored video by its decimal id, or 404 (only what the collection
