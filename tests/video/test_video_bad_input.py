@@ -111,3 +111,26 @@ def test_sniff_video_on_the_written_clips(tmp_path, clips):
     write_clip(tmp_path / "x.avi", [np.zeros((32, 32, 3), np.uint8)] * 3, 5.0, "MJPG")
     assert is_video(clips["a"]) and is_video(tmp_path / "x.avi")
     assert not is_video(tmp_path / "missing.mp4")
+
+
+def test_a_truncated_file_is_reported_once_without_ffmpeg_noise(tmp_path, clips):
+    """The reason is the one line lookalike prints; FFmpeg's ``moov atom not found`` and
+    OpenCV's capture warning stay off stderr (a fresh process: FFmpeg reads its log level
+    once)."""
+    import os
+    import subprocess
+    import sys
+
+    data = clips["a"].read_bytes()
+    bad = tmp_path / "截断.mp4"
+    bad.write_bytes(data[: len(data) // 2])
+    run = subprocess.run(
+        [sys.executable, "-m", "lookalike", "videos", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")},
+    )
+    lines = run.stderr.strip().splitlines()
+    assert lines == [f"lookalike: {bad}: no video stream OpenCV can open (truncated, audio only "
+                     "or corrupt)"], run.stderr  # fmt: skip

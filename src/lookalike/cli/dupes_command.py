@@ -131,16 +131,50 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="leave out a folder or names matching a glob (repeatable)",
     )
     p.add_argument("--hidden", action="store_true", help="also look in dot-folders")
+    p.add_argument(
+        "--videos",
+        action="store_true",
+        help="group the videos under PATH instead of the images (re-encoded, resized, "
+        "trimmed, cut, mirrored copies), with the same --review, --plan and actions; "
+        "`lookalike videos` has the sampling options",
+    )
     p.set_defaults(run=run)
 
 
-def _default_journal() -> str:
+#: Options that only mean something for images: refused with --videos.
+_IMAGE_ONLY = ("report", "threshold", "relations", "exact_only", "min_size", "min_bytes", "ext")
+
+
+def _videos(args: argparse.Namespace) -> int:
+    """``dupes --videos``: the video duplicate search (:mod:`lookalike.cli.videos_command`)
+    with this command's review, plan and action options."""
+    from lookalike.cli import videos_command
+    from lookalike.video.frames import MIN_SAMPLES, TIME_LIMIT_S
+
+    given = [n for n in _IMAGE_ONLY if getattr(args, n)]
+    if given:
+        flags = ", ".join("--" + n.replace("_", "-") for n in given)
+        print(f"lookalike: {flags}: for images only, not with --videos", file=sys.stderr)
+        return 2
+    keys = ("paths", "json", "move_to", "trash", "delete", "yes", "dry_run", "plan")
+    keys += ("journal", "keep_in", "review", "no_browser")
+    video_args = argparse.Namespace(
+        rate=1.0,
+        min_samples=MIN_SAMPLES,
+        time_limit=TIME_LIMIT_S,
+        **{k: getattr(args, k) for k in keys},
+    )
+    return videos_command.run(video_args)
+
+
+def default_cache_journal(kind: str = "dupes") -> str:
+    """A fresh journal path in the cache folder's ``journals/`` (``KIND-TIME-PID.jsonl``)."""
     import time
 
     from lookalike.store.catalog import default_path
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return str(default_path().parent / "journals" / f"dupes-{stamp}-{os.getpid()}.jsonl")
+    return str(default_path().parent / "journals" / f"{kind}-{stamp}-{os.getpid()}.jsonl")
 
 
 def _check(args: argparse.Namespace) -> str | None:
@@ -189,6 +223,8 @@ def _check(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.videos:
+        return _videos(args)
     from lookalike.cli.apply_command import confirm_deletes
     from lookalike.dupes.find import DupesOptions, find_duplicates
     from lookalike.dupes.marks import load_marks
@@ -241,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
         plan.write(args.plan)
     elif args.move_to or args.delete or args.trash:
         doomed = [a.path for a in plan.actions if a.action == "delete"]
-        journal = args.journal or _default_journal()
+        journal = args.journal or default_cache_journal()
         if args.dry_run or not doomed or args.yes or confirm_deletes(doomed):
             actions = apply_plan(plan, journal, dry_run=args.dry_run)
             if not args.dry_run and not args.json:
@@ -264,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
             note = a.error or a.reason or ("done" if a.done else "")
             print(f"{what}  ({note})")
     if args.review:
-        _review(report, args.paths, open_browser=not args.no_browser, cache=cache)
+        review_report(report, args.paths, open_browser=not args.no_browser, cache=cache)
     failed_actions = any(a.error for a in actions)
     return 1 if report.errors or failed_actions else 0
 
@@ -281,7 +317,7 @@ def remember_not_duplicates(report: DuplicateReport, cache: str | None, paths: l
             catalog.add_mark("not-duplicates", digests, paths)
 
 
-def _review(
+def review_report(
     report: DuplicateReport, roots: list[str], *, open_browser: bool, cache: str | None
 ) -> None:
     """Serve the review page on a free loopback port until Ctrl+C (opening the browser).

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="index images for search / 建立图片索引",
         description="Create or update the collection in DIR from folders, files and zip "
         "archives: new and changed images are hashed, removed ones dropped; an interrupted "
-        "run resumes. Search it with lookalike search.",
+        "run resumes. Videos (found by content) are fingerprinted too, one pHash per sampled "
+        "frame, so a still finds the video and the time. Search it with lookalike search.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--db", required=True, metavar="DIR", help="collection folder")
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         ) as coll,
         open_engine(args.engine, args.address, jobs=args.jobs) as executor,
     ):
-        with ProgressBar({"features": "indexing 索引"}) as bar:
+        with ProgressBar({"features": "indexing 索引", "videos": "videos 视频"}) as bar:
             stats = coll.update(args.paths, jobs=args.jobs, progress=bar, executor=executor)
         info = coll.stats()
     if args.json:
@@ -89,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
                 ],
             )
         )
+        if stats.videos:
+            print(f"videos 视频: {stats.videos}")
         for f in stats.errors[:20]:
             print(f"lookalike: {f.path}: {f.reason}", file=sys.stderr)
         print(f"collection 集合: {info['directory']} ({info['backend']})")

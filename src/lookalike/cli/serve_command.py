@@ -159,8 +159,10 @@ def run(args: argparse.Namespace) -> int:
             memory_bytes=int(args.max_memory_mb * 1024 * 1024),
         )
         shown = f"[{args.host}]" if ":" in args.host else args.host
+        counts = collection.stats()
+        videos = f" and {counts['videos']} videos" if counts.get("videos") else ""
         print(
-            f"lookalike: serving {collection.stats()['images']} images of {args.db} at "
+            f"lookalike: serving {counts['images']} images{videos} of {args.db} at "
             f"http://{shown}:{args.port}/ (Ctrl+C to stop) / 服务已启动",
             file=sys.stderr,
             flush=True,

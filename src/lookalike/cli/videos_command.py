@@ -11,6 +11,7 @@ from typing import Any
 
 from lookalike.cli.arguments import count
 from lookalike.cli.output import ProgressBar, error, print_json
+from lookalike.errors import LookalikeError, require
 from lookalike.reports.text import table
 
 
@@ -25,7 +26,71 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="video files or folders")
     add_rate_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
+    p.add_argument("--trash", action="store_true", help="move every copy to the desktop trash")
+    p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
+    p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
+    p.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        help="write what --move-to / --trash (default) / --delete would do, do nothing; "
+        "run it later with `lookalike apply` (the image plans' format)",
+    )
+    p.add_argument(
+        "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
+    )
+    p.add_argument(
+        "--review",
+        action="store_true",
+        help="after the scan, serve the review page on 127.0.0.1 (choose keepers, then "
+        "move / trash / delete, journalled, with undo), as `dupes --review` does for images",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
+    )
+    p.add_argument(
+        "--keep-in",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="reference folder: its videos are never moved or deleted (repeatable)",
+    )
     p.set_defaults(run=run)
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    """Why the action arguments cannot work (before any decoding), or None."""
+    import os
+
+    from lookalike.dupes.actions import check_destination
+
+    chosen = [f for f in ("move_to", "trash", "delete", "plan") if getattr(args, f)]
+    if len([f for f in chosen if f != "plan"]) > 1:
+        return "choose one of --move-to, --trash and --delete"
+    if getattr(args, "review", False):
+        if chosen:
+            return "--review acts from the page: drop --move-to / --trash / --delete / --plan"
+        try:
+            require("uvicorn", "web")
+            require("fastapi", "web")
+        except LookalikeError as exc:
+            return str(exc)
+    for d in args.keep_in:
+        if not os.path.isdir(d):
+            return f"--keep-in {d}: not a folder"
+    if args.plan and (
+        os.path.isdir(args.plan) or not os.path.isdir(os.path.dirname(os.path.abspath(args.plan)))
+    ):
+        return f"--plan {args.plan}: cannot write a file there"
+    if args.journal and os.path.isdir(args.journal):
+        return f"--journal {args.journal}: the journal must be a file"
+    if args.move_to:
+        try:
+            check_destination(args.move_to, args.paths)
+        except LookalikeError as exc:
+            return str(exc)
+    return None
 
 
 def _positive_float(text: str) -> float:
@@ -63,8 +128,14 @@ def add_rate_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from lookalike.video.collection import find_video_duplicates
 
+    problem = _check(args)
+    if problem is not None:
+        print(f"lookalike: {problem}", file=sys.stderr)
+        return 2
     with ProgressBar({"fingerprinting": "fingerprinting 指纹", "aligning": "aligning 对齐"}) as bar:
         report = find_video_duplicates(
             args.paths,
@@ -73,8 +144,14 @@ def run(args: argparse.Namespace) -> int:
             time_limit=args.time_limit,
             progress=bar,
         )
+    if getattr(args, "review", False):
+        return _review(args, report)
+    actions, journal = _act(args, report)
     if args.json:
-        print_json(report.to_dict())
+        data = report.to_dict()
+        if actions:
+            data["actions"] = [a.to_dict() for a in actions]
+        print_json(data)
     else:
         for k, group in enumerate(report.groups, 1):
             print(f"group {k}: keeper 保留 {group.keeper}")
@@ -96,9 +173,58 @@ def run(args: argparse.Namespace) -> int:
             )
             print()
         print(f"{report.videos} videos, {len(report.groups)} groups of copies")
+        if args.plan:
+            print(f"plan 计划: {args.plan}  (run 执行: lookalike apply {args.plan})")
+        for a in actions:
+            what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
+            note = a.error or a.reason or ("done" if a.done else "")
+            print(f"{what}  ({note})")
+        if journal:
+            print(f"journal 日志: {journal}  (undo 撤销: lookalike undo {journal})")
     for f in report.failures:
         error(f.path, f.reason)
+    return 1 if report.failures or any(a.error for a in actions) else 0
+
+
+def _review(args: argparse.Namespace, report: Any) -> int:
+    """Serve the image review page over the video groups (those whose copies the keeper
+    holds); cards show a frame of each video. Until Ctrl+C."""
+    from lookalike.cli.dupes_command import review_report
+    from lookalike.video.plan import video_duplicate_report
+
+    groups, kept = video_duplicate_report(report)
+    for k in kept:
+        print(f"keep 保留 {k.path}  ({k.reason})")
+    for f in report.failures:
+        error(f.path, f.reason)
+    review_report(groups, args.paths, open_browser=not args.no_browser, cache="")
     return 1 if report.failures else 0
+
+
+def _act(args: argparse.Namespace, report: Any) -> tuple[list[Any], str | None]:
+    """Write the plan, or run it (journalled; deleting asks first): the actions and the
+    journal written, if any. See :mod:`lookalike.video.plan` for what is acted on."""
+    import sys
+
+    from lookalike.cli.apply_command import confirm_deletes
+    from lookalike.cli.dupes_command import default_cache_journal
+    from lookalike.dupes.plan import apply_plan
+    from lookalike.video.plan import plan_from_videos
+
+    if not (args.plan or args.move_to or args.delete or args.trash):
+        return [], None
+    kind = "move" if args.move_to else "delete" if args.delete else "trash"
+    plan = plan_from_videos(report, kind, dest=args.move_to, keep_in=args.keep_in, roots=args.paths)
+    if args.plan:
+        plan.write(args.plan)
+        return [], None
+    doomed = [a.path for a in plan.actions if a.action == "delete"]
+    if not (args.dry_run or not doomed or args.yes or confirm_deletes(doomed)):
+        print("lookalike: nothing deleted", file=sys.stderr)
+        return [], None
+    journal = args.journal or default_cache_journal("videos")
+    actions = apply_plan(plan, journal, dry_run=args.dry_run)
+    return actions, None if args.dry_run else journal
 
 
 def _span(start: float, end: float) -> str:
@@ -116,15 +242,16 @@ def both_videos(a: str, b: str) -> bool:
 
 def compare_videos(args: argparse.Namespace) -> int:
     """``lookalike compare A B`` for two videos: the match, its segments and shares."""
-    from lookalike.video import fingerprint_video, match_videos
+    from lookalike.video import fingerprint_video
+    from lookalike.video.align import match_mirrored
 
     opts: dict[str, Any] = {}
     for name in ("rate", "min_samples", "time_limit"):
         if getattr(args, name, None) is not None:
             opts[name] = getattr(args, name)
     fa = fingerprint_video(args.a, **opts)
-    fb = fingerprint_video(args.b, **opts)
-    m = match_videos(fa, fb)
+    fb = fingerprint_video(args.b, mirror=True, **opts)
+    m = match_mirrored(fa, fb)  # B mirrored left to right where the plain match fails
     if args.json:
         print_json(m.to_dict() | {"rate_a": fa.rate, "rate_b": fb.rate})
         return 0
@@ -152,5 +279,7 @@ def compare_videos(args: argparse.Namespace) -> int:
     print(f"frames of A found in B: {m.share_a:.0%}; frames of B found in A: {m.share_b:.0%}")
     print(f"A covered: {m.coverage_a:.0%}; B covered: {m.coverage_b:.0%}")
     verdict = "match 相同视频" if m.match else "no match 不同视频"
+    if m.mirrored:
+        verdict += " (B mirrored 镜像)"
     print(f"verdict 结论: {verdict}")
     return 0

@@ -6,6 +6,8 @@ A collection is a folder::
     DIR/catalog.sqlite    the SQLite catalog: files and their features (the source of truth)
     DIR/index.npz         the embedded FAISS index (or a Milvus / PostgreSQL table, by URI)
     DIR/uploads/          images added through the API (:meth:`Collection.add`)
+    DIR/videos.sqlite     the videos found by content, one fingerprint each (created when
+                          the first update finds a video; :mod:`lookalike.video.store`)
 
 Writes are safe to interrupt: features are committed to the catalog in chunks (a rerun
 resumes where it stopped), and the index is a derived copy written atomically (temporary
@@ -26,6 +28,13 @@ similar, each by similarity, ties by pHash distance and id (:mod:`.ranking`). Ev
 catalog read goes through :class:`~lookalike.store.catalog.Catalog`. On 1,000 photos (38
 wallpapers and edited copies) the visual words raised the queries whose first hit was
 right from 33 to 37 of 38 half-area crops and from 4 to 15 of 38 pasted copies.
+
+Videos: :meth:`Collection.update` also fingerprints the videos it finds (by content) with
+:mod:`lookalike.video` (1 frame per second, faster for clips under 30 s; blank frames
+flagged). A still image as a query also finds, among its results, each video with a frame
+within :data:`~lookalike.video.align.FRAME_DISTANCE` bits of it, at that frame's time
+(``"video": true, "time": seconds``); a video as a query finds the stored videos that
+match it (:func:`~lookalike.video.match_videos`: frame shares and time segments).
 """
 
 from __future__ import annotations
@@ -39,17 +48,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from lookalike.decode import load, probe
 from lookalike.engines import Executor
-from lookalike.errors import CollectionError, DecodeError, Failure, UsageError
+from lookalike.errors import CollectionError, DecodeError, Failure, LookalikeError, UsageError
 from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
-from lookalike.formats import HEAD_BYTES, sniff
+from lookalike.formats import HEAD_BYTES, VIDEO_HEAD_BYTES, sniff, sniff_video
 from lookalike.match.cascade import Score, decide, score_rows
 from lookalike.match.relation import (
     PairRelation,
@@ -61,6 +70,8 @@ from lookalike.match.relation import (
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.search.ranking import (
+    hit_tiers,
+    merge_ranked,
     nearest_unique,
     rank_hits,
     top_scored,
@@ -73,10 +84,17 @@ from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
 from lookalike.store.catalog import Catalog, FileRow, content_digest, file_digest
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
+if TYPE_CHECKING:
+    from lookalike.video.store import VideoStore
+
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
 
 CONFIG_FILE = "collection.json"
 CATALOG_FILE = "catalog.sqlite"
+VIDEOS_FILE = "videos.sqlite"
+#: A still this near a sampled frame (bits) is taken at that sample, not decoded around it:
+#: a JPEG screenshot of a sampled frame is 0-4 bits from it (tests/search).
+_EXACT_FRAME = 4
 UPLOADS = "uploads"
 FORMAT = 1
 #: The methods stored for every image: hashes, colour, content, and the ORB visual words
@@ -119,7 +137,12 @@ def _header_size(source: Any) -> tuple[float, float] | None:
 
 @dataclass
 class SearchHit:
-    """One ranked result: the catalog id and path, and what decided it."""
+    """One ranked result: the catalog id and path, and what decided it.
+
+    A video hit (``video``) has its id in the collection's videos, the ``time`` (seconds)
+    of its best-matching frame or, for a video query, where the matched part starts in it,
+    and for a video query the matched ``segments`` and the query's frame ``share``.
+    """
 
     id: int
     path: str
@@ -131,11 +154,26 @@ class SearchHit:
     verdict: str = "different"
     #: How the hit differs from the query (image 1 = the query), for alike hits.
     relation: PairRelation | None = None
+    video: bool = False
+    time: float | None = None
+    segments: list[dict[str, Any]] | None = None
+    share: float | None = None
+    mirrored: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["similarity"] = round(float(self.similarity), 6)
         d["relation"] = self.relation.to_dict() if self.relation is not None else None
+        if not self.video:  # image hits keep their shape
+            for key in ("video", "time", "segments", "share", "mirrored"):
+                del d[key]
+            return d
+        d["time"] = None if self.time is None else round(float(self.time), 3)
+        for key in ("segments", "share"):
+            if d[key] is None:
+                del d[key]
+        if not self.mirrored:  # said only when true
+            del d["mirrored"]
         return d
 
 
@@ -165,6 +203,7 @@ class UpdateStats:
     failed: int = 0
     removed: int = 0
     images: int = 0
+    videos: int = 0
     seconds: float = 0.0
     errors: list[Failure] = field(default_factory=list)
 
@@ -247,6 +286,7 @@ class Collection:
         self._words: tuple[Any, ...] | None = None  # (fingerprint, ids, codes, idf2, norms)
         self._orb = get_method("orb")
         self._orb_key = method_key(self._orb, plan=decode_plan([self._orb]))
+        self._video_store: VideoStore | None = None
         self._catalog()  # creates the catalog file when new
         self._index = self._open_index(config["backend"])
         try:
@@ -309,6 +349,63 @@ class Collection:
             }
         )
 
+    def _videos(self, *, create: bool = False) -> VideoStore | None:
+        """The collection's video store; None when it holds no videos file (and not
+        ``create``)."""
+        if self._video_store is None:
+            path = self.directory / VIDEOS_FILE
+            if not create and not path.exists():
+                return None
+            from lookalike.video.store import VideoStore
+
+            self._video_store = VideoStore(path)
+        return self._video_store
+
+    def _update_videos(
+        self, roots: list[str], progress: Progress | None
+    ) -> tuple[list[str], int, int, list[Failure], int]:
+        """Fingerprint the new and changed videos under ``roots``, drop the ones gone.
+
+        Returns (videos found, cached, computed, failures, removed).
+        """
+        from lookalike.video.collection import scan_videos
+        from lookalike.video.fingerprint import fingerprint_video
+
+        own = str(self.directory) + os.sep
+        found, failures = scan_videos(roots)
+        found = [p for p in found if not p.startswith(own)]
+        failures = [f for f in failures if not f.path.startswith(own)]
+        store = self._videos(create=bool(found))
+        if store is None:
+            return found, 0, 0, failures, 0
+        cached = computed = 0
+        for k, path in enumerate(found):
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                failures.append(Failure(path, f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if store.unchanged(path, st.st_size, st.st_mtime_ns):
+                cached += 1
+                reason = store.error(path)
+                if reason is not None:
+                    failures.append(Failure(path, reason))
+            else:
+                computed += 1
+                try:
+                    fp = fingerprint_video(path)
+                except LookalikeError as exc:
+                    store.put(path, st.st_size, st.st_mtime_ns, None, exc.reason)
+                    failures.append(Failure(path, exc.reason))
+                else:
+                    store.put(path, st.st_size, st.st_mtime_ns, fp)
+            if progress:
+                progress("videos", k + 1, len(found))
+        seen = set(found)
+        stale = [p for p in store.paths_under(roots) if p not in seen]
+        removed = store.forget(stale) if stale else 0
+        return found, cached, computed, failures, removed
+
     def _save_config(self) -> None:
         write_json_atomic(self._config_path, self._config)
 
@@ -361,17 +458,26 @@ class Collection:
             stale = [p for p in self._catalog().paths_under(roots) if p not in seen]
             removed = self._catalog().forget(stale) if stale else 0
             self._sync()
-            errors = scan_failures + fs.failures
+            videos, v_cached, v_computed, v_failures, v_removed = self._update_videos(
+                roots, progress
+            )
+            is_video = set(videos)  # named on the command line, not an image: a video
+            scan_failures = [f for f in scan_failures if f.path not in is_video]
+            known = seen | {f.path for f in scan_failures}  # images, and failures said once
+            v_failures = [f for f in v_failures if f.path not in known]
+            errors = scan_failures + fs.failures + v_failures
             self._config["last_update"] = _now()
             self._config["errors"] = [f.to_dict() for f in errors[:_MAX_ERRORS]]
             self._save_config()
+            store = self._videos()
             return UpdateStats(
-                scanned=len(entries) + len(scan_failures),
-                cached=cache.cached,
-                computed=cache.computed,
+                scanned=len(entries) + len(scan_failures) + len(videos),
+                cached=cache.cached + v_cached,
+                computed=cache.computed + v_computed,
                 failed=len(errors),
-                removed=removed,
+                removed=removed + v_removed,
                 images=len(self._index),
+                videos=store.counts()[0] if store is not None else 0,
                 seconds=time.perf_counter() - t0,
                 errors=errors,
             )
@@ -546,6 +652,8 @@ class Collection:
         else:
             name = source = os.fspath(query)
             digest = None
+        if _is_video_query(query):
+            return self._search_video(query, name, k, t0)
         fs = extract_features([source], self._methods)
         if fs.failures:
             raise DecodeError(name, fs.failures[0].reason)
@@ -589,23 +697,146 @@ class Collection:
                 if same:
                     h.relation, h.similarity = PairRelation("identical bytes"), 1.0
                     h.verdict = "identical"
+        verdicts = [h.verdict for h in hits]
+        sims = np.array([h.similarity for h in hits], dtype=float)
         order = rank_hits(
             np.array([h.id for h in hits], dtype=np.int64),
-            [h.verdict for h in hits],
-            np.array([h.similarity for h in hits], dtype=float),
+            verdicts,
+            sims,
             np.array([h.distance for h in hits], dtype=float),
             np.array(same_bytes, dtype=bool),
             np.array(same_codes, dtype=bool),
         )
+        timings = {"features": t1 - t0, "index": t2 - t1, "verify": t3 - t2}
+        results = [hits[i] for i in order[:k]]
+        frame_hits = self._frame_hits(source, k)
+        if frame_hits:
+            tiers = hit_tiers(verdicts, np.array(same_bytes, bool), np.array(same_codes, bool))
+            merged = merge_ranked(
+                tiers[order[:k]],
+                sims[order[:k]],
+                hit_tiers(
+                    [v.verdict for v in frame_hits],
+                    np.zeros(len(frame_hits), bool),
+                    np.zeros(len(frame_hits), bool),
+                ),
+                np.array([v.similarity for v in frame_hits]),
+            )
+            results = [(frame_hits if video else results)[i] for video, i in merged][:k]
+            timings["videos"] = time.perf_counter() - t3
+        timings["total"] = time.perf_counter() - t0
+        return SearchResult(query=name, results=results, timings=timings)
+
+    def _frame_hits(self, source: Any, k: int) -> list[SearchHit]:
+        """Video hits for a still image: the frame of each stored video nearest to it
+        within :data:`~lookalike.video.align.FRAME_DISTANCE` bits, nearest first.
+
+        The sampled frames propose (within :data:`~lookalike.video.collection.LOCATE_DISTANCE`);
+        the nearest :data:`~lookalike.video.collection.LOCATE_VIDEOS` proposals not already
+        exact are decoded frame by frame between the samples around them
+        (:func:`~lookalike.video.collection.locate_frame`, within ``LOCATE_BUDGET_S`` in
+        all), which gives the still's own frame and time where it lies between two samples
+        of moving footage.
+        """
+        store = self._videos()
+        if store is None:
+            return []
+        from lookalike.video.align import FRAME_DISTANCE
+        from lookalike.video.collection import (
+            LOCATE_BUDGET_S,
+            LOCATE_DISTANCE,
+            LOCATE_VIDEOS,
+            frame_code,
+            locate_frame,
+        )
+
+        codes = []
+        for mirror in (False, True):  # the still, and the still mirrored (a flipped copy)
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            try:
+                code, blank = frame_code(source, mirror=mirror)
+            except DecodeError:
+                return []
+            if blank:  # a flat image matches no frame (blank frames never match)
+                return []
+            codes.append(code)
+        proposals = sorted(
+            (
+                (f.distance, mirror, f)
+                for mirror, code in enumerate(codes)
+                for f in store.nearest_frames(code, LOCATE_DISTANCE)
+            ),
+            key=lambda x: (x[0], x[1], x[2].time, x[2].video.id),
+        )
+        best: dict[int, SearchHit] = {}
+        deadline = time.monotonic() + LOCATE_BUDGET_S
+        for n, (d, mirror, f) in enumerate(proposals):
+            t = f.time
+            left = deadline - time.monotonic()
+            if d > _EXACT_FRAME and n < LOCATE_VIDEOS and left > 0:
+                found = locate_frame(
+                    f.video.path, codes[mirror], f.before, f.after, time_limit=left
+                )
+                if found is not None and found[1] < d:
+                    t, d = found
+            v = f.video
+            if d > FRAME_DISTANCE or (v.id in best and best[v.id].distance <= d):
+                continue
+            best[v.id] = SearchHit(
+                v.id, v.path, 1.0 - d / 64, d, "phash", v.width, v.height,
+                "similar", video=True, time=t, mirrored=bool(mirror),
+            )  # fmt: skip
+        hits = sorted(best.values(), key=lambda h: (h.distance, h.time or 0.0, h.id))
+        return hits[:k]
+
+    def _search_video(
+        self, query: str | bytes | os.PathLike[str], name: str, k: int, t0: float
+    ) -> SearchResult:
+        """The stored videos that match a video query (frame shares and time segments),
+        most similar first; ``time`` is where the longest matched segment starts in each."""
+        import tempfile
+
+        from lookalike.video import fingerprint_video
+        from lookalike.video.align import FRAME_DISTANCE, match_mirrored
+
+        if isinstance(query, bytes | bytearray):
+            with tempfile.TemporaryDirectory(prefix="lookalike-query-") as tmp:
+                path = os.path.join(tmp, "query")
+                with open(path, "wb") as fh:
+                    fh.write(query)
+                fp = fingerprint_video(path, mirror=True)
+        else:
+            fp = fingerprint_video(os.fspath(query), mirror=True)
+        t1 = time.perf_counter()
+        store = self._videos()
+        hits: list[SearchHit] = []
+        if store is not None and len(fp.valid) and fp.mirror_codes is not None:
+            both = np.concatenate([fp.codes[fp.valid], fp.mirror_codes[fp.valid]])
+            cands = store.candidates(both, FRAME_DISTANCE)
+            rows = store.rows(cands)
+            for vid, other in sorted(store.fingerprints(cands).items()):
+                m = match_mirrored(fp, other)  # the query mirrored where plain fails
+                if not m.match or vid not in rows:
+                    continue
+                longest = max(m.segments, key=lambda s: s.a_end - s.a_start)
+                qcodes = (fp.mirror_codes if m.mirrored else fp.codes)[fp.valid]
+                d = np.bitwise_count(qcodes[:, None, :] ^ other.codes[other.valid][None]).sum(2)
+                r = rows[vid]
+                hits.append(
+                    SearchHit(
+                        vid, r.path, m.similarity, int(d.min()), "phash", r.width, r.height,
+                        "similar", video=True, time=longest.b_start,
+                        segments=[sg.to_dict() for sg in m.segments], share=m.share_a,
+                        mirrored=m.mirrored,
+                    )
+                )  # fmt: skip
+        hits.sort(key=lambda h: (-h.similarity, h.distance, h.id))
+        t2 = time.perf_counter()
         return SearchResult(
             query=name,
-            results=[hits[i] for i in order[:k]],
-            timings={
-                "features": t1 - t0,
-                "index": t2 - t1,
-                "verify": t3 - t2,
-                "total": t3 - t0,
-            },
+            results=hits[:k],
+            timings={"features": t1 - t0, "videos": t2 - t1, "total": t2 - t0},
         )
 
     def _score(
@@ -730,6 +961,15 @@ class Collection:
             raise CollectionError(str(id_or_path), "not in this collection")
         return found[int(good[0])]
 
+    def video(self, video_id: int) -> str:
+        """The path of a stored video given its id (video hits' ``id``); CollectionError
+        for anything the collection does not hold (so only stored videos are served)."""
+        store = self._videos()
+        rows = store.rows([int(video_id)]) if store is not None and 0 <= video_id < 2**63 else {}
+        if not rows:
+            raise CollectionError(str(video_id), "no such video in this collection")
+        return rows[int(video_id)].path
+
     def read(self, id_or_path: int | str | os.PathLike[str]) -> bytes:
         """The bytes of an indexed image (zip members included), after :meth:`image`."""
         path = self.image(id_or_path)
@@ -748,6 +988,7 @@ class Collection:
                 "directory": str(self.directory),
                 "images": images,
                 "errors": failed + len(self._config.get("errors", [])),
+                **self._video_stats(),
                 "backend": self._config["backend"],
                 "index": {**self._index.describe(), "size": len(self._index)},
                 "methods": list(self._config["methods"]),
@@ -755,9 +996,17 @@ class Collection:
                 "last_update": self._config.get("last_update"),
             }
 
+    def _video_stats(self) -> dict[str, int]:
+        """``{"videos": n}`` when the collection holds a videos file, else nothing."""
+        store = self._videos()
+        return {} if store is None else {"videos": store.counts()[0]}
+
     def close(self) -> None:
-        """Close the index and the catalog connections."""
+        """Close the index, the video store and the catalog connections."""
         with self._lock:
+            if self._video_store is not None:
+                self._video_store.close()
+                self._video_store = None
             index = getattr(self, "_index", None)
             if index is not None:
                 index.close()
@@ -773,6 +1022,15 @@ class Collection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_video_query(query: str | bytes | os.PathLike[str]) -> bool:
+    """True when the query's content is a video container."""
+    if isinstance(query, bytes | bytearray):
+        return sniff_video(bytes(query[:VIDEO_HEAD_BYTES])) is not None
+    from lookalike.formats import is_video
+
+    return is_video(query)
 
 
 def _upload_extension(name: str, data: bytes) -> str:

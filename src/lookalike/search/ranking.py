@@ -6,6 +6,7 @@
   the images whose ORB word sets have the largest IDF-weighted cosine with the query's.
 * :func:`verify_order`: which undecided candidates ORB verifies first.
 * :func:`rank_hits`: the final order of the hits.
+* :func:`merge_ranked`: video hits (a frame or a video matched) among the ranked image hits.
 
 Every order is total: ties fall back to the smaller id, so the same collection and query
 always give the same list.
@@ -21,6 +22,7 @@ from lookalike.methods.words import idf
 
 __all__ = [
     "VERDICT_TIERS",
+    "merge_ranked",
     "nearest_unique",
     "rank_hits",
     "top_scored",
@@ -125,8 +127,35 @@ def rank_hits(
     (it may come from a method that did not decide) but by distance.
     """
     ids = np.asarray(ids, dtype=np.int64)
-    tier = np.array([VERDICT_TIERS.get(v, 4) for v in verdicts], dtype=np.int64)
-    tier = np.where(np.asarray(same_codes, dtype=bool), 1, tier)
-    tier = np.where(np.asarray(same_bytes, dtype=bool), 0, tier)
+    tier = hit_tiers(verdicts, same_bytes, same_codes)
     sim = np.where(tier < VERDICT_TIERS["different"], -np.asarray(similarity, dtype=float), 0.0)
     return np.lexsort((ids, np.asarray(distance, dtype=float), sim, tier))
+
+
+def hit_tiers(
+    verdicts: Sequence[str], same_bytes: np.ndarray, same_codes: np.ndarray
+) -> np.ndarray:
+    """Each hit's tier: 0 the same bytes, 1 the same codes, then :data:`VERDICT_TIERS`."""
+    tier = np.array([VERDICT_TIERS.get(v, 4) for v in verdicts], dtype=np.int64)
+    tier = np.where(np.asarray(same_codes, dtype=bool), 1, tier)
+    return np.where(np.asarray(same_bytes, dtype=bool), 0, tier)
+
+
+def merge_ranked(
+    tiers: np.ndarray, similarity: np.ndarray, video_tiers: np.ndarray, video_similarity: np.ndarray
+) -> list[tuple[bool, int]]:
+    """Ranked image hits and video hits as one list of ``(is_video, index)``, best first.
+
+    Both lists come in their own order; they are merged by tier, then similarity (higher
+    first; the different tier keeps its own order), an image before a video on a tie, so
+    a collection without videos ranks exactly as before.
+    """
+    keys: list[tuple[int, float, int, int, bool]] = []
+    for video, ts, ss in ((False, tiers, similarity), (True, video_tiers, video_similarity)):
+        for i, (t, s) in enumerate(
+            zip(np.asarray(ts).tolist(), np.asarray(ss).tolist(), strict=True)
+        ):
+            sim = -float(s) if t < VERDICT_TIERS["different"] else 0.0
+            keys.append((int(t), sim, int(video), i, video))
+    keys.sort()
+    return [(k[4], k[3]) for k in keys]

@@ -400,7 +400,7 @@ def _scan_blocks(
     """The blocks of :func:`_scan_join` as they are found."""
     n = len(index)
     self_join = queries is None
-    q = index if self_join else queries
+    q: np.ndarray = index if queries is None else queries
     if faiss is not None:
         flat = faiss.IndexBinaryFlat(index.shape[1] * 8)
         if not self_join:
@@ -483,7 +483,9 @@ def _unique_rows(u8: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.ascontiguousarray(uniq), inverse.reshape(-1), counts
 
 
-def _pairs_within_groups(members: np.ndarray, starts: np.ndarray, counts: np.ndarray):
+def _pairs_within_groups(
+    members: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """All pairs (x < y positions) inside each group of ``members[starts:starts+counts]``."""
     multi = counts > 1
     starts, counts = starts[multi], counts[multi]
@@ -496,7 +498,9 @@ def _pairs_within_groups(members: np.ndarray, starts: np.ndarray, counts: np.nda
     return members[starts[g_rows][rows] + p[rows]], members[elems]
 
 
-def _cross_groups(members, starts, counts, ga, gb):
+def _cross_groups(
+    members: np.ndarray, starts: np.ndarray, counts: np.ndarray, ga: np.ndarray, gb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All member pairs between groups ``ga[k]`` and ``gb[k]``, plus the pair index k."""
     na, nb = counts[ga], counts[gb]
     sizes = na * nb
@@ -800,7 +804,9 @@ def radius_search(
     return _csr(len(queries), q, j, d)
 
 
-def _csr(nq: int, q: np.ndarray, j: np.ndarray, d: np.ndarray):
+def _csr(
+    nq: int, q: np.ndarray, j: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.lexsort((j, d, q))
     lims = np.zeros(nq + 1, np.int64)
     np.cumsum(np.bincount(q, minlength=nq), out=lims[1:])
@@ -814,7 +820,9 @@ def _check_width(index: np.ndarray, queries: np.ndarray) -> None:
         )
 
 
-def _topk_from_csr(nq: int, k: int, lims, idx, dist) -> tuple[np.ndarray, np.ndarray]:
+def _topk_from_csr(
+    nq: int, k: int, lims: np.ndarray, idx: np.ndarray, dist: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` of each query's candidates by (distance, index), padded with -1."""
     q = np.repeat(np.arange(nq), np.diff(lims))
     order = np.lexsort((idx, dist, q))
@@ -834,7 +842,7 @@ class _Flat:
     def __init__(self, u8: np.ndarray, faiss: Any) -> None:
         self.u8 = u8
         self.faiss = faiss
-        self._flat = None
+        self._flat: Any = None
         self._sub: tuple[int, Any] | None = None
         self._words: np.ndarray | None = None
 
@@ -918,7 +926,7 @@ class _Flat:
             out_d[s:e] = np.take_along_axis(dsel, o, axis=1)
         return out_i, out_d
 
-    def range(self, queries: np.ndarray, radius: int):
+    def range(self, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR hits within ``radius``, sorted by (distance, index) in each query."""
         nq = len(queries)
         if len(self.u8) == 0 or nq == 0 or radius < 0:

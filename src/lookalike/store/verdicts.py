@@ -104,15 +104,11 @@ class VerdictCache:
                     out[asked] = (float(d), float(s_), str(v), str(r), str(g))
         return out
 
-    def put(
-        self, rows: Iterable[tuple[str, str, float, float, str, str, str]], scope: str
-    ) -> None:
+    def put(self, rows: Iterable[tuple[str, str, float, float, str, str, str]], scope: str) -> None:
         """Store verdicts ``(digest a, digest b, distance, similarity, verdict, relation,
         geometry)``; a pair is one row whichever way round it is given, so a directional
         field (the geometry) is the caller's to keep in one order."""
-        data = [
-            (*_key(a, b), scope, float(d), float(s), v, r, g) for a, b, d, s, v, r, g in rows
-        ]
+        data = [(*_key(a, b), scope, float(d), float(s), v, r, g) for a, b, d, s, v, r, g in rows]
         try:
             with self._db:
                 self._db.executemany(

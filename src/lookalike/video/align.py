@@ -22,6 +22,7 @@ per second, with the six edits of :mod:`lookalike.video.edits`; see docs/video.m
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "Segment",
     "VideoMatch",
     "clock",
+    "match_mirrored",
     "match_videos",
 ]
 
@@ -127,6 +129,7 @@ class VideoMatch:
     duration_b: float = 0.0
     blank_a: int = 0
     blank_b: int = 0
+    mirrored: bool = False  #: matched as mirror images (:func:`match_mirrored`)
 
     @property
     def offset(self) -> float | None:
@@ -163,7 +166,7 @@ class VideoMatch:
             "blank_frames_a": self.blank_a,
             "blank_frames_b": self.blank_b,
             "segments": [s.to_dict() for s in self.segments],
-        }
+        } | ({"mirrored": True} if self.mirrored else {})
 
 
 def _pairs(
@@ -301,3 +304,21 @@ def _coverage(spans: list[tuple[float, float]], duration: float) -> float:
             total += e - s
             end = e
     return min(1.0, total / duration)
+
+
+def match_mirrored(a: VideoFingerprint, b: VideoFingerprint) -> VideoMatch:
+    """:func:`match_videos`, and where that finds no match, the same with one side mirrored
+    left to right (whichever fingerprint carries ``mirror_codes``): a flipped copy is
+    found with its segments, marked ``mirrored``. Without mirror codes on either side
+    this is :func:`match_videos`."""
+    plain = match_videos(a, b)
+    if plain.match:
+        return plain
+    mb = b.mirrored()
+    flipped = match_videos(a, mb) if mb is not None else None
+    if flipped is None:
+        ma = a.mirrored()
+        flipped = match_videos(ma, b) if ma is not None else None
+    if flipped is None or not flipped.match:
+        return plain
+    return dataclasses.replace(flipped, mirrored=True)

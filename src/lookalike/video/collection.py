@@ -12,22 +12,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from lookalike.errors import Failure, LookalikeError
+from lookalike.errors import DecodeError, Failure, LookalikeError
 from lookalike.formats import VIDEO_HEAD_BYTES, sniff_video
 from lookalike.video.align import FRAME_DISTANCE, VideoMatch, match_videos
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_frames, fingerprint_video
 from lookalike.video.frames import MIN_SAMPLES, SAMPLE_SIDE, TIME_LIMIT_S
 
 __all__ = [
+    "LOCATE_BUDGET_S",
+    "LOCATE_DISTANCE",
+    "LOCATE_VIDEOS",
     "VIDEO_EXTENSIONS",
     "VideoGroup",
     "VideoReport",
     "find_frame",
     "find_video_duplicates",
+    "frame_code",
+    "locate_frame",
     "scan_videos",
 ]
 
@@ -168,6 +173,27 @@ def _key(i: int, j: int) -> tuple[int, int]:
     return (i, j) if i < j else (j, i)
 
 
+def frame_code(
+    image: str | os.PathLike[str] | IO[bytes] | np.ndarray, *, mirror: bool = False
+) -> tuple[np.ndarray, bool]:
+    """``(code, blank)`` of a still image hashed as a sampled video frame is: shrunk to
+    the sampling side, borders trimmed, pHash (8 bytes); ``image`` is a path, a binary
+    file or a BGR array; ``mirror``: of the image mirrored left to right."""
+    if isinstance(image, np.ndarray):
+        bgr = image
+    else:
+        from lookalike.decode import load
+
+        rgb = np.asarray(load(image, mode="RGB", min_size=SAMPLE_SIDE))
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    if mirror:
+        bgr = np.ascontiguousarray(bgr[:, ::-1])
+    from lookalike.video.frames import shrink
+
+    codes, blank = fingerprint_frames([shrink(bgr, SAMPLE_SIDE)])
+    return codes[0], bool(blank[0])
+
+
 def find_frame(
     image: str | os.PathLike[str] | np.ndarray,
     fingerprints: Sequence[VideoFingerprint],
@@ -176,17 +202,8 @@ def find_frame(
 ) -> list[tuple[str, float, int]]:
     """Where a still image appears: ``(video, seconds, distance)``, the best frame of each
     video within ``max_distance``, nearest first (search by a screenshot)."""
-    if isinstance(image, np.ndarray):
-        bgr = image
-    else:
-        from lookalike.decode import load
-
-        rgb = np.asarray(load(image, mode="RGB", min_size=SAMPLE_SIDE))
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    from lookalike.video.frames import shrink
-
-    codes, blank = fingerprint_frames([shrink(bgr, SAMPLE_SIDE)])
-    if blank[0]:
+    code, blank = frame_code(image)
+    if blank:
         return []
     from lookalike.methods.base import hamming
 
@@ -195,8 +212,47 @@ def find_frame(
         valid = fp.valid
         if not len(valid):
             continue
-        d = hamming(fp.codes[valid], codes[0])
+        d = hamming(fp.codes[valid], code)
         k = int(np.argmin(d))
         if d[k] <= max_distance:
             hits.append((fp.path, float(fp.times[valid[k]]), int(d[k])))
     return sorted(hits, key=lambda h: (h[2], h[0], h[1]))
+
+
+#: A still's candidate videos: a sampled frame within this many bits. Stills between two
+#: samples of a panning slideshow were 14-28 bits from the nearest sample (23 of 151 over
+#: :data:`~lookalike.video.align.FRAME_DISTANCE`), unrelated frames are within 24 bits in
+#: a few percent of pairs; :func:`locate_frame` then decides at FRAME_DISTANCE.
+LOCATE_DISTANCE = 24
+#: Candidate videos decoded around their best sample per still (nearest first), and the
+#: wall-clock seconds all their decoding may take (then the samples stand as they are).
+LOCATE_VIDEOS = 8
+LOCATE_BUDGET_S = 2.0
+
+
+def locate_frame(
+    path: str | os.PathLike[str],
+    code: np.ndarray,
+    start: float,
+    end: float,
+    *,
+    time_limit: float = 20.0,
+) -> tuple[float, int] | None:
+    """``(seconds, distance)`` of the frame between ``start`` and ``end`` whose pHash is
+    nearest ``code`` (a still's :func:`frame_code`), every frame decoded: a still taken
+    between two samples of fast footage is found at its own frame, not at a sample up to
+    28 bits away (measured on panning slideshows; ``bench/video_search.py``). None when
+    no non-blank frame decodes there or the file cannot be read."""
+    from lookalike.video.frames import frames_between
+
+    try:
+        times, frames = frames_between(path, start, end, time_limit=time_limit)
+    except (DecodeError, OSError):
+        return None
+    if not frames:
+        return None
+    codes, blank = fingerprint_frames(frames)
+    d = np.unpackbits(codes ^ np.asarray(code, np.uint8)[None, :], axis=1).sum(axis=1)
+    d = np.where(blank, 10**6, d)
+    k = int(np.argmin(d))
+    return (float(times[k]), int(d[k])) if not blank[k] else None

@@ -12,6 +12,7 @@ is low for the same reason).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import struct
@@ -130,9 +131,19 @@ class VideoFingerprint:
     rate: float = 1.0  #: samples per second
     method: str = "phash"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: codes of the frames mirrored left to right (``fingerprint_video(mirror=True)``);
+    #: not stored by :meth:`to_bytes`: the side whose pixels are at hand computes them
+    mirror_codes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.times)
+
+    def mirrored(self) -> VideoFingerprint | None:
+        """This video mirrored left to right (its mirror codes as its codes), or None when
+        they were not computed."""
+        if self.mirror_codes is None:
+            return None
+        return dataclasses.replace(self, codes=self.mirror_codes, mirror_codes=self.codes)
 
     @property
     def valid(self) -> np.ndarray:
@@ -206,9 +217,12 @@ def fingerprint_video(
     min_samples: int = MIN_SAMPLES,
     max_pixels: int = MAX_VIDEO_PIXELS,
     time_limit: float = TIME_LIMIT_S,
+    mirror: bool = False,
 ) -> VideoFingerprint:
     """The fingerprint of one video: ``rate`` frames per second (vPDQ: 1), faster for
-    clips shorter than ``min_samples`` seconds, pHash each.
+    clips shorter than ``min_samples`` seconds, pHash each; with ``mirror`` also the codes
+    of every frame mirrored left to right (``mirror_codes``: one more pHash batch, no
+    more decoding), so that a mirrored copy can be matched.
 
     Raises :class:`~lookalike.errors.DecodeError` naming the file and the reason.
     """
@@ -218,6 +232,11 @@ def fingerprint_video(
     )
     try:
         codes, blank = fingerprint_frames(sampled.frames)
+        mirror_codes = (
+            fingerprint_frames([np.ascontiguousarray(f[:, ::-1]) for f in sampled.frames])[0]
+            if mirror
+            else None
+        )
     except (ValueError, OSError) as exc:  # pragma: no cover - frames are plain arrays
         raise DecodeError(name, f"cannot hash the frames: {exc}") from exc
     return VideoFingerprint(
@@ -230,4 +249,5 @@ def fingerprint_video(
         width=sampled.width,
         height=sampled.height,
         rate=sampled.rate,
+        mirror_codes=mirror_codes,
     )

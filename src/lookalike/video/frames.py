@@ -21,6 +21,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,10 @@ __all__ = [
     "SAMPLE_SIDE",
     "TIME_LIMIT_S",
     "Sampled",
+    "frame_at",
+    "frame_jpeg",
+    "frames_between",
+    "open_capture",
     "sample_frames",
     "shrink",
 ]
@@ -79,6 +84,27 @@ def shrink(frame: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
+def open_capture(name: str, time_limit: float) -> Any:
+    """``cv2.VideoCapture`` on FFmpeg with ``time_limit`` as its open and read timeouts.
+
+    A file FFmpeg cannot open is reported once, as the caller's DecodeError: FFmpeg's own
+    log (``moov atom not found``) and OpenCV's warning are kept off stderr while it opens
+    (``OPENCV_FFMPEG_LOGLEVEL`` set by the user wins).
+    """
+    import cv2
+
+    limit_ms = max(1, int(time_limit * 1000))
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read at first open
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(min(level, logging.LOG_LEVEL_ERROR))
+    try:
+        return cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    finally:
+        logging.setLogLevel(level)
+
+
 def _check_head(path: str) -> None:
     try:
         size = os.path.getsize(path)
@@ -118,9 +144,7 @@ def sample_frames(
         raise ValueError(f"rate must be > 0 frames per second, got {rate}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    limit_ms = max(1, int(time_limit * 1000))
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, limit_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, limit_ms]
-    cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG, params)
+    cap = open_capture(name, time_limit)
     try:
         if not cap.isOpened():
             raise DecodeError(
@@ -182,3 +206,124 @@ def sample_frames(
         )
     finally:
         cap.release()
+
+
+def frame_at(
+    path: str | os.PathLike[str],
+    seconds: float,
+    *,
+    side: int = 480,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    time_limit: float = 20.0,
+) -> np.ndarray:
+    """The frame shown at ``seconds`` (BGR, long side at most ``side``): the still a
+    search page shows for a video hit, whatever codec the browser lacks.
+
+    OpenCV seeks (``CAP_PROP_POS_MSEC``); where the seek lands on nothing (a stream whose
+    index declares more than decodes) the frames are read from the start up to that time,
+    within ``time_limit`` seconds. The limits of :func:`sample_frames` apply.
+    """
+    import cv2
+
+    name = os.fspath(path)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be a time in the video, got {seconds}")
+    _check_head(name)
+    deadline = time.monotonic() + time_limit
+    cap = open_capture(name, time_limit)
+    try:
+        if not cap.isOpened():
+            raise DecodeError(
+                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000.0)
+        ok, frame = cap.read()
+        if not ok or frame is None:  # the seek failed: read forward from the start
+            cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            frame = None
+            while time.monotonic() < deadline and cap.grab():
+                if cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 + 1e-3 >= seconds:
+                    ok, frame = cap.retrieve()
+                    break
+        if frame is None:
+            raise DecodeError(name, f"no decodable frame at {seconds:.3f} s")
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        return shrink(frame, side)
+    finally:
+        cap.release()
+
+
+def frames_between(
+    path: str | os.PathLike[str],
+    start: float,
+    end: float,
+    *,
+    side: int = SAMPLE_SIDE,
+    max_pixels: int = MAX_VIDEO_PIXELS,
+    time_limit: float = 20.0,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every frame shown from ``start`` to ``end`` seconds: ``(times, frames)``, each frame
+    shrunk to ``side``; for finding the exact frame of a still between two samples.
+
+    Seeks to ``start`` (OpenCV decodes from the key frame before it); where the seek
+    lands on nothing, reads from the beginning. Frames are read until the first past
+    ``end`` or ``time_limit`` seconds; the limits of :func:`sample_frames` apply.
+    """
+    import cv2
+
+    name = os.fspath(path)
+    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
+        raise ValueError(f"a span of seconds in the video, got {start} to {end}")
+    _check_head(name)
+    deadline = time.monotonic() + time_limit
+    cap = open_capture(name, time_limit)
+    try:
+        if not cap.isOpened():
+            raise DecodeError(
+                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        times: list[float] = []
+        frames: list[np.ndarray] = []
+        for seek in (start, None):
+            if seek is None:  # the seek found nothing: from the beginning
+                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            else:
+                cap.set(cv2.CAP_PROP_POS_MSEC, seek * 1000.0)
+            while time.monotonic() < deadline and cap.grab():
+                t = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+                if t > end + 1e-3:
+                    break
+                if t + 1e-3 < start:
+                    continue
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    if frame.ndim == 2:
+                        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+                    times.append(t)
+                    frames.append(shrink(frame, side))
+            if frames:
+                break
+        return np.asarray(times, dtype=np.float64), frames
+    finally:
+        cap.release()
+
+
+def frame_jpeg(path: str | os.PathLike[str], seconds: float, *, side: int = 480) -> bytes:
+    """:func:`frame_at` as JPEG bytes: the still a page shows for a video (a search hit,
+    a review card), whatever codec the browser lacks. DecodeError when none decodes."""
+    import cv2
+
+    frame = frame_at(path, seconds, side=side)
+    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:  # pragma: no cover - OpenCV encodes any BGR frame
+        raise DecodeError(os.fspath(path), "the frame cannot be encoded as JPEG")
+    return bytes(buf.tobytes())

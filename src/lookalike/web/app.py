@@ -39,6 +39,7 @@ import asyncio
 import hmac
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -573,6 +574,11 @@ class Server:
         out = result.to_dict()
         out["query"] = name
         for row in out["results"]:
+            # -- video hits (issue 14): the video's URL, to play from the matched time --
+            if row.get("video"):
+                row["video_url"] = f"/api/videos/{row['id']}"
+                row["frame_url"] = f"/api/videos/{row['id']}/frame?t={row['time'] or 0:.3f}"
+                continue
             row.update(self.hit_urls(row["id"]))
         qid = self.queries.put(name, data)
         out["query_id"] = qid
@@ -607,6 +613,30 @@ class Server:
         return self.thumbnails.get(
             key, lambda: self.image_bytes_or_file(image_id, path), width, self.render
         )
+
+    def video_frame(self, video_id: str, seconds: float) -> bytes:
+        """A JPEG of the frame a stored video shows at ``seconds`` (a video hit's still);
+        404 for anything the collection does not hold, 422 when no frame decodes there."""
+        path = self.video_path(video_id)
+        from lookalike.video.frames import frame_jpeg
+
+        try:
+            return frame_jpeg(path, seconds, side=480)
+        except DecodeError as exc:
+            raise HTTPException(422, f"video {video_id}: {scrub(exc.reason)}") from None
+
+    def video_path(self, video_id: str) -> str:
+        """The path of a stored video by its decimal id, or 404 (only what the collection
+        holds is served, never a path from the request)."""
+        if not (video_id.isascii() and video_id.isdigit()) or len(video_id) > 18:
+            raise HTTPException(404, f"no video {video_id!r} in this collection")
+        try:
+            path = self.collection.video(int(video_id))
+        except LookalikeError:
+            raise HTTPException(404, f"no video {video_id!r} in this collection") from None
+        if not os.path.isfile(path):
+            raise HTTPException(404, f"video {video_id!r} is gone from disk")
+        return path
 
     def render(self, source: str | bytes, width: int) -> bytes | None:
         """:func:`render_thumbnail` within the memory budget; None when refused or broken."""
@@ -878,6 +908,33 @@ def create_app(
         if data is None:
             raise HTTPException(422, f"{image_id}: cannot be rendered")
         return Response(data, media_type="image/jpeg", headers=headers)
+
+    # -- videos (issue 14): a video hit's file, with HTTP range requests (FileResponse) ---
+    @app.get("/api/videos/{video_id}", tags=["collection"])
+    async def api_video(video_id: str) -> Response:
+        """A video of the collection by its id (a video hit's ``id``); ranges supported."""
+        path = await run_in_threadpool(server.video_path, video_id)
+        import mimetypes
+
+        media = mimetypes.guess_type(path)[0] or "video/mp4"
+        headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return FileResponse(path, media_type=media, headers=headers)
+
+    @app.get("/api/videos/{video_id}/frame", tags=["collection"])
+    async def api_video_frame(video_id: str, t: float = 0.0) -> Response:
+        """The frame the video shows at ``t`` seconds, as a JPEG (480 px): the still of a
+        video hit, shown even where the browser cannot play the video's codec."""
+        if not math.isfinite(t) or not 0.0 <= t <= 86_400.0:
+            raise HTTPException(422, "t: seconds from the start, 0 to 86400")
+        async with server.cpu_slots:
+            data = await run_in_threadpool(server.video_frame, video_id, t)
+        return Response(
+            data,
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    # -- end videos --------------------------------------------------------------------
 
     @app.get("/api/thumbnails/{image_id}", tags=["collection"])
     async def api_thumbnail(image_id: str, w: int = 320) -> Response:

@@ -50,6 +50,7 @@ from lookalike.dupes.plan import VERSION as PLAN_VERSION
 from lookalike.dupes.plan import Plan, PlanAction, apply_plan, read_journal, undo
 from lookalike.dupes.records import DuplicateReport, Group, Member
 from lookalike.errors import LookalikeError
+from lookalike.formats import is_video
 from lookalike.sources.folders import MAX_MEMBER_BYTES, MEMBER_SEP
 from lookalike.web.app import (
     HERE,
@@ -67,6 +68,9 @@ from lookalike.web.app import (
 #: What a plan may ask for; "keep" touches nothing.
 #: Largest request body the review API reads (a selection of many thousand paths).
 MAX_BODY = 8 << 20
+#: Where a video's card still is taken from (seconds in: past a fade-in; a clip shorter
+#: than this shows its first frame).
+VIDEO_STILL_SECONDS = 1.0
 
 
 def _now() -> str:
@@ -345,8 +349,17 @@ class Review:
         return {"results": results, "undoable": undoable}
 
     def thumbnail_source(self, member_id: int) -> str | bytes:
-        """A member's path, or the bytes of an archive member."""
+        """A member's path, the bytes of an archive member, or for a video a JPEG of the
+        frame one second in (``lookalike videos --review``)."""
         path = self.paths[member_id]
+        if MEMBER_SEP not in path and is_video(path):
+            from lookalike.errors import DecodeError
+            from lookalike.video.frames import frame_jpeg
+
+            try:
+                return frame_jpeg(path, VIDEO_STILL_SECONDS)
+            except DecodeError:
+                return frame_jpeg(path, 0.0)
         if MEMBER_SEP not in path:
             return path
         archive, inner = path.split(MEMBER_SEP, 1)
@@ -428,7 +441,7 @@ def review_router(review: Review, token: str | None, templates: Jinja2Templates)
                     width,
                     render_thumbnail,
                 )
-            except (OSError, KeyError, zipfile.BadZipFile):
+            except (OSError, KeyError, zipfile.BadZipFile, LookalikeError):
                 data = None
         if data is None:
             raise HTTPException(404, "this image cannot be shown (gone, moved or unreadable)")

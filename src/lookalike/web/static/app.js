@@ -48,7 +48,9 @@
   function showStats() {
     if (!stats) return;
     const n = stats.images ?? stats.count ?? stats.size;
-    if (typeof n === "number") $("stats").textContent = `${n.toLocaleString()} ${t("images")}`;
+    if (typeof n !== "number") return;
+    const videos = stats.videos ? ` · ${stats.videos.toLocaleString()} ${t("videos")}` : "";
+    $("stats").textContent = `${n.toLocaleString()} ${t("images")}${videos}`;
   }
   fetch("/api/stats").then((r) => (r.ok ? r.json() : null)).then((s) => { stats = s; showStats(); })
     .catch(() => {});
@@ -142,13 +144,7 @@
     const rank = document.createElement("span");
     rank.className = "rank";
     rank.textContent = `#${i + 1}`;
-    const img = document.createElement("img");
-    img.alt = basename(hit.path);
-    img.loading = "lazy";
-    img.decoding = "async";
-    img.addEventListener("load", () => fitTall(button, frame, img));
-    img.src = `${hit.thumbnail_url}?w=320`;
-    frame.append(badge, rank, img);
+    frame.append(badge, rank, hit.video ? hitVideo(hit, frame) : thumbnail(hit, button, frame));
     const info = document.createElement("div");
     info.className = "info";
     const name = document.createElement("span");
@@ -163,6 +159,8 @@
       : hit.verdict === "different" ? t("verdict.different") : t("methods." + hit.method);
     meta.textContent = `${found}${size}`;
     meta.title = `${t("methods." + hit.method)}`;
+    if (hit.video) meta.textContent = `▶ ${clock(hit.time)} · ${meta.textContent}`;
+    if (hit.mirrored) meta.textContent = `${t("mirrored")} · ${meta.textContent}`;
     const meter = document.createElement("div");
     meter.className = "bar-meter";
     const fill = document.createElement("span");
@@ -174,6 +172,90 @@
     li.append(button);
     return li;
   }
+
+  function thumbnail(hit, button, frame) {
+    const img = document.createElement("img");
+    img.alt = basename(hit.path);
+    img.loading = "lazy";
+    img.decoding = "async";
+    img.addEventListener("load", () => fitTall(button, frame, img));
+    img.src = `${hit.thumbnail_url}?w=320`;
+    return img;
+  }
+
+  // ---- video hits (issue 14): the video, from the matched time (#t= media fragment) ----
+  const clock = (s) => {
+    const v = Math.max(0, Number(s) || 0);
+    const m = Math.floor(v / 60);
+    const rest = (v - 60 * m).toFixed(1).padStart(4, "0");
+    return `${String(m).padStart(2, "0")}:${rest}`;
+  };
+  const videoSrc = (hit) => `${hit.video_url}#t=${Number(hit.time || 0).toFixed(3)}`;
+
+  // The matched frame as a still (decoded by the server): the poster, and what is left
+  // where the browser cannot play the video's codec (mp4v, for one).
+  function stillOf(hit, className) {
+    const img = document.createElement("img");
+    img.className = className;
+    img.alt = basename(hit.path);
+    img.decoding = "async";
+    img.src = hit.frame_url;
+    return img;
+  }
+
+  function hitVideo(hit, frame) {
+    const video = document.createElement("video");
+    video.className = "hit-video";
+    video.muted = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.poster = hit.frame_url;
+    video.addEventListener("error", () => {
+      frame.dataset.note = t("video_unplayable");
+      frame.classList.add("unplayable");
+      video.replaceWith(stillOf(hit, "hit-still"));
+    }, { once: true });
+    video.src = videoSrc(hit);
+    video.addEventListener("mouseenter", () => video.play().catch(() => {}));
+    video.addEventListener("mouseleave", () => video.pause());
+    return video;
+  }
+
+  function openVideo(hit) {
+    $("cmp-a").src = state.queryUrl;
+    $("cmp-a-name").textContent = basename(state.last.query);
+    const still = $("cmp-b");
+    still.hidden = true;
+    still.src = hit.frame_url;
+    const video = $("cmp-b-video");
+    video.hidden = false;
+    video.poster = hit.frame_url;
+    const v = $("cmp-verdict");
+    v.className = "verdict";
+    v.replaceChildren();
+    const tag = document.createElement("span");
+    tag.className = `tag ${hit.verdict}`;
+    tag.textContent = t("verdict." + hit.verdict);
+    v.append(tag, ` ${pct(hit.similarity)} · ${clock(hit.time)}`);
+    video.onerror = () => {  // a codec this browser lacks: the matched frame instead
+      video.hidden = true;
+      still.hidden = false;
+      const note = document.createElement("span");
+      note.className = "muted small";
+      note.textContent = ` · ${t("video_unplayable")}`;
+      v.append(note);
+    };
+    video.src = videoSrc(hit);
+    $("cmp-b-name").textContent = `${basename(hit.path)} ▶ ${clock(hit.time)}`;
+    $("cmp-b-name").title = hit.path;
+    $("cmp-b-open").href = videoSrc(hit);
+    $("cmp-b-open").textContent = t("open_video");
+    $("cmp-table").hidden = true;
+    $("cmp-table").tBodies[0].replaceChildren();
+    dialog.addEventListener("close", () => video.pause(), { once: true });
+    dialog.showModal();
+  }
+  // ---- end video hits -------------------------------------------------------------------
 
   // A tall image fills the frame's width; on hover it scrolls up by its overflow.
   function fitTall(button, frame, img) {
@@ -191,7 +273,8 @@
   window.addEventListener("resize", () => {
     document.querySelectorAll(".card").forEach((b) => {
       const frame = b.querySelector(".frame");
-      fitTall(b, frame, frame.querySelector("img"));
+      const img = frame.querySelector("img:not(.hit-still)");
+      if (img) fitTall(b, frame, img);
     });
   });
 
@@ -201,6 +284,14 @@
   dialog.addEventListener("click", (e) => { if (e.target === dialog) dialog.close(); });
 
   async function openCompare(hit) {
+    if (hit.video) return openVideo(hit);
+    $("cmp-b").hidden = false;
+    $("cmp-b-video").onerror = null;
+    $("cmp-b-video").hidden = true;
+    $("cmp-b-video").removeAttribute("src");
+    $("cmp-b-video").removeAttribute("poster");
+    $("cmp-b-open").textContent = t("open_full");
+    $("cmp-table").hidden = false;
     const last = state.last;
     $("cmp-a").src = state.queryUrl;
     $("cmp-a-name").textContent = basename(last.query);
