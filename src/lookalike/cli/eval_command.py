@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from lookalike.cli.arguments import add_engine, add_model, engine_problem, with_model
 from lookalike.cli.output import ProgressBar, print_json
@@ -92,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--jobs", "-j", type=int, default=1)
     add_engine(pr)
     pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.add_argument(
+        "--rate", type=float, default=1.0, help="video pairs: frames sampled per second"
+    )
     pr.set_defaults(run=run_pairs)
 
     # --- video benchmarks (lookalike.video.benchmark); `eval run` reads them too ---
@@ -218,11 +222,31 @@ def run_pairs(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
+    if _rates_videos(args.ratings):
+        from lookalike.video.benchmark import rate_video_pairs
+
+        with ProgressBar({"fingerprinting": "fingerprinting 指纹"}) as bar:
+            res = rate_video_pairs(args.ratings, rate=args.rate, progress=bar)
+        return _print_ratings(args, res)
     problem = engine_problem(args)
     if problem is not None:
         return _usage(problem)
     with open_engine(args.engine, args.address, jobs=args.jobs) as executor:
         res = rate_methods(args.ratings, methods, jobs=args.jobs, executor=executor)
+    return _print_ratings(args, res)
+
+
+def _rates_videos(ratings: str) -> bool:
+    """Whether a ratings CSV rates video pairs: its first pair are both videos."""
+    from lookalike.evaluate.ratings import read_ratings
+    from lookalike.formats import is_video
+
+    rows = read_ratings(ratings)
+    return bool(rows) and is_video(rows[0][0]) and is_video(rows[0][1])
+
+
+def _print_ratings(args: argparse.Namespace, res: dict[str, Any]) -> int:
+    """The Spearman table (or JSON) of ``eval pairs``; exit 1 when a file failed."""
     if args.json:
         print_json(res)
     else:

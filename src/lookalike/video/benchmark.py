@@ -34,7 +34,13 @@ from lookalike.video.align import match_videos
 from lookalike.video.edits import EDITS, apply_edit, make_slideshow
 from lookalike.video.fingerprint import VideoFingerprint, fingerprint_video
 
-__all__ = ["VISIBLE_CHANGES", "make_video_benchmark", "rating", "run_video_benchmark"]
+__all__ = [
+    "VISIBLE_CHANGES",
+    "make_video_benchmark",
+    "rate_video_pairs",
+    "rating",
+    "run_video_benchmark",
+]
 
 Progress = Callable[[str, int, int], None]
 #: Edits a viewer would see (each costs half a point of the derived rating).
@@ -206,3 +212,52 @@ def run_video_benchmark(
         "rated_pairs": len(ratings),
         "ratings": "derived from the known edits (see notes.txt), not collected from people",
     }
+
+
+def rate_video_pairs(
+    csv_path: str | Path, *, rate: float = 1.0, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Spearman's rho of the video match scores with people's ratings of video pairs.
+
+    The ratings CSV is the one ``eval pairs`` reads for images (``a``, ``b``, ``rating``,
+    paths relative to the CSV). Two scores are ranked against the ratings, as
+    :func:`run_video_benchmark` does: ``video`` (:attr:`VideoMatch.similarity`, coverage
+    x frame share) and ``video-shares`` (vPDQ's mean of the two shares). A video that
+    cannot be read leaves its pairs out and is listed under ``failures``; the result has
+    the shape of :func:`lookalike.evaluate.ratings.rate_methods`.
+    """
+    from lookalike.evaluate.metrics import spearman
+    from lookalike.evaluate.ratings import read_ratings
+
+    rows = read_ratings(csv_path)
+    files = list(dict.fromkeys(p for a, b, _ in rows for p in (a, b)))
+    prints: dict[str, VideoFingerprint] = {}
+    failures = []
+    for k, path in enumerate(files):
+        try:
+            prints[path] = fingerprint_video(path, rate=rate)
+        except LookalikeError as exc:
+            failures.append({"path": path, "reason": exc.reason})
+        if progress:
+            progress("fingerprinting", k + 1, len(files))
+    kept = [(a, b, r) for a, b, r in rows if a in prints and b in prints]
+    scores = []
+    for a, b, _ in kept:
+        m = match_videos(prints[a], prints[b])
+        scores.append((m.similarity, 0.5 * (m.share_a + m.share_b)))
+    given = np.array([r for _, _, r in kept], dtype=np.float64)
+    out: dict[str, Any] = {
+        "ratings": str(csv_path),
+        "pairs": len(kept),
+        "failures": failures,
+        "skipped": {},
+        "methods": {},
+    }
+    for k, name in enumerate(("video", "video-shares")):
+        sims = np.array([s[k] for s in scores], dtype=np.float64)
+        rho = spearman(sims, given) if len(kept) >= 2 else float("nan")
+        out["methods"][name] = {
+            "spearman": None if np.isnan(rho) else rho,
+            "similarity": sims.tolist(),
+        }
+    return out
