@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,6 +10,13 @@ from lookalike.decode import ImageSource, source_name
 from lookalike.errors import DecodeError
 from lookalike.features import extract_features
 from lookalike.match.cascade import OverallVerdict, Score, decide, score_rows
+from lookalike.match.relation import (
+    PairRelation,
+    calibrated_similarity,
+    different_similarity,
+    grey_histograms,
+    name_relation,
+)
 from lookalike.methods import DEFAULT_METHODS, Method, get_method
 
 
@@ -21,6 +29,11 @@ class Comparison:
     scores: dict[str, Score] = field(default_factory=dict)
     verdict: OverallVerdict = "different"
     decided_by: str = ""
+    #: How b differs from a, as measured (None when the verdict is "different").
+    relation: PairRelation | None = None
+    #: The pair's similarity on the scale ``dupes``, ``docs`` and ``search`` share
+    #: (:mod:`lookalike.match.relation`): >= 85% when alike, under it when different.
+    calibrated: float = 0.0
 
     @property
     def similarity(self) -> float:
@@ -36,6 +49,8 @@ class Comparison:
             "verdict": self.verdict,
             "decided_by": self.decided_by,
             "similarity": round(self.similarity, 6),
+            "calibrated": round(self.calibrated, 6),
+            "relation": self.relation.to_dict() if self.relation is not None else None,
         }
 
 
@@ -60,4 +75,40 @@ def compare(
         f = fs.features[m.name]
         out.scores[m.name] = score_rows(m, f[0:1], f[1:2])[0]
     out.verdict, out.decided_by = decide(out.scores)
+    if out.verdict == "different":
+        hash_ = out.scores.get("phash8") or out.scores.get("phash")
+        out.calibrated = different_similarity(hash_.similarity if hash_ else out.similarity)
+        return out
+    sizes = grey = None
+    if "aspect" in fs.features:
+        w = [tuple(float(x) for x in row) for row in fs.features["aspect"]]
+        sizes = (w[0][:2], w[1][:2])
+    if "color" in fs.features:
+        g = grey_histograms(fs.features["color"])
+        grey = (bool(g[0]), bool(g[1]))
+    out.relation = name_relation(
+        out.scores,
+        same_bytes=_same_bytes(a, b),
+        sizes=sizes,  # type: ignore[arg-type]
+        grey=grey or (False, False),
+    )
+    out.calibrated = calibrated_similarity(out.scores, out.relation)
     return out
+
+
+def _same_bytes(a: ImageSource, b: ImageSource) -> bool:
+    """Whether two sources are the same bytes (paths or bytes; file objects: not known)."""
+    from lookalike.store.catalog import content_digest, file_digest
+
+    def digest(x: ImageSource) -> bytes | None:
+        if isinstance(x, bytes | bytearray):
+            return content_digest(bytes(x))
+        if isinstance(x, str | os.PathLike):
+            try:
+                return file_digest(x)
+            except OSError:
+                return None
+        return None
+
+    da, db = digest(a), digest(b)
+    return da is not None and da == db

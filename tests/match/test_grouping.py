@@ -65,3 +65,19 @@ def test_a_reencoded_copy_joins_its_source_through_another_copy() -> None:
     weaker = np.array([0.9, 0.975, 0.9])
     groups = group_pairs(paths, i, j, weaker, ["orb", "phash8", "orb"], facts, relation=rel)
     assert "reencoded.jpg" not in {m.path for m in groups[0].members}
+
+
+def test_a_copy_merged_with_the_keeper_keeps_its_own_similarity() -> None:
+    """A resize merged into the keeper's picture reads its own score (99%), not 100%:
+    100% is for identical files only."""
+    from lookalike.match.relation import PairRelation
+
+    paths = ["photo.jpg", "half.jpg"]
+    facts = [FileFacts(1000, 800, 500), FileFacts(500, 400, 100)]
+    rel = [PairRelation("resized")]
+    groups = group_pairs(
+        paths, np.array([0]), np.array([1]), np.array([0.99]), ["phash8"], facts, relation=rel
+    )
+    (member,) = groups[0].members[1:]
+    assert member.path == "half.jpg" and member.similarity == 0.99
+    assert member.relation == PairRelation("resized")

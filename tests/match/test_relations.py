@@ -159,3 +159,19 @@ def test_geometry_seen_from_the_other_image() -> None:
     mirrored = "angle=30.0;scale=1;mirror=1;keep_a=1.000;keep_b=1.000;edit=0"
     assert parse_geometry(flip_geometry(mirrored))["angle"] == 30.0  # its own inverse's turn
     assert PairRelation("cropped", 1, 0.5).swapped() == PairRelation("cropped", 2, 0.5, -0.0)
+
+
+def test_compare_names_the_relation_on_the_shared_scale(edits: Path) -> None:
+    from lookalike.comparison import compare
+
+    half = compare(edits / "orig.png", edits / "half.png")
+    assert half.relation is not None and half.relation.kind == "resized"
+    assert 0.95 <= half.calibrated < 1.0
+    same = compare(edits / "orig.png", edits / "copy.png")
+    assert same.relation == PairRelation("identical bytes") and same.calibrated == 1.0
+    rotated = compare(edits / "orig.png", edits / "rot7.png")
+    assert rotated.relation is not None and rotated.relation.kind == "rotated"
+    other = compare(edits / "orig.png", SAMPLES / "Kite.jpg")
+    assert other.verdict == "different" and other.relation is None and other.calibrated < 0.85
+    d = half.to_dict()
+    assert d["relation"]["kind"] == "resized" and d["calibrated"] == round(half.calibrated, 6)

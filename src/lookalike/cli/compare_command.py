@@ -66,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
         rows.append([name, dist, f"{s.similarity:.1%}", f"{s.verdict} {VERDICT_ZH[s.verdict]}"])
     print(f"{result.a}\n{result.b}\n")
     print(table(["method", "distance", "similarity", "verdict"], rows))
+    how = ""
+    if result.relation is not None:
+        how = f"{result.relation.words()} {result.relation.words('zh')}, "
     print(
         f"\nverdict 结论: {result.verdict} {VERDICT_ZH[result.verdict]} "
-        f"({result.similarity:.1%}, decided by {result.decided_by})"
+        f"({how}{result.calibrated:.1%}, decided by {result.decided_by})"
     )
     return 0

@@ -237,14 +237,14 @@ def group_pairs(
     graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, cls = connected_components(graph, directed=False)  # copies of one picture
     rels: Sequence[PairRelation | None] = [None] * len(i) if relation is None else relation
-    same_method: dict[int, tuple[str, PairRelation | None]] = {}
+    same_method: dict[int, tuple[float, str, PairRelation | None]] = {}
     edge: dict[tuple[int, int], tuple[float, str, PairRelation | None, int]] = {}
     for a, b, s, m, ident, r in zip(
         i.tolist(), j.tolist(), similarity.tolist(), method, same.tolist(), rels, strict=True
     ):
         if ident:
-            same_method.setdefault(a, (m, r))
-            same_method.setdefault(b, (m, r))
+            same_method.setdefault(a, (s, m, r))
+            same_method.setdefault(b, (s, m, r))
             continue
         ca, cb = int(cls[a]), int(cls[b])
         if ca == cb:
@@ -279,9 +279,8 @@ def group_pairs(
                 if y not in removed:
                     degree[y] -= 1
         link: dict[int, tuple[float, str, PairRelation | None]] = {}
-        for v in nodes_of[c]:
-            m, r = same_method.get(v, ("identical", None))
-            link[v] = (1.0, m, r)
+        for v in nodes_of[c]:  # the same picture as the keeper: its own pair's score
+            link[v] = same_method.get(v, (1.0, "identical", None))
         for x in taken[1:]:
             s, m, r, first = edge[(min(c, x), max(c, x))]
             if r is not None and first != c:  # read it keeper first

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lookalike.match.cascade import LOCAL_ORDER, Score
+from lookalike.match.cascade import LOCAL_ORDER, STRONG_HASH_SIMILARITY, Score
 
 __all__ = [
     "BANDS",
@@ -96,8 +96,9 @@ WORDS: dict[str, tuple[str, str]] = {
 GREY_SHARE = 0.98
 #: Both images lie (nearly) whole inside the other's frame: no crop, no frame.
 WHOLE = 0.9
-#: Under this share of the larger picture, the smaller one is a pasted part, not a crop.
-PASTED_BELOW = 0.3
+#: Under this share of the larger picture, the smaller one is a pasted part, not a crop
+#: (a crop to half of each side keeps 25%: still "cropped").
+PASTED_BELOW = 0.2
 #: Degrees: a turn smaller than this is alignment noise, not a rotation.
 TURN_MIN = 3.0
 #: Bits: a recoloured copy keeps its pHash within this; farther, the colours changed in
@@ -234,7 +235,9 @@ def name_relation(
             if kept < PASTED_BELOW:
                 return PairRelation("contains", holder, kept)
             return PairRelation("cropped", holder, kept)
-        if g.get("edit"):
+        hash_ = scores.get("phash8") or scores.get("phash")
+        strong = hash_ is not None and hash_.similarity >= STRONG_HASH_SIMILARITY
+        if g.get("edit") and not strong:  # a hash within 5 bits: resized or re-encoded
             return PairRelation("edited")
     phash8 = scores.get("phash8")
     if phash8 is not None and phash8.relation:

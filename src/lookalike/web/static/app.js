@@ -335,7 +335,10 @@
     tag.className = `tag ${data.verdict}`;
     tag.textContent = t("verdict." + data.verdict);
     const text = document.createElement("span");
-    text.textContent = `${t("overall")} ${pct(data.similarity)} · ${t("decided_by")} ${t("methods." + data.decided_by)}`;
+    // the shared scale and the measured relation (a mirror, a crop...) when the API gives them
+    const overall = data.calibrated ?? data.similarity;
+    const found = data.relation ? `${data.relation[state.lang] || data.relation.en} · ` : "";
+    text.textContent = `${t("overall")} ${pct(overall)} · ${found}${t("decided_by")} ${t("methods." + data.decided_by)}`;
     v.append(tag, text);
     const body = $("cmp-table").tBodies[0];
     body.replaceChildren();
