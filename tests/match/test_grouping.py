@@ -81,3 +81,21 @@ def test_a_copy_merged_with_the_keeper_keeps_its_own_similarity() -> None:
     (member,) = groups[0].members[1:]
     assert member.path == "half.jpg" and member.similarity == 0.99
     assert member.relation == PairRelation("resized")
+
+
+def test_a_member_reads_its_own_pair_with_the_keeper() -> None:
+    """Merged through another copy first, a member still shows its own pair with the
+    keeper (re-encoded, 99%), not the pair that merged it (a resize of the other copy)."""
+    from lookalike.match.relation import PairRelation
+
+    paths = ["keeper.jpg", "reencoded.jpg", "half.jpg"]
+    facts = [FileFacts(1000, 800, 900), FileFacts(1000, 800, 500), FileFacts(500, 400, 100)]
+    i, j = np.array([1, 0]), np.array([2, 1])
+    rel = [PairRelation("resized"), PairRelation("recompressed")]
+    groups = group_pairs(
+        paths, i, j, np.array([0.985, 0.99]), ["phash8", "phash8"], facts, relation=rel
+    )
+    by_path = {m.path: m for m in groups[0].members}
+    assert groups[0].keep == "keeper.jpg"
+    assert by_path["reencoded.jpg"].relation == PairRelation("recompressed")
+    assert by_path["reencoded.jpg"].similarity == 0.99

@@ -219,8 +219,9 @@ def group_pairs(
     copy at :data:`SAME_PICTURE_AT` or more, join the same picture: such copies are merged
     first (transitively), so a folder of identical files linked as a star around one of
     them is one group whatever copy the keeper rule picks. Work is linear in the pairs.
-    ``relation``: each pair's relation (image 1 = ``i``); a member carries the relation of
-    the link that joined it, turned to read keeper first.
+    ``relation``: each pair's relation (image 1 = ``i``); a member carries the score and
+    relation of its own pair with the keeper where there is one, else of the link that
+    joined it, turned to read keeper first.
     Groups are sorted by size (largest first), then by the keeper's path.
     """
     n = len(paths)
@@ -239,9 +240,13 @@ def group_pairs(
     rels: Sequence[PairRelation | None] = [None] * len(i) if relation is None else relation
     same_method: dict[int, tuple[float, str, PairRelation | None]] = {}
     edge: dict[tuple[int, int], tuple[float, str, PairRelation | None, int]] = {}
+    # every verified pair, so a member reads its own pair with the keeper where there is one
+    direct: dict[tuple[int, int], tuple[float, str, PairRelation | None]] = {}
     for a, b, s, m, ident, r in zip(
         i.tolist(), j.tolist(), similarity.tolist(), method, same.tolist(), rels, strict=True
     ):
+        direct[(a, b)] = (s, m, r)
+        direct[(b, a)] = (s, m, r.swapped() if r is not None else None)
         if ident:
             same_method.setdefault(a, (s, m, r))
             same_method.setdefault(b, (s, m, r))
@@ -287,6 +292,9 @@ def group_pairs(
                 r = r.swapped()
             for v in nodes_of[x]:
                 link[v] = (s, m, r)
+        for v in link:  # a pair of its own with the keeper says it best
+            if (keeper, v) in direct:
+                link[v] = direct[(keeper, v)]
         groups.append(_group(sorted(link), keeper, paths, facts, link, rule))
     groups.sort(key=lambda g: (-len(g.members), g.keep))
     return groups
