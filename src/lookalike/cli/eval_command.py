@@ -222,15 +222,15 @@ def run_pairs(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if not Path(args.ratings).is_file():
         return _usage(f"{args.ratings}: no such file")
+    problem = engine_problem(args)
+    if problem is not None:
+        return _usage(problem)
     if _rates_videos(args.ratings):
         from lookalike.video.benchmark import rate_video_pairs
 
         with ProgressBar({"fingerprinting": "fingerprinting 指纹"}) as bar:
             res = rate_video_pairs(args.ratings, rate=args.rate, progress=bar)
         return _print_ratings(args, res)
-    problem = engine_problem(args)
-    if problem is not None:
-        return _usage(problem)
     with open_engine(args.engine, args.address, jobs=args.jobs) as executor:
         res = rate_methods(args.ratings, methods, jobs=args.jobs, executor=executor)
     return _print_ratings(args, res)
