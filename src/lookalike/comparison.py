@@ -10,13 +10,7 @@ from lookalike.decode import ImageSource, source_name
 from lookalike.errors import DecodeError
 from lookalike.features import extract_features
 from lookalike.match.cascade import OverallVerdict, Score, decide, score_rows
-from lookalike.match.relation import (
-    PairRelation,
-    calibrated_similarity,
-    different_similarity,
-    grey_histograms,
-    name_relation,
-)
+from lookalike.match.relation import PairRelation, relate
 from lookalike.methods import DEFAULT_METHODS, Method, get_method
 
 
@@ -75,24 +69,20 @@ def compare(
         f = fs.features[m.name]
         out.scores[m.name] = score_rows(m, f[0:1], f[1:2])[0]
     out.verdict, out.decided_by = decide(out.scores)
-    if out.verdict == "different":
-        hash_ = out.scores.get("phash8") or out.scores.get("phash")
-        out.calibrated = different_similarity(hash_.similarity if hash_ else out.similarity)
-        return out
-    sizes = grey = None
+    sizes = colours = None
     if "aspect" in fs.features:
-        w = [tuple(float(x) for x in row) for row in fs.features["aspect"]]
-        sizes = (w[0][:2], w[1][:2])
+        w = [tuple(float(x) for x in row[:2]) for row in fs.features["aspect"]]
+        sizes = (w[0], w[1])
     if "color" in fs.features:
-        g = grey_histograms(fs.features["color"])
-        grey = (bool(g[0]), bool(g[1]))
-    out.relation = name_relation(
+        colours = (fs.features["color"][0:1], fs.features["color"][1:2])
+    out.relation, out.calibrated = relate(
         out.scores,
-        same_bytes=_same_bytes(a, b),
+        out.verdict,
         sizes=sizes,  # type: ignore[arg-type]
-        grey=grey or (False, False),
+        colours=colours or (None, None),
+        same_bytes=out.verdict != "different" and _same_bytes(a, b),
+        fallback=out.similarity,
     )
-    out.calibrated = calibrated_similarity(out.scores, out.relation)
     return out
 
 

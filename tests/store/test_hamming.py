@@ -106,7 +106,7 @@ def test_multi_index_plan_exact(use_faiss: bool, nbytes: int, radius: int) -> No
     chunks = H._plan(nbytes * 8, radius, 10**6, 10**6, True, backend)
     assert chunks is not None
     assert sum(t + 1 for _, _, t in chunks) >= radius + 1
-    faiss = H._faiss_module(use_faiss)
+    faiss = H.faiss_module(use_faiss)
     a, b, d = H._Join(u8, None, radius, faiss, chunks).run()
     order = np.lexsort((b, a))
     _assert_pairs((a[order], b[order], d[order]), _brute_pairs(u8, radius))

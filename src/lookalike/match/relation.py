@@ -41,6 +41,7 @@ __all__ = [
     "grey_histograms",
     "name_relation",
     "parse_geometry",
+    "relate",
 ]
 
 #: Relation kinds, closest first.
@@ -276,6 +277,29 @@ def _closeness(scores: Mapping[str, Score], relation: PairRelation) -> float:
         return float(np.clip(1.0 - hash_.distance / 8.0, 0.0, 1.0))
     best = max((s.similarity for s in scores.values()), default=0.0)
     return float(np.clip(best, 0.0, 1.0))
+
+
+def relate(
+    scores: Mapping[str, Score],
+    verdict: str,
+    *,
+    sizes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    colours: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    same_bytes: bool = False,
+    fallback: float = 0.0,
+) -> tuple[PairRelation | None, float]:
+    """A decided pair's relation (None when the cascade calls it different) and its
+    similarity on the shared scale, for one pair (``compare``, a search hit).
+
+    ``colours``: the two colour histograms (64 bins), for greyscale; ``fallback``: the
+    hash similarity a different pair is placed by when its scores hold no hash.
+    """
+    if verdict not in ("identical", "similar") or not scores:
+        hash_ = scores.get("phash8") or scores.get("phash")
+        return None, different_similarity(hash_.similarity if hash_ is not None else fallback)
+    grey = tuple(c is not None and bool(grey_histograms(c)[0]) for c in colours)
+    relation = name_relation(scores, same_bytes=same_bytes, sizes=sizes, grey=grey)  # type: ignore[arg-type]
+    return relation, calibrated_similarity(scores, relation)
 
 
 def different_similarity(hash_similarity: float) -> float:

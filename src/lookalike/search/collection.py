@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from lookalike.decode import load, probe
 from lookalike.engines import Executor
@@ -60,13 +59,7 @@ from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.formats import HEAD_BYTES, VIDEO_HEAD_BYTES, sniff, sniff_video
 from lookalike.match.cascade import Score, decide, score_rows
-from lookalike.match.relation import (
-    PairRelation,
-    calibrated_similarity,
-    different_similarity,
-    grey_histograms,
-    name_relation,
-)
+from lookalike.match.relation import PairRelation, relate
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.search.ranking import (
@@ -119,20 +112,6 @@ UPLOAD_EXTENSIONS = {
     "jxl": ".jxl", "psd": ".psd", "qoi": ".qoi", "dds": ".dds", "icns": ".icns", "pnm": ".pnm",
     "TGA": ".tga", "PCX": ".pcx",
 }  # fmt: skip
-
-
-def _header_size(source: Any) -> tuple[float, float] | None:
-    """The query's (width, height) from its header, as the catalog records sizes; None
-    when the header does not say (the relation then names no resize)."""
-    try:
-        with Image.open(source) as im:
-            w, h = im.size
-    except Exception:  # any decoder error: the size is a nicety, the search goes on
-        return None
-    finally:
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-    return float(w), float(h)
 
 
 @dataclass
@@ -285,6 +264,7 @@ class Collection:
         self._key8 = self._keys["phash8"]
         self._words: tuple[Any, ...] | None = None  # (fingerprint, ids, codes, idf2, norms)
         self._orb = get_method("orb")
+        self._aspect = get_method("aspect")
         self._orb_key = method_key(self._orb, plan=decode_plan([self._orb]))
         self._video_store: VideoStore | None = None
         self._catalog()  # creates the catalog file when new
@@ -654,14 +634,16 @@ class Collection:
             digest = None
         if _is_video_query(query):
             return self._search_video(query, name, k, t0)
-        fs = extract_features([source], self._methods)
+        # the query's original size comes with its one decode (the relation's "resized")
+        sized = self._methods if "aspect" in self._by_name else [*self._methods, self._aspect]
+        fs = extract_features([source], sized)
         if fs.failures:
             raise DecodeError(name, fs.failures[0].reason)
         if isinstance(source, io.BytesIO):
             source.seek(0)
         else:
             digest = _file_digest(source)
-        qfeat = {m.name: fs.features[m.name] for m in self._methods}
+        qfeat = {m.name: fs.features[m.name] for m in sized}
         codes8 = self._by_name["phash8"].codes(qfeat["phash8"])[0]  # type: ignore[attr-defined]
         t1 = time.perf_counter()
         with self._lock:
@@ -681,7 +663,6 @@ class Collection:
         # the catalog (through this thread's own connection), and OpenCV releases the GIL,
         # so concurrent searches use every core.
         records = self._records(cand_i.tolist())
-        qfeat["size"] = _header_size(source)
         hits, rows = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
         cheap = {m.name for m in self._methods if m.name != "words"}
@@ -908,20 +889,19 @@ class Collection:
     ) -> None:
         """Each hit's relation to the query and its similarity on the shared scale
         (:mod:`lookalike.match.relation`): the same numbers ``dupes`` and ``docs`` give."""
-        q_size = qfeat.get("size")
-        q_grey = bool(grey_histograms(qfeat["color"])[0]) if "color" in qfeat else False
+        q_size = tuple(float(x) for x in np.asarray(qfeat["aspect"]).reshape(-1)[:2])
+        q_colour = qfeat.get("color")
         for h in hits:
-            scores = rows.get(h.id)
-            if h.verdict not in _ALIKE or not scores:
-                h.similarity = different_similarity(h.similarity)
-                continue
-            colour = stored.get(h.id, {}).get("color")
-            grey = bool(grey_histograms(colour)[0]) if colour is not None else q_grey
-            sizes = None
-            if q_size is not None and h.width and h.height:
-                sizes = (q_size, (float(h.width), float(h.height)))
-            h.relation = name_relation(scores, sizes=sizes, grey=(q_grey, grey))
-            h.similarity = calibrated_similarity(scores, h.relation)
+            # a hit whose colours are not stored is taken as grey as the query
+            colour = stored.get(h.id, {}).get("color", q_colour)
+            sizes = (q_size, (float(h.width), float(h.height))) if h.width and h.height else None
+            h.relation, h.similarity = relate(
+                rows.get(h.id) or {},
+                h.verdict,
+                sizes=sizes,  # type: ignore[arg-type]
+                colours=(q_colour, colour),
+                fallback=h.similarity,
+            )
 
     @staticmethod
     def _cue(scores: dict[str, Score] | None) -> float:

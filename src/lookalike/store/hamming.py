@@ -37,6 +37,7 @@ __all__ = [
     "NEIGHBOURS",
     "HammingIndex",
     "codes_to_uint8",
+    "faiss_module",
     "identical_stars",
     "knn",
     "neighbour_pairs",
@@ -108,7 +109,7 @@ def _flip_masks(nbits: int, t: int) -> np.ndarray:
     return np.array(masks, dtype=np.int64)
 
 
-def _faiss_module(use_faiss: bool | None) -> Any:
+def faiss_module(use_faiss: bool | None) -> Any:
     """faiss when wanted and importable; None selects the numpy path."""
     if use_faiss is False:
         return None
@@ -522,7 +523,7 @@ def radius_pairs(
     output. ``use_faiss``: None = faiss if installed, False = numpy, True = require faiss.
     """
     u8 = codes_to_uint8(codes)
-    faiss = _faiss_module(use_faiss)
+    faiss = faiss_module(use_faiss)
     n = len(u8)
     if radius < 0 or n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
@@ -749,7 +750,7 @@ def neighbour_pairs(
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
     uniq, first, inverse = _first_rows(u8)
     ua, ub, ud = _capped_join(
-        uniq, None, int(radius), int(max_neighbours), _faiss_module(use_faiss)
+        uniq, None, int(radius), int(max_neighbours), faiss_module(use_faiss)
     )
     a, b = first[ua], first[ub]
     rep = first[inverse]
@@ -785,7 +786,7 @@ def neighbour_search(
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
     iu, ifirst, _ = _first_rows(index)
     qu, qfirst, _ = _first_rows(queries)
-    q, j, d = _capped_join(iu, qu, int(radius), int(max_neighbours), _faiss_module(use_faiss))
+    q, j, d = _capped_join(iu, qu, int(radius), int(max_neighbours), faiss_module(use_faiss))
     return _dedupe(qfirst[q], ifirst[j], d, len(index))
 
 
@@ -800,7 +801,7 @@ def radius_search(
     index = codes_to_uint8(index_codes)
     queries = codes_to_uint8(query_codes)
     _check_width(index, queries)
-    q, j, d = _join(index, queries, int(radius), _faiss_module(use_faiss))
+    q, j, d = _join(index, queries, int(radius), faiss_module(use_faiss))
     return _csr(len(queries), q, j, d)
 
 
@@ -953,7 +954,7 @@ def knn(
     index = codes_to_uint8(index_codes)
     queries = codes_to_uint8(query_codes)
     _check_width(index, queries)
-    return _Flat(index, _faiss_module(use_faiss)).knn(queries, int(k))
+    return _Flat(index, faiss_module(use_faiss)).knn(queries, int(k))
 
 
 class HammingIndex:
@@ -970,7 +971,7 @@ class HammingIndex:
         if nbits is not None and nbits % 8:
             raise UsageError("nbits must be a multiple of 8")
         self.nbits = nbits
-        self._faiss = _faiss_module(use_faiss)
+        self._faiss = faiss_module(use_faiss)
         self._codes = np.empty((0, (nbits or 0) // 8), np.uint8)
         self._ids = np.empty(0, np.int64)
         self._backend: _Flat | None = None

@@ -9,29 +9,14 @@ Both paths return the same neighbours (ties aside), which a test checks against 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from lookalike.errors import require
+from lookalike.store.hamming import faiss_module
 
 __all__ = ["knn_ip", "vector_pairs"]
 
 #: Elements of one (queries x base) block of similarities in the numpy path.
 _BLOCK = 4_000_000
-
-
-def _faiss(use_faiss: bool | None) -> Any:
-    """faiss when wanted and importable; None selects the numpy path."""
-    if use_faiss is False:
-        return None
-    if use_faiss is True:
-        return require("faiss", "index")
-    try:
-        import faiss
-    except ImportError:
-        return None
-    return faiss
 
 
 def knn_ip(
@@ -44,7 +29,7 @@ def knn_ip(
     k = min(k, len(base))
     if k <= 0 or len(queries) == 0:
         return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-    faiss = _faiss(use_faiss)
+    faiss = faiss_module(use_faiss)
     if faiss is not None:
         index = faiss.IndexFlatIP(base.shape[1])
         index.add(base)

@@ -17,9 +17,11 @@ frame loop (and passed to FFmpeg as its open / read timeout).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,6 +210,27 @@ def sample_frames(
         cap.release()
 
 
+@contextlib.contextmanager
+def _showable(name: str, time_limit: float, max_pixels: int) -> Iterator[Any]:
+    """An open capture of a video whose frames can be shown (a stream OpenCV opens, of
+    a size within ``max_pixels``), released when the block ends."""
+    import cv2
+
+    cap = open_capture(name, time_limit)
+    try:
+        if not cap.isOpened():
+            raise DecodeError(
+                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
+            )
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        yield cap
+    finally:
+        cap.release()
+
+
 def frame_at(
     path: str | os.PathLike[str],
     seconds: float,
@@ -230,16 +253,7 @@ def frame_at(
         raise ValueError(f"seconds must be a time in the video, got {seconds}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    cap = open_capture(name, time_limit)
-    try:
-        if not cap.isOpened():
-            raise DecodeError(
-                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
-            )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width <= 0 or height <= 0 or width * height > max_pixels:
-            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+    with _showable(name, time_limit, max_pixels) as cap:
         cap.set(cv2.CAP_PROP_POS_MSEC, seconds * 1000.0)
         ok, frame = cap.read()
         if not ok or frame is None:  # the seek failed: read forward from the start
@@ -254,8 +268,6 @@ def frame_at(
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         return shrink(frame, side)
-    finally:
-        cap.release()
 
 
 def frames_between(
@@ -281,16 +293,7 @@ def frames_between(
         raise ValueError(f"a span of seconds in the video, got {start} to {end}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    cap = open_capture(name, time_limit)
-    try:
-        if not cap.isOpened():
-            raise DecodeError(
-                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
-            )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width <= 0 or height <= 0 or width * height > max_pixels:
-            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+    with _showable(name, time_limit, max_pixels) as cap:
         times: list[float] = []
         frames: list[np.ndarray] = []
         for seek in (start, None):
@@ -313,8 +316,6 @@ def frames_between(
             if frames:
                 break
         return np.asarray(times, dtype=np.float64), frames
-    finally:
-        cap.release()
 
 
 def frame_jpeg(path: str | os.PathLike[str], seconds: float, *, side: int = 480) -> bytes:
