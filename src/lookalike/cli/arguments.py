@@ -146,3 +146,63 @@ def with_model(names: Sequence[str], model: str | None) -> list[Any]:
             raise UsageError("the embed method needs --model PATH (an ONNX file)")
         return rest
     return [*rest, get_method("embed", model=model)]
+
+
+def add_actions(
+    parser: argparse.ArgumentParser, *, review_help: str, plan_help: str, keep_in_help: str
+) -> None:
+    """The clean-up options ``dupes`` and ``videos`` share: ``--move-to``, ``--trash``,
+    ``--delete``, ``--yes``, ``--dry-run``, ``--review``, ``--no-browser``, ``--plan``,
+    ``--journal`` and ``--keep-in`` (checked by :func:`action_problem`)."""
+    parser.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
+    parser.add_argument("--trash", action="store_true", help="move every copy to the desktop trash")
+    parser.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
+    parser.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
+    parser.add_argument("--review", action="store_true", help=review_help)
+    parser.add_argument(
+        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
+    )
+    parser.add_argument("--plan", metavar="PLAN.json", help=plan_help)
+    parser.add_argument(
+        "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
+    )
+    parser.add_argument("--keep-in", action="append", default=[], metavar="DIR", help=keep_in_help)
+
+
+def action_problem(
+    args: argparse.Namespace, *, review_excludes: Sequence[str] = ("move_to", "trash", "delete")
+) -> str | None:
+    """Why the options of :func:`add_actions` cannot work (before any scan), or None:
+    two actions at once, --review beside one of ``review_excludes`` or without the web
+    extra, a --keep-in that is no folder, a --plan or --journal that cannot be written, a
+    --move-to inside the scanned paths."""
+    from lookalike.dupes.actions import check_destination
+    from lookalike.errors import LookalikeError, require
+
+    if len([f for f in ("move_to", "trash", "delete") if getattr(args, f)]) > 1:
+        return "choose one of --move-to, --trash and --delete"
+    if args.review:
+        if any(getattr(args, f) for f in review_excludes):
+            flags = " / ".join("--" + f.replace("_", "-") for f in review_excludes)
+            return f"--review acts from the page: drop {flags}"
+        try:
+            require("uvicorn", "web")
+            require("fastapi", "web")
+        except LookalikeError as exc:
+            return str(exc)
+    for d in args.keep_in:
+        if not os.path.isdir(d):
+            return f"--keep-in {d}: not a folder"
+    if args.plan and (
+        os.path.isdir(args.plan) or not os.path.isdir(os.path.dirname(os.path.abspath(args.plan)))
+    ):
+        return f"--plan {args.plan}: cannot write a file there"
+    if args.journal and os.path.isdir(args.journal):
+        return f"--journal {args.journal}: the journal must be a file"
+    if args.move_to:
+        try:
+            check_destination(args.move_to, args.paths)
+        except LookalikeError as exc:
+            return str(exc)
+    return None

@@ -7,9 +7,17 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from lookalike.cli.arguments import add_engine, add_jobs, count, engine_problem, percentage
+from lookalike.cli.arguments import (
+    action_problem,
+    add_actions,
+    add_engine,
+    add_jobs,
+    count,
+    engine_problem,
+    percentage,
+)
 from lookalike.cli.output import ProgressBar, print_json
-from lookalike.errors import LookalikeError, require
+from lookalike.errors import LookalikeError
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.match.relation import KINDS
 from lookalike.methods import METHODS
@@ -79,29 +87,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default="both",
         help="report language (default both)",
     )
-    p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
-    p.add_argument("--trash", action="store_true", help="move every copy to the desktop trash")
-    p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
-    p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
-    p.add_argument(
-        "--review",
-        action="store_true",
-        help="after the scan, serve a review page on 127.0.0.1 (choose keepers, mark groups "
-        "'not duplicates', move / trash / delete after a summary, undo) and open it in the "
-        "browser; Ctrl+C stops it. Needs the 'web' extra",
-    )
-    p.add_argument(
-        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
-    )
-    p.add_argument(
-        "--plan",
-        metavar="PLAN.json",
-        help="write what --move-to / --trash (default) / --delete would do, do nothing; "
+    add_actions(
+        p,
+        review_help="after the scan, serve a review page on 127.0.0.1 (choose keepers, mark "
+        "groups 'not duplicates', move / trash / delete after a summary, undo) and open it "
+        "in the browser; Ctrl+C stops it. Needs the 'web' extra",
+        plan_help="write what --move-to / --trash (default) / --delete would do, do nothing; "
         "run it later with `lookalike apply`",
-    )
-    p.add_argument(
-        "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
+        keep_in_help="reference folder: never moved or deleted, its file is the keeper "
+        "(repeatable)",
     )
     p.add_argument(
         "--keep",
@@ -109,13 +103,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="RULE",
         help="which copy to keep: original (default: the least processed), largest, "
         "oldest, newest, path:GLOB",
-    )
-    p.add_argument(
-        "--keep-in",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="reference folder: never moved or deleted, its file is the keeper (repeatable)",
     )
     p.add_argument("--min-size", type=count, default=0, metavar="PX", help="short side at least")
     p.add_argument("--min-bytes", type=count, default=0, metavar="N", help="files of N bytes+")
@@ -179,42 +166,19 @@ def default_cache_journal(kind: str = "dupes") -> str:
 
 def _check(args: argparse.Namespace) -> str | None:
     """Why the arguments cannot work (before any scan), or None."""
-    from lookalike.dupes.actions import check_destination
     from lookalike.match.grouping import KeeperRule
     from lookalike.reports.export import check_report_path
 
-    problem = engine_problem(args)
+    problem = engine_problem(args) or action_problem(args)
     if problem is not None:
         return problem
-    chosen = [f for f in ("move_to", "trash", "delete") if getattr(args, f)]
-    if len(chosen) > 1:
-        return "choose one of --move-to, --trash and --delete"
-    if args.review and chosen:
-        return "--review acts from the page: drop --move-to / --trash / --delete"
-    if args.review:
-        try:
-            require("uvicorn", "web")
-            require("fastapi", "web")
-        except LookalikeError as exc:
-            return str(exc)
     try:
         KeeperRule.parse(args.keep)
     except ValueError as exc:
         return f"--keep: {exc}"
-    for d in args.keep_in:
-        if not os.path.isdir(d):
-            return f"--keep-in {d}: not a folder"
     if args.ext and not [e for e in args.ext.split(",") if e.strip()]:
         return "--ext: name at least one extension, e.g. jpg,png"
-    if args.plan and (
-        os.path.isdir(args.plan) or not os.path.isdir(os.path.dirname(os.path.abspath(args.plan)))
-    ):
-        return f"--plan {args.plan}: cannot write a file there"
-    if args.journal and os.path.isdir(args.journal):
-        return f"--journal {args.journal}: the journal must be a file"
     try:
-        if args.move_to:
-            check_destination(args.move_to, args.paths)
         for path in args.report:
             check_report_path(path)
     except LookalikeError as exc:

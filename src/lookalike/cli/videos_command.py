@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lookalike.cli.arguments import count
+from lookalike.cli.arguments import action_problem, add_actions, count
 from lookalike.cli.output import ProgressBar, error, print_json
-from lookalike.errors import LookalikeError, require
 from lookalike.reports.text import table
 
 
@@ -26,71 +25,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="video files or folders")
     add_rate_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--move-to", metavar="DIR", help="move every copy but the keeper into DIR")
-    p.add_argument("--trash", action="store_true", help="move every copy to the desktop trash")
-    p.add_argument("--delete", action="store_true", help="delete every copy but the keeper")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting")
-    p.add_argument("--dry-run", action="store_true", help="say what would be moved or deleted")
-    p.add_argument(
-        "--plan",
-        metavar="PLAN.json",
-        help="write what --move-to / --trash (default) / --delete would do, do nothing; "
-        "run it later with `lookalike apply` (the image plans' format)",
-    )
-    p.add_argument(
-        "--journal", metavar="FILE", help="journal of the actions (default: the cache folder)"
-    )
-    p.add_argument(
-        "--review",
-        action="store_true",
-        help="after the scan, serve the review page on 127.0.0.1 (choose keepers, then "
+    add_actions(
+        p,
+        review_help="after the scan, serve the review page on 127.0.0.1 (choose keepers, then "
         "move / trash / delete, journalled, with undo), as `dupes --review` does for images",
-    )
-    p.add_argument(
-        "--no-browser", action="store_true", help="with --review: print the address, do not open it"
-    )
-    p.add_argument(
-        "--keep-in",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="reference folder: its videos are never moved or deleted (repeatable)",
+        plan_help="write what --move-to / --trash (default) / --delete would do, do nothing; "
+        "run it later with `lookalike apply` (the image plans' format)",
+        keep_in_help="reference folder: its videos are never moved or deleted (repeatable)",
     )
     p.set_defaults(run=run)
 
 
 def _check(args: argparse.Namespace) -> str | None:
     """Why the action arguments cannot work (before any decoding), or None."""
-    import os
-
-    from lookalike.dupes.actions import check_destination
-
-    chosen = [f for f in ("move_to", "trash", "delete", "plan") if getattr(args, f)]
-    if len([f for f in chosen if f != "plan"]) > 1:
-        return "choose one of --move-to, --trash and --delete"
-    if getattr(args, "review", False):
-        if chosen:
-            return "--review acts from the page: drop --move-to / --trash / --delete / --plan"
-        try:
-            require("uvicorn", "web")
-            require("fastapi", "web")
-        except LookalikeError as exc:
-            return str(exc)
-    for d in args.keep_in:
-        if not os.path.isdir(d):
-            return f"--keep-in {d}: not a folder"
-    if args.plan and (
-        os.path.isdir(args.plan) or not os.path.isdir(os.path.dirname(os.path.abspath(args.plan)))
-    ):
-        return f"--plan {args.plan}: cannot write a file there"
-    if args.journal and os.path.isdir(args.journal):
-        return f"--journal {args.journal}: the journal must be a file"
-    if args.move_to:
-        try:
-            check_destination(args.move_to, args.paths)
-        except LookalikeError as exc:
-            return str(exc)
-    return None
+    return action_problem(args, review_excludes=("move_to", "trash", "delete", "plan"))
 
 
 def _positive_float(text: str) -> float:
