@@ -99,3 +99,15 @@ def test_a_member_reads_its_own_pair_with_the_keeper() -> None:
     assert groups[0].keep == "keeper.jpg"
     assert by_path["reencoded.jpg"].relation == PairRelation("recompressed")
     assert by_path["reencoded.jpg"].similarity == 0.99
+
+
+def test_unlinked_reach_lists_copies_two_and_three_links_from_the_keeper() -> None:
+    from lookalike.match.grouping import unlinked_reach
+
+    # 0 - 1 - 2 - 3 - 4, and 0 - 5 directly: from keeper 0, 2 and 3 are within 3 links
+    i, j = np.array([0, 1, 2, 3, 0]), np.array([1, 2, 3, 4, 5])
+    assert unlinked_reach(6, i, j, [0]) == [(0, 2), (0, 3)]
+    assert unlinked_reach(6, i, j, [0], hops=4) == [(0, 2), (0, 3), (0, 4)]
+    assert unlinked_reach(6, i, j, [0], cap=1) == [(0, 2)]
+    assert unlinked_reach(6, i, j, [5]) == [(5, 1), (5, 2)]
+    assert unlinked_reach(6, np.array([], int), np.array([], int), [0]) == []

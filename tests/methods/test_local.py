@@ -287,3 +287,19 @@ def test_natural_variants_and_dark_recolourings(
         corpus_features["licorice"], extract_local(_load(variants / "licorice__dark.jpg"))
     )
     assert m.similar, m
+
+
+@needs_corpus
+def test_a_low_contrast_texture_re_encoded_is_a_copy() -> None:
+    """GNOME's "symbolic" (small grey icons on green, thumbnail std 2.5 grey levels): every
+    tile used to count as flat, so a JPEG re-encode with 400 inliers "shared a region"."""
+    import io
+
+    image = _corpus("symbolic")
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=80)
+    copy = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    a, b = extract_local(image), extract_local(copy)
+    assert a.thumb.std() < 4  # the whole thumbnail is flatter than the fixed flat level
+    m = match_local(a, b)
+    assert m.relation == "copy" and m.agreement >= 0.75

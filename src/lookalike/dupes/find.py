@@ -40,9 +40,15 @@ from lookalike.errors import Failure
 from lookalike.features import FeatureSet
 from lookalike.features.cache import cached_features
 from lookalike.match.cascade import DEFAULT_LAYERS
+from lookalike.match.engine import Matches, match_features, match_pairs
 from lookalike.match.engine import layer_methods as engine_layers
-from lookalike.match.engine import match_features
-from lookalike.match.grouping import ORIGINAL, FileFacts, KeeperRule, group_pairs
+from lookalike.match.grouping import (
+    ORIGINAL,
+    FileFacts,
+    KeeperRule,
+    group_pairs,
+    unlinked_reach,
+)
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.sources.folders import NO_FILTERS, Entry, Filters, scan
@@ -176,46 +182,54 @@ def detect(
     threshold: float | None = None,
     relations: tuple[str, ...] | None = None,
 ) -> DuplicateReport:
-    """The matching engine over a computed feature set, then marks, then groups with keepers."""
-    found = match_features(
-        fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts, executor=executor
-    )
+    """The matching engine over a computed feature set, then marks, then groups with keepers.
+
+    A copy verified only against another copy of its picture (a strong crop against a
+    milder one) is then checked against its group's keeper directly
+    (:func:`~lookalike.match.grouping.unlinked_reach`, :func:`~lookalike.match.engine.match_pairs`),
+    for :data:`REACH_ROUNDS` rounds, so the star groups take in what the pairs chain to.
+    """
+    engine_args = {"jobs": jobs, "progress": progress, "verdicts": verdicts, "executor": executor}
+    found = match_features(fs, methods, digests, **engine_args)  # type: ignore[arg-type]
     paths = fs.paths
     n = len(paths)
-    keep = np.ones(len(found.i), bool)
-    if exact_only:  # the same bytes, or every fingerprint equal at the same size
-        keep &= np.asarray(found.verdict, dtype=object) == "identical"
-        if len(found.i):
-            sizes = np.asarray(fs.features["aspect"])
-            keep &= (sizes[found.i] == sizes[found.j]).all(axis=1)
-    if threshold is not None:  # on the calibrated scale; a tiny slack for rounding
-        keep &= found.similarity + 1e-9 >= threshold
-    if relations is not None:
-        keep &= np.array([r.kind in relations for r in found.relation], bool)
-    if marks:
-        for k, (a, b) in enumerate(zip(found.i.tolist(), found.j.tolist(), strict=True)):
-            if marks.apart(digests.get(paths[a]), digests.get(paths[b])):
-                keep[k] = False
-        if marks.keep:
-            kept = frozenset(p for p in paths if digests.get(p) in marks.keep)
-            rule = KeeperRule(rule.name, rule.glob, rule.kept | kept, rule.reference)
-    if not keep.all():
-        found.i, found.j, found.similarity = found.i[keep], found.j[keep], found.similarity[keep]
-        found.method = [m for m, k in zip(found.method, keep.tolist(), strict=True) if k]
-        found.verdict = [v for v, k in zip(found.verdict, keep.tolist(), strict=True) if k]
-        found.relation = [r for r, k in zip(found.relation, keep.tolist(), strict=True) if k]
-    facts = _facts(fs, entries, found.i, found.j, found.verdict, rule, progress, digests, verdicts)
-    groups = group_pairs(
-        paths,
-        found.i,
-        found.j,
-        found.similarity,
-        found.method,
-        facts,
-        found.verdict,
-        rule,
-        found.relation,
-    )
+    if marks and marks.keep:
+        kept = frozenset(p for p in paths if digests.get(p) in marks.keep)
+        rule = KeeperRule(rule.name, rule.glob, rule.kept | kept, rule.reference)
+    found = _kept(found, fs, digests, marks, exact_only, threshold, relations)
+    row = {p: k for k, p in enumerate(paths)}
+    tried: set[tuple[int, int]] = set()
+    for round_ in range(REACH_ROUNDS + 1):
+        facts = _facts(
+            fs, entries, found.i, found.j, found.verdict, rule, progress, digests, verdicts
+        )
+        groups = group_pairs(
+            paths,
+            found.i,
+            found.j,
+            found.similarity,
+            found.method,
+            facts,
+            found.verdict,
+            rule,
+            found.relation,
+        )
+        if exact_only or round_ >= REACH_ROUNDS:
+            break
+        keepers = [row[g.keep] for g in groups]
+        ask = [p for p in unlinked_reach(n, found.i, found.j, keepers) if p not in tried]
+        if not ask:
+            break
+        tried.update(ask)
+        more = match_pairs(fs, methods, digests, ask, **engine_args)  # type: ignore[arg-type]
+        more = _kept(more, fs, digests, marks, exact_only, threshold, relations)
+        if not len(more.i):
+            break
+        for name, count in more.layer_counts.items():
+            if name not in ("bytes", "candidates"):
+                found.layer_counts[name] = found.layer_counts.get(name, 0) + count
+        found.layer_counts["reach"] = found.layer_counts.get("reach", 0) + len(ask)
+        found = _merged(found, more)
     if marks and marks.not_duplicates:
         groups = _split_marked(groups, digests, marks)
     report = DuplicateReport(
@@ -237,6 +251,70 @@ def detect(
     report.stats["keep_rule"] = rule.name if rule.name != "path" else f"path:{rule.glob}"
     report.stats["images"] = n
     return report
+
+
+#: Rounds in which groups' keepers are checked against copies they only chain to.
+REACH_ROUNDS = 2
+
+
+def _kept(
+    found: Matches,
+    fs: FeatureSet,
+    digests: dict[str, str],
+    marks: Marks | None,
+    exact_only: bool,
+    threshold: float | None,
+    relations: tuple[str, ...] | None,
+) -> Matches:
+    """The pairs that count: ``--exact``, ``--threshold``, ``--relations`` and the pairs
+    people marked "not duplicates" applied."""
+    keep = np.ones(len(found.i), bool)
+    if exact_only:  # the same bytes, or every fingerprint equal at the same size
+        keep &= np.asarray(found.verdict, dtype=object) == "identical"
+        if len(found.i):
+            sizes = np.asarray(fs.features["aspect"])
+            keep &= (sizes[found.i] == sizes[found.j]).all(axis=1)
+    if threshold is not None:  # on the calibrated scale; a tiny slack for rounding
+        keep &= found.similarity + 1e-9 >= threshold
+    if relations is not None:
+        keep &= np.array([r.kind in relations for r in found.relation], bool)
+    if marks:
+        paths = fs.paths
+        for k, (a, b) in enumerate(zip(found.i.tolist(), found.j.tolist(), strict=True)):
+            if marks.apart(digests.get(paths[a]), digests.get(paths[b])):
+                keep[k] = False
+    if keep.all():
+        return found
+    return _take(found, keep)
+
+
+def _take(found: Matches, rows: np.ndarray) -> Matches:
+    """The pairs at ``rows`` (indices or a mask), in that order."""
+    idx = np.flatnonzero(rows) if rows.dtype == bool else rows
+    pick = idx.tolist()
+    return Matches(
+        i=found.i[idx],
+        j=found.j[idx],
+        similarity=found.similarity[idx],
+        method=[found.method[k] for k in pick],
+        verdict=[found.verdict[k] for k in pick],
+        relation=[found.relation[k] for k in pick],
+        layer_counts=found.layer_counts,
+    )
+
+
+def _merged(a: Matches, b: Matches) -> Matches:
+    """The pairs of both in key order (``b`` holds only pairs ``a`` lacks)."""
+    both = Matches(
+        i=np.r_[a.i, b.i],
+        j=np.r_[a.j, b.j],
+        similarity=np.r_[a.similarity, b.similarity],
+        method=[*a.method, *b.method],
+        verdict=[*a.verdict, *b.verdict],
+        relation=[*a.relation, *b.relation],
+        layer_counts=a.layer_counts,
+    )
+    return _take(both, np.lexsort((both.j, both.i)))
 
 
 def _split_marked(groups: list[Group], digests: dict[str, str], marks: Marks) -> list[Group]:

@@ -52,16 +52,40 @@ def attack_rows(
 
 def engine_candidate_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The engine's candidate recall per attack (rows), without and with the region codes,
-    and the candidates per image (the last row); no rows when it was not measured."""
+    then what the engine reaches through chains of candidates between copies of one
+    picture, and the candidates per image (the last row); no rows when not measured."""
     ec = report.get("engine_candidates")
     if not ec:
         return ["attack"], []
     labels = [k for k in ("without_regions", "engine") if k in ec]
+    reach = "engine" if "reachable_per_attack" in ec.get("engine", {}) else None
     attacks = list(dict.fromkeys(a for k in labels for a in ec[k]["per_attack"]))
-    rows = [[a, *(_f(ec[k]["per_attack"].get(a), 3) for k in labels)] for a in attacks]
-    rows.append(["all", *(_f(ec[k]["recall"], 3) for k in labels)])
-    rows.append(["candidates per image", *(_f(ec[k]["candidates_per_image"], 1) for k in labels)])
-    return ["attack", *(f"candidate recall, {k.replace('_', ' ')}" for k in labels)], rows
+    rows = [
+        [
+            a,
+            *(_f(ec[k]["per_attack"].get(a), 3) for k in labels),
+            *([_f(ec[reach]["reachable_per_attack"].get(a), 3)] if reach else []),
+        ]
+        for a in attacks
+    ]
+    rows.append(
+        [
+            "all",
+            *(_f(ec[k]["recall"], 3) for k in labels),
+            *([_f(ec[reach]["reachable"], 3)] if reach else []),
+        ]
+    )
+    rows.append(
+        [
+            "candidates per image",
+            *(_f(ec[k]["candidates_per_image"], 1) for k in labels),
+            *([""] if reach else []),
+        ]
+    )
+    headers = [f"candidate recall, {k.replace('_', ' ')}" for k in labels]
+    if reach:
+        headers.append("reached through copies")
+    return ["attack", *headers], rows
 
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:

@@ -16,7 +16,10 @@ What is scored (DISC21-style, Douze et al. 2021): every query against every refe
 **Engine candidate recall** (:func:`engine_candidates`): the share of ground-truth pairs
 that :func:`lookalike.match.engine.candidate_pairs` -- the candidate search ``dupes`` and
 ``docs`` run over all the images at once -- proposes before any verification, per attack
-and severity, with and without the region codes, and the candidates per image it costs.
+and severity, with and without the region codes, and the candidates per image it costs;
+and the share it *reaches*: query and reference joined by a chain of candidate pairs
+between copies of the same picture, which is what ``dupes`` groups once it checks each
+group's keeper against the copies it chains to.
 
 The cascade is :func:`lookalike.match.cascade.decide` on each pair's scores (the methods that
 scored it); its ranking score is ``(tier + s) / 3`` with tier 2 / 1 / 0 for identical /
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from lookalike.engines import Executor
 from lookalike.engines.local import LocalExecutor
@@ -307,6 +312,21 @@ def _proposed(bench: Benchmark, key: np.ndarray, n: int, n_q: int) -> np.ndarray
     return np.isin(want, key) & bench.positive
 
 
+def _reachable(bench: Benchmark, key: np.ndarray, n: int, n_q: int) -> np.ndarray:
+    """Per query: are the query and its reference joined by a chain of candidate pairs
+    between copies of the same picture? What a duplicate search can group once it checks
+    a group's keeper against the copies it chains to
+    (:func:`lookalike.match.grouping.unlinked_reach`)."""
+    picture = np.r_[np.where(bench.reference_of >= 0, bench.reference_of, -1 - np.arange(n_q)),
+                    np.arange(n - n_q)]  # fmt: skip
+    i, j = key // max(n, 1), key % max(n, 1)
+    same = picture[i] == picture[j]
+    graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    r = n_q + np.maximum(bench.reference_of, 0)
+    return (comp[:n_q] == comp[r]) & bench.positive
+
+
 def engine_candidates(
     bench: Benchmark,
     layers: Sequence[str] = DEFAULT_LAYERS,
@@ -341,11 +361,15 @@ def engine_candidates(
         t1 = time.perf_counter()
         key = candidate_pairs(fs, methods, regions=regions)
         found = _proposed(bench, key, n, n_q)
+        linked = _reachable(bench, key, n, n_q)
         pos = bench.positive
 
         def share(rows: np.ndarray, found: np.ndarray = found) -> float | None:
             k = int(rows.sum())
             return float(found[rows].sum() / k) if k else None
+
+        def reach(rows: np.ndarray, linked: np.ndarray = linked) -> float | None:
+            return share(rows, linked)
 
         out[label] = {
             "candidates": len(key),
@@ -356,6 +380,12 @@ def engine_candidates(
             "per_severity": {v: share(pos & (sev == v)) for v in dict.fromkeys(sev[pos])},
             "per_attack_severity": {
                 f"{a}-{v}": share(pos & (att == a) & (sev == v))
+                for a, v in dict.fromkeys(zip(att[pos], sev[pos], strict=True))
+            },
+            "reachable": reach(pos),
+            "reachable_per_attack": {a: reach(pos & (att == a)) for a in dict.fromkeys(att[pos])},
+            "reachable_per_attack_severity": {
+                f"{a}-{v}": reach(pos & (att == a) & (sev == v))
                 for a, v in dict.fromkeys(zip(att[pos], sev[pos], strict=True))
             },
         }

@@ -57,6 +57,7 @@ __all__ = [
     "candidate_pairs",
     "layer_methods",
     "match_features",
+    "match_pairs",
 ]
 
 #: Hamming radius of the candidate search: where pHash's uncertain band ends (derived
@@ -217,10 +218,9 @@ def match_features(
     verified again, and new verifications are added to it. ``executor``: where keypoints
     are verified (default ``jobs`` local processes, :mod:`lookalike.engines`).
     """
-    paths = fs.paths
-    n = len(paths)
+    n = len(fs.paths)
     decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]] = {}
-    for a, b in _byte_pairs(paths, digests):
+    for a, b in _byte_pairs(fs.paths, digests):
         decided[(a, b)] = ("bytes", "identical", {})
     layer_counts: dict[str, int] = {"bytes": len(decided)}
     key = candidate_pairs(fs, methods)
@@ -229,38 +229,94 @@ def match_features(
         key = key[~np.isin(key, done)]
     pairs = list(zip((key // max(n, 1)).tolist(), (key % max(n, 1)).tolist(), strict=True))
     layer_counts["candidates"] = len(pairs)
-    if pairs:
-        ia = np.array([p[0] for p in pairs])
-        ib = np.array([p[1] for p in pairs])
-        cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect" and m.decides]
-        local = next((m for m in methods if m.kind == "pair"), None)
-        rows: list[dict[str, Score]] = [{} for _ in pairs]
-        for m in cheap:
-            f = fs.features[m.name]
-            for k, s in enumerate(score_rows(m, f[ia], f[ib])):
-                rows[k][m.name] = s
-        outcomes = [decide(r) for r in rows]
-        if local is not None:
-            # Keypoints decide what the global layers left different, and may overrule
-            # the weakest global layer (colour + content masks), which calls distinct
-            # charts or text pages of one template alike.
-            todo = [
-                k
-                for k, (v, by) in enumerate(outcomes)
-                if v == "different" or by == "content" or (by in rows[k] and weak_hash(rows[k][by]))
-            ]
-            for k, score in zip(
-                todo,
-                _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts, executor),
-                strict=True,
-            ):
-                rows[k][local.name] = score
-                outcomes[k] = decide(rows[k])
-        for k, (a, b) in enumerate(pairs):
-            verdict, by = outcomes[k]
-            if verdict != "different":
-                decided[(a, b)] = (by, verdict, rows[k])
-                layer_counts[by] = layer_counts.get(by, 0) + 1
+    _cascade(fs, methods, pairs, digests, decided, layer_counts, jobs, progress, verdicts, executor)
+    return _matches(fs, methods, decided, layer_counts)
+
+
+def match_pairs(
+    fs: FeatureSet,
+    methods: Sequence[Method],
+    digests: dict[str, str],
+    pairs: Sequence[tuple[int, int]],
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    verdicts: VerdictCache | None = None,
+    executor: Executor | None = None,
+) -> Matches:
+    """The pairs among ``pairs`` (row numbers, either order) the engine calls alike:
+    the same cascade as :func:`match_features`, on pairs a caller proposes instead of the
+    candidate search (a group's keeper against the copies it reaches only through
+    others, say). Same bytes are decided from the digests."""
+    n = len(fs.paths)
+    decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]] = {}
+    todo = []
+    for a, b in sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b}):
+        da, db = digests.get(fs.paths[a]), digests.get(fs.paths[b])
+        if da is not None and da == db:
+            decided[(a, b)] = ("bytes", "identical", {})
+        elif 0 <= a < n and 0 <= b < n:
+            todo.append((a, b))
+    layer_counts: dict[str, int] = {"bytes": len(decided), "candidates": len(todo)}
+    _cascade(fs, methods, todo, digests, decided, layer_counts, jobs, progress, verdicts, executor)
+    return _matches(fs, methods, decided, layer_counts)
+
+
+def _cascade(
+    fs: FeatureSet,
+    methods: Sequence[Method],
+    pairs: Sequence[tuple[int, int]],
+    digests: dict[str, str],
+    decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]],
+    layer_counts: dict[str, int],
+    jobs: int,
+    progress: Progress | None,
+    verdicts: VerdictCache | None,
+    executor: Executor | None,
+) -> None:
+    """Decide ``pairs`` with the cheapest layer that can; the alike ones go to ``decided``."""
+    if not pairs:
+        return
+    ia = np.array([p[0] for p in pairs])
+    ib = np.array([p[1] for p in pairs])
+    cheap = [m for m in methods if m.kind != "pair" and m.name != "aspect" and m.decides]
+    local = next((m for m in methods if m.kind == "pair"), None)
+    rows: list[dict[str, Score]] = [{} for _ in pairs]
+    for m in cheap:
+        f = fs.features[m.name]
+        for k, s in enumerate(score_rows(m, f[ia], f[ib])):
+            rows[k][m.name] = s
+    outcomes = [decide(r) for r in rows]
+    if local is not None:
+        # Keypoints decide what the global layers left different, and may overrule
+        # the weakest global layer (colour + content masks), which calls distinct
+        # charts or text pages of one template alike.
+        todo = [
+            k
+            for k, (v, by) in enumerate(outcomes)
+            if v == "different" or by == "content" or (by in rows[k] and weak_hash(rows[k][by]))
+        ]
+        for k, score in zip(
+            todo,
+            _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts, executor),
+            strict=True,
+        ):
+            rows[k][local.name] = score
+            outcomes[k] = decide(rows[k])
+    for k, (a, b) in enumerate(pairs):
+        verdict, by = outcomes[k]
+        if verdict != "different":
+            decided[(a, b)] = (by, verdict, rows[k])
+            layer_counts[by] = layer_counts.get(by, 0) + 1
+
+
+def _matches(
+    fs: FeatureSet,
+    methods: Sequence[Method],
+    decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]],
+    layer_counts: dict[str, int],
+) -> Matches:
+    """The decided pairs in key order, with their calibrated similarity and relation."""
     keys = sorted(decided)
     relations = _relations(fs, methods, keys, decided)
     return Matches(

@@ -317,3 +317,47 @@ def _group(
     return Group(
         keep=paths[keeper], reason=str(why), members=out, reason_key=why.key, reason_args=why.args
     )
+
+
+#: How far (in verified links) a group's keeper looks for copies it is not linked to
+#: directly, and how many it checks per round: a strong edit is often verified only
+#: against a milder edit of the same picture, never against the source itself.
+REACH_HOPS = 3
+REACH_CAP = 64
+
+
+def unlinked_reach(
+    n: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    keepers: Sequence[int],
+    *,
+    hops: int = REACH_HOPS,
+    cap: int = REACH_CAP,
+) -> list[tuple[int, int]]:
+    """Pairs (keeper, v): ``v`` is within ``hops`` verified links of a keeper but not
+    linked to it directly -- the pairs a star group needs checked to take in copies that
+    only chain to its keeper. Nearest first, at most ``cap`` per keeper."""
+    if len(i) == 0:
+        return []
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    adj = coo_matrix((np.ones(2 * len(i)), (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
+    out: list[tuple[int, int]] = []
+    for k in keepers:
+        direct = set(adj.indices[adj.indptr[k] : adj.indptr[k + 1]].tolist())
+        seen = {k, *direct}
+        frontier = direct
+        found: list[int] = []
+        for _ in range(hops - 1):
+            nxt: set[int] = set()
+            for v in sorted(frontier):
+                nxt.update(adj.indices[adj.indptr[v] : adj.indptr[v + 1]].tolist())
+            nxt -= seen
+            seen |= nxt
+            found.extend(sorted(nxt))
+            frontier = nxt
+            if len(found) >= cap or not frontier:
+                break
+        out.extend((k, v) for v in found[:cap])
+    return out

@@ -93,7 +93,12 @@ _FORMAT = 2
 _TILES = 8  # tiles per side of the thumbnail whose pixels a match must explain
 _BLUR = 1.0  # thumbnail pixels: absorbs the model's alignment error
 _TILE_NCC = 0.7  # a tile agrees when the warped pixels correlate at least this much
-_FLAT_STD = 4.0  # grey levels: a tile flatter than this carries no evidence
+_FLAT_STD = 4.0  # grey levels: a tile flatter than this carries no evidence ...
+#: ... or flatter than this share of its whole thumbnail's spread: a low-contrast design
+#: (small grey icons on a green ground, std 2.5) is all texture, not all flat, and its
+#: tiles are checked like any other (else a re-encode of it "shares a region").
+_FLAT_SHARE = 0.4
+_FLAT_FLOOR = 0.5  # grey levels: below this a tile is flat whatever the image
 _THUMB_SIDE = 160  # long side of the grey thumbnail kept to check a match's pixels
 _RANSAC_PX = 5.0  # reprojection threshold, in pixels of the max_side working image
 _SUPPORT_FLOOR = 60  # keypoints: the least support a similarity is computed against
@@ -455,11 +460,16 @@ def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, n
         std_v = np.sqrt(np.maximum(svv / n - mv * mv, 0.0))
         ncc = (suv / n - mu * mv) / (std_u * std_v)
     used = (area > 0) & (n >= 0.75 * area)  # tiles (mostly) inside the footprint
-    flat_u, flat_v = std_u < _FLAT_STD, std_v < _FLAT_STD
+    flat_u, flat_v = std_u < _flat_level(src), std_v < _flat_level(dst)
     out = np.where(flat_u | flat_v, 0.0, ncc)  # NaN: outside, or flat in both
     out[flat_u & flat_v] = np.nan
     out[~used] = np.nan
     return float(inside.mean()), out
+
+
+def _flat_level(thumb: np.ndarray) -> float:
+    """Tile std under which a tile of ``thumb`` is flat (see :data:`_FLAT_SHARE`)."""
+    return max(_FLAT_FLOOR, min(_FLAT_STD, _FLAT_SHARE * float(np.std(thumb))))
 
 
 def _pixel_check(

@@ -749,9 +749,7 @@ def neighbour_pairs(
     if radius < 0 or n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int32)
     uniq, first, inverse = _first_rows(u8)
-    ua, ub, ud = _capped_join(
-        uniq, None, int(radius), int(max_neighbours), faiss_module(use_faiss)
-    )
+    ua, ub, ud = _capped_join(uniq, None, int(radius), int(max_neighbours), faiss_module(use_faiss))
     a, b = first[ua], first[ub]
     rep = first[inverse]
     star = np.flatnonzero(rep != np.arange(n))
