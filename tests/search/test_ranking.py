@@ -12,8 +12,8 @@ from lookalike.search.ranking import (
     rank_hits,
     top_scored,
     verify_order,
+    word_postings,
     word_scores,
-    word_weights,
 )
 
 SEEDS = range(5)
@@ -53,11 +53,11 @@ def test_word_scores_are_the_idf_weighted_cosine(seed: int) -> None:
         sum(weight[w] for w in q & s) / (math.sqrt(sum(weight[w] for w in s)) * qn) if s else 0.0
         for s in sets
     ]
-    idf2, norms = word_weights(codes)
-    got = word_scores(query, codes, idf2, norms)
+    postings = word_postings(codes)
+    got = word_scores(query, postings)
     np.testing.assert_allclose(got, oracle, rtol=1e-12, atol=1e-12)
     assert got[3] == 0.0
-    assert not word_scores(np.zeros(width, np.uint8), codes, idf2, norms).any()
+    assert not word_scores(np.zeros(width, np.uint8), postings).any()
 
 
 def test_top_scored_breaks_ties_by_the_smaller_id() -> None:

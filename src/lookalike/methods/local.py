@@ -428,13 +428,16 @@ def _inside(xy: np.ndarray, h: np.ndarray, shape: tuple[int, int]) -> int:
     return int(np.count_nonzero((p[:, 0] >= 0) & (p[:, 0] < ww) & (p[:, 1] >= 0) & (p[:, 1] < hh)))
 
 
-def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
+def _tile_ncc(
+    src: np.ndarray, dst: np.ndarray, h: np.ndarray, flat: tuple[float, float]
+) -> tuple[float, np.ndarray]:
     """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
 
     Returns the share of ``dst`` that ``src`` covers and a _TILES x _TILES grid: for each
     tile of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
     of the two (lightly blurred) images; NaN outside or where both are flat, 0 where one only is
-    (treating the latter as neutral lifted 41 distinct charts to 'copy').
+    (treating the latter as neutral lifted 41 distinct charts to 'copy'). ``flat``: the tile
+    std under which a tile of ``src`` and of ``dst`` is flat (:func:`_flat_level`).
     """
     hd, wd = dst.shape
     warped = cv2.warpPerspective(src.astype(np.float32), h, (wd, hd), flags=cv2.INTER_LINEAR)
@@ -460,7 +463,7 @@ def _tile_ncc(src: np.ndarray, dst: np.ndarray, h: np.ndarray) -> tuple[float, n
         std_v = np.sqrt(np.maximum(svv / n - mv * mv, 0.0))
         ncc = (suv / n - mu * mv) / (std_u * std_v)
     used = (area > 0) & (n >= 0.75 * area)  # tiles (mostly) inside the footprint
-    flat_u, flat_v = std_u < _flat_level(src), std_v < _flat_level(dst)
+    flat_u, flat_v = std_u < flat[0], std_v < flat[1]
     out = np.where(flat_u | flat_v, 0.0, ncc)  # NaN: outside, or flat in both
     out[flat_u & flat_v] = np.nan
     out[~used] = np.nan
@@ -484,8 +487,9 @@ def _pixel_check(
     sa = np.diag([ta.shape[1] / shape_a[1], ta.shape[0] / shape_a[0], 1.0])
     sb = np.diag([tb.shape[1] / shape_b[1], tb.shape[0] / shape_b[0], 1.0])
     ht = sb @ h @ np.linalg.inv(sa)
-    share_b, ncc_b = _tile_ncc(ta, tb, ht)
-    share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht))
+    flat_a, flat_b = _flat_level(ta), _flat_level(tb)
+    share_b, ncc_b = _tile_ncc(ta, tb, ht, (flat_a, flat_b))
+    share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht), (flat_b, flat_a))
     return share_a, share_b, ncc_a if share_a >= share_b else ncc_b
 
 

@@ -2,7 +2,7 @@
 
 * :func:`nearest_unique`: the index's k-NN answers for the query's 8 codes, each image once
   at its smallest distance.
-* :func:`word_weights`, :func:`word_scores`, :func:`top_scored`: the visual-word candidates,
+* :func:`word_postings`, :func:`word_scores`, :func:`top_scored`: the visual-word candidates,
   the images whose ORB word sets have the largest IDF-weighted cosine with the query's.
 * :func:`verify_order`: which undecided candidates ORB verifies first.
 * :func:`rank_hits`: the final order of the hits.
@@ -15,6 +15,7 @@ always give the same list.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,13 +23,14 @@ from lookalike.methods.words import idf
 
 __all__ = [
     "VERDICT_TIERS",
+    "WordPostings",
     "merge_ranked",
     "nearest_unique",
     "rank_hits",
     "top_scored",
     "verify_order",
+    "word_postings",
     "word_scores",
-    "word_weights",
 ]
 
 #: Rank of each verdict (lower first); exact duplicates come before all of them.
@@ -52,35 +54,64 @@ def nearest_unique(
     return flat_i[first], flat_d[first]
 
 
-def word_weights(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(idf2, norms)`` of packed word sets ``codes`` (``(n, w)`` uint8, one image a row):
-    the squared IDF of each word over these images, and each image's weighted norm."""
-    codes = np.asarray(codes, np.uint8)
-    df = np.zeros(codes.shape[1] * 8, np.int64)
-    for start in range(0, len(codes), _CHUNK):
-        df += np.unpackbits(codes[start : start + _CHUNK], axis=1).sum(axis=0, dtype=np.int64)
-    idf2 = idf(df, len(codes)) ** 2
-    norms = np.empty(len(codes))
-    for start in range(0, len(codes), _CHUNK):
-        bits = np.unpackbits(codes[start : start + _CHUNK], axis=1)
-        norms[start : start + _CHUNK] = np.sqrt(bits @ idf2)
-    return idf2, norms
+@dataclass(frozen=True)
+class WordPostings:
+    """An inverted index of packed word sets: for each word, the images that hold it.
 
-
-def word_scores(
-    query_code: np.ndarray, codes: np.ndarray, idf2: np.ndarray, norms: np.ndarray
-) -> np.ndarray:
-    """The IDF-weighted cosine of the query's word set with each row of ``codes``.
-
-    ``idf2`` and ``norms`` come from :func:`word_weights`; an empty set scores 0.
+    ``images[indptr[w]:indptr[w + 1]]`` are the rows holding word ``w``; ``idf2`` is each
+    word's squared IDF over these images and ``norms`` each image's weighted norm. About 4
+    bytes per (image, word): a query reads only its own words' lists, so it costs the
+    postings it touches, not a scan of every image's 16,384 bits.
     """
+
+    indptr: np.ndarray
+    images: np.ndarray
+    idf2: np.ndarray
+    norms: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.norms)
+
+
+def word_postings(codes: np.ndarray) -> WordPostings:
+    """The :class:`WordPostings` of packed word sets ``codes`` (``(n, w)`` uint8, one image
+    a row)."""
+    codes = np.asarray(codes, np.uint8)
+    n_words = codes.shape[1] * 8
+    img_parts, word_parts = [], []
+    for start in range(0, len(codes), _CHUNK):
+        r, w = np.nonzero(np.unpackbits(codes[start : start + _CHUNK], axis=1))
+        img_parts.append((r + start).astype(np.int32))
+        word_parts.append(w.astype(np.int32))
+    images = np.concatenate(img_parts) if img_parts else np.zeros(0, np.int32)
+    words = np.concatenate(word_parts) if word_parts else np.zeros(0, np.int32)
+    order = np.argsort(words, kind="stable")  # by word, each list in image order
+    images, words = images[order], words[order]
+    df = np.bincount(words, minlength=n_words)
+    indptr = np.zeros(n_words + 1, np.int64)
+    np.cumsum(df, out=indptr[1:])
+    idf2 = idf(df, len(codes)) ** 2
+    norms = np.sqrt(np.bincount(images, weights=idf2[words], minlength=len(codes)))
+    return WordPostings(indptr, images, idf2, norms)
+
+
+def word_scores(query_code: np.ndarray, postings: WordPostings) -> np.ndarray:
+    """The IDF-weighted cosine of the query's word set with each image of ``postings``;
+    an empty set scores 0."""
     words = np.flatnonzero(np.unpackbits(np.asarray(query_code, np.uint8)))
-    if len(words) == 0 or len(codes) == 0:
-        return np.zeros(len(codes))
-    present = (codes[:, words // 8] >> (7 - words % 8).astype(np.uint8)) & 1
-    qnorm = np.sqrt(idf2[words].sum())
+    n = len(postings)
+    if len(words) == 0 or n == 0:
+        return np.zeros(n)
+    starts, stops = postings.indptr[words], postings.indptr[words + 1]
+    counts = stops - starts
+    # positions of every posting of the query's words, without a Python loop
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts)
+    hits = postings.images[np.arange(int(counts.sum())) + offsets]
+    weights = np.repeat(postings.idf2[words], counts)
+    dot = np.bincount(hits, weights=weights, minlength=n)
+    qnorm = np.sqrt(postings.idf2[words].sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = (present @ idf2[words]) / (norms * qnorm)
+        score = dot / (postings.norms * qnorm)
     score[~np.isfinite(score)] = 0.0
     return score
 
