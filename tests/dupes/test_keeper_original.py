@@ -145,3 +145,27 @@ def test_the_original_is_kept_over_its_crop_mirror_and_turned_conversion(
         report = find_duplicates([folder], DupesOptions(jobs=1, cache=""))
         keepers = {Path(g.keep).name for g in report.groups}
         assert "crop50.jpg" not in keepers and "rot90.png" not in keepers, (photo.name, keepers)
+
+
+def test_the_upscaled_measure_is_stored_by_digest_pair(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """A warm run reads "upscaled" from the verdict cache instead of decoding the pair."""
+    from lookalike.dupes.facts import FACTS_VERSION
+    from lookalike.store.catalog import file_digest
+    from lookalike.store.verdicts import VerdictCache
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    im = Image.open(sample_photos[0]).convert("RGB")
+    up = _upscaled(im, photos)
+    shutil.copy(sample_photos[0], photos / "orig.jpg")
+    cache = tmp_path / "catalog.sqlite"
+    options = DupesOptions(jobs=1, cache=str(cache))
+    first = find_duplicates([photos], options).groups[0]
+    assert first.keep == str(photos / "orig.jpg")
+    big, small = (file_digest(p).hex() for p in (up, photos / "orig.jpg"))
+    with VerdictCache(cache) as verdicts:
+        stored = verdicts.facts([big], f"upscaled{FACTS_VERSION}")
+    assert stored == {big: {small: True}}
+    assert find_duplicates([photos], options).groups[0].keep == first.keep

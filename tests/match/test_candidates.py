@@ -133,7 +133,14 @@ def test_dihedral_pairs_exact_and_capped(seed: int) -> None:
     assert len(i) <= n * (7 * (K + 1) + 7 + 1)
 
 
-def test_word_pairs_are_the_top_k_by_cosine() -> None:
+@pytest.mark.parametrize("dense", [True, False])
+def test_word_pairs_are_the_top_k_by_cosine(dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both products (dense float32 BLAS while the matrix is small, sparse beyond) give
+    the brute-force top k."""
+    import lookalike.match.candidates as candidates
+
+    if not dense:
+        monkeypatch.setattr(candidates, "DENSE_WORD_BYTES", 0)
     rng = np.random.default_rng(3)
     base = rng.integers(0, 256, (40, 60, 32), dtype=np.uint8)
     descriptors = [
@@ -152,7 +159,7 @@ def test_word_pairs_are_the_top_k_by_cosine() -> None:
             if row[c] >= min_score:
                 want.add((min(r, int(c)), max(r, int(c))))
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == want
-    np.testing.assert_allclose(s, sim[i, j])
+    np.testing.assert_allclose(s, sim[i, j], rtol=1e-12 if not dense else 1e-5)
 
 
 def test_skewed_codes_give_linear_pairs() -> None:

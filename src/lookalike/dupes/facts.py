@@ -182,13 +182,21 @@ def detail_gain(larger: Image.Image, smaller: Image.Image) -> float:
 
 
 def upscaled_flags(
-    entries: Sequence[Entry | None], facts: Sequence[FileFacts], i: np.ndarray, j: np.ndarray
+    entries: Sequence[Entry | None],
+    facts: Sequence[FileFacts],
+    i: np.ndarray,
+    j: np.ndarray,
+    known: dict[tuple[str, str], bool] | None = None,
+    keys: Sequence[str | None] | None = None,
 ) -> np.ndarray:
     """Per image: it is an enlargement of a smaller copy it matched (same aspect, 1%).
 
     Only an image that would win on resolution is looked at (the largest among the copies
     it matched), against its largest smaller copy of the same shape: one decode pair per
     such image, so the cost grows with the groups, not with their pairs.
+    ``known``: answers by (key of the larger, key of the smaller), read and added to, so a
+    pair is decoded once per run (and never again when the caller stores them); ``keys``:
+    each image's key (its digest), None where it has none.
     """
     n = len(facts)
     flags = np.zeros(n, bool)
@@ -214,6 +222,11 @@ def upscaled_flags(
         eb, es = entries[big], entries[small]
         if eb is None or es is None:
             continue
+        kb, ks = (keys[big], keys[small]) if keys is not None else (None, None)
+        pair = (kb, ks) if known is not None and kb is not None and ks is not None else None
+        if pair is not None and known is not None and pair in known:
+            flags[big] = known[pair]
+            continue
         fbig, fsmall = facts[big], facts[small]
         # Both reduced by one factor (the small one to DETAIL_SIDE at most), the large one
         # to at most twice the small one: an enlargement holds nothing more at any scale.
@@ -223,4 +236,6 @@ def upscaled_flags(
         gs, gb = _grey(es, side_s), _grey(eb, side_b)
         if gb is not None and gs is not None:
             flags[big] = detail_gain(gb, gs) < UPSCALED_GAIN
+            if pair is not None and known is not None:
+                known[pair] = bool(flags[big])
     return flags

@@ -176,6 +176,11 @@ def _normalise(m: csr_matrix, weights: np.ndarray) -> csr_matrix:
     return csr_matrix(m.multiply(1.0 / norms[:, None]))
 
 
+#: Largest dense word matrix (bytes, float32) :func:`word_pairs` multiplies with BLAS;
+#: larger collections use sparse products (same scores up to float32 rounding).
+DENSE_WORD_BYTES = 128 << 20
+
+
 def word_pairs(
     descriptors: Sequence[np.ndarray],
     mirror_descriptors: Sequence[np.ndarray] | None = None,
@@ -196,13 +201,23 @@ def word_pairs(
     x = _normalise(counts, weights)
     xm = _normalise(_bag(mirror_descriptors), weights) if mirror_descriptors else None
     out_i, out_j, out_s = [], [], []
-    xt = x.T.tocsc()
     k = min(top_k, n - 1)
+    # ~20 % of each table's words occur in an image, so the products are nearly dense:
+    # BLAS on dense float32 rows is ~4x faster than sparse products, while they fit.
+    dense = n * x.shape[1] * 4 <= DENSE_WORD_BYTES
+    xt = x.T.toarray().astype(np.float32) if dense else x.T.tocsc()
+
+    def scores(m: csr_matrix, start: int, stop: int) -> np.ndarray:
+        part = m[start:stop]
+        if dense:
+            return part.toarray().astype(np.float32) @ xt  # type: ignore[no-any-return]
+        return (part @ xt).toarray()  # type: ignore[no-any-return]
+
     for start in range(0, n, block):
         stop = min(n, start + block)
-        s = (x[start:stop] @ xt).toarray()
+        s = scores(x, start, stop)
         if xm is not None:
-            s = np.maximum(s, (xm[start:stop] @ xt).toarray())
+            s = np.maximum(s, scores(xm, start, stop))
         s[np.arange(stop - start), np.arange(start, stop)] = -1.0  # not itself
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
         score = np.take_along_axis(s, top, axis=1)
