@@ -19,10 +19,27 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ENGINES", "Executor", "open_engine"]
+__all__ = ["ENGINES", "Executor", "consumed", "open_engine"]
 
 #: The names ``--engine`` accepts.
 ENGINES: tuple[str, ...] = ("local", "ray")
+
+
+@contextmanager
+def consumed(results: Iterator[Any]) -> Iterator[Iterator[Any]]:
+    """``results`` of :meth:`Executor.map`, closed when the block is left by any means.
+
+    A local map is a generator holding its worker pool: left suspended by an exception
+    (Ctrl+C between two results), it would end its workers only when collected, and at
+    exit Python waits for work already handed out -- ten seconds and more after Ctrl+C.
+    Closing it ends the workers at once.
+    """
+    try:
+        yield results
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
 
 
 @runtime_checkable

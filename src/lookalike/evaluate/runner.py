@@ -40,7 +40,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from lookalike.engines import Executor
+from lookalike.engines import Executor, consumed
 from lookalike.engines.local import LocalExecutor
 from lookalike.evaluate.dataset import Benchmark, load_benchmark
 from lookalike.evaluate.metrics import (
@@ -143,11 +143,12 @@ def _score_pairs(
     done = 0
     executor = executor or LocalExecutor(jobs)
     calls = [(method, a, r) for a, r in args]
-    for scores, c in zip(executor.map(_score_aligned, calls), chunks, strict=True):
-        out.append(scores)
-        done += len(qi[c])
-        if progress:
-            progress(f"pairs {method.name}", done, len(qi))
+    with consumed(executor.map(_score_aligned, calls)) as mapped:
+        for scores, c in zip(mapped, chunks, strict=True):
+            out.append(scores)
+            done += len(qi[c])
+            if progress:
+                progress(f"pairs {method.name}", done, len(qi))
     return np.concatenate(out) if out else np.zeros(0)
 
 

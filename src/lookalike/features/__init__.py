@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import ImageSource, load, load_raw, source_name
-from lookalike.engines import Executor
+from lookalike.engines import Executor, consumed
 from lookalike.engines.local import LocalExecutor
 from lookalike.errors import Failure, LookalikeError
 from lookalike.methods.base import Method
@@ -108,11 +108,12 @@ def extract_features(
     results: list[tuple[list[int], dict[str, Any], list[Failure]]] = []
     done = 0
     calls = [([sources[i] for i in c], methods, plan) for c in chunks]
-    for c, result in zip(chunks, executor.map(_run_chunk, calls), strict=True):
-        results.append(result)
-        done += len(c)
-        if progress:
-            progress("features", done, len(sources))
+    with consumed(executor.map(_run_chunk, calls)) as mapped:
+        for c, result in zip(chunks, mapped, strict=True):
+            results.append(result)
+            done += len(c)
+            if progress:
+                progress("features", done, len(sources))
     out = FeatureSet()
     parts: dict[str, list[Any]] = {m.name: [] for m in methods}
     for c, (ok, feats, failures) in zip(chunks, results, strict=True):

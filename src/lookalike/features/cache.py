@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import probe
-from lookalike.engines import Executor
+from lookalike.engines import Executor, consumed
 from lookalike.errors import Failure, LookalikeError, UsageError
 from lookalike.features import CHUNK, FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
@@ -257,16 +257,15 @@ def _distributed(
     failures: dict[str, Failure] = {}
     done = 0
     calls = [(part, methods, exact, keys, where) for part in parts]
-    for part, (records, read_failures, shard) in zip(
-        parts, executor.map(_compute_shard, calls), strict=True
-    ):
-        catalog.store(records)
-        if shard is not None:
-            Path(shard).unlink(missing_ok=True)  # committed: the catalog holds it now
-        computed.update((r.entry.path, r.features) for r in records)
-        failures.update((f.path, f) for f in read_failures)
-        done += len(part)
-        tick("features", done, len(missing))
+    with consumed(executor.map(_compute_shard, calls)) as mapped:
+        for part, (records, read_failures, shard) in zip(parts, mapped, strict=True):
+            catalog.store(records)
+            if shard is not None:
+                Path(shard).unlink(missing_ok=True)  # committed: the catalog holds it now
+            computed.update((r.entry.path, r.features) for r in records)
+            failures.update((f.path, f) for f in read_failures)
+            done += len(part)
+            tick("features", done, len(missing))
     if folder is not None:
         with contextlib.suppress(OSError):  # left only when empty: nothing is pending
             folder.rmdir()

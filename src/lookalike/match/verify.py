@@ -6,7 +6,7 @@ from typing import Any
 
 import cv2
 
-from lookalike.engines import Executor
+from lookalike.engines import Executor, consumed
 from lookalike.engines.local import LocalExecutor
 from lookalike.match.cascade import Score, score_rows
 from lookalike.methods.base import Method
@@ -47,8 +47,10 @@ def verify_pairs(
             if progress:
                 progress("verifying", len(out), len(pairs))
         return out
-    for scores in executor.map(_verify_chunk, [(method, c) for c in chunks], shared=features):
-        out += scores
-        if progress:
-            progress("verifying", len(out), len(pairs))
+    calls = [(method, c) for c in chunks]
+    with consumed(executor.map(_verify_chunk, calls, shared=features)) as results:
+        for scores in results:
+            out += scores
+            if progress:
+                progress("verifying", len(out), len(pairs))
     return out
