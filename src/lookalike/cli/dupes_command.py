@@ -189,7 +189,7 @@ def _check(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     if args.videos:
         return _videos(args)
-    from lookalike.cli.apply_command import confirm_deletes
+    from lookalike.cli.apply_command import confirm_deletes, print_actions
     from lookalike.dupes.find import DupesOptions, find_duplicates
     from lookalike.dupes.marks import load_marks
     from lookalike.dupes.plan import apply_plan, plan_from_report
@@ -259,10 +259,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"report 报告: {path}")
         if args.plan:
             print(f"plan 计划: {args.plan}  (run 执行: lookalike apply {args.plan})")
-        for a in actions:
-            what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
-            note = a.error or a.reason or ("done" if a.done else "")
-            print(f"{what}  ({note})")
+        print_actions(actions, False, None)  # the journal was named when it was written
     if args.review:
         review_report(report, args.paths, open_browser=not args.no_browser, cache=cache)
     failed_actions = any(a.error for a in actions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lookalike.cli.apply_command import print_actions
 from lookalike.cli.arguments import action_problem, add_actions, count
 from lookalike.cli.output import ProgressBar, error, print_json
 from lookalike.reports.text import table
@@ -123,12 +124,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{report.videos} videos, {len(report.groups)} groups of copies")
         if args.plan:
             print(f"plan 计划: {args.plan}  (run 执行: lookalike apply {args.plan})")
-        for a in actions:
-            what = f"{a.kind} {a.path}" + (f" -> {a.target}" if a.target else "")
-            note = a.error or a.reason or ("done" if a.done else "")
-            print(f"{what}  ({note})")
-        if journal:
-            print(f"journal 日志: {journal}  (undo 撤销: lookalike undo {journal})")
+        print_actions(actions, False, journal)
     for f in report.failures:
         error(f.path, f.reason)
     return 1 if report.failures or any(a.error for a in actions) else 0

@@ -109,13 +109,17 @@ class VerdictCache:
         geometry)``; a pair is one row whichever way round it is given, so a directional
         field (the geometry) is the caller's to keep in one order."""
         data = [(*_key(a, b), scope, float(d), float(s), v, r, g) for a, b, d, s, v, r, g in rows]
+        self._write(
+            "INSERT OR REPLACE INTO verdicts (a, b, scope, distance, similarity, "
+            "verdict, relation, geometry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            data,
+        )
+
+    def _write(self, sql: str, data: Sequence[tuple[object, ...]]) -> None:
+        """``sql`` for each row of ``data``, in one transaction."""
         try:
             with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO verdicts (a, b, scope, distance, similarity, "
-                    "verdict, relation, geometry) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    data,
-                )
+                self._db.executemany(sql, data)
         except sqlite3.DatabaseError as exc:
             raise CollectionError(
                 str(self.path), f"cannot write the verdict cache: {exc}"
@@ -152,13 +156,6 @@ class VerdictCache:
     def put_facts(self, rows: Iterable[tuple[str, dict[str, Any]]], scope: str) -> None:
         """Store per-file facts ``(hex digest, JSON-able dict)``."""
         data = [(bytes.fromhex(d), scope, json.dumps(f, sort_keys=True)) for d, f in rows]
-        try:
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO file_facts (digest, scope, facts) VALUES (?, ?, ?)",
-                    data,
-                )
-        except sqlite3.DatabaseError as exc:
-            raise CollectionError(
-                str(self.path), f"cannot write the verdict cache: {exc}"
-            ) from None
+        self._write(
+            "INSERT OR REPLACE INTO file_facts (digest, scope, facts) VALUES (?, ?, ?)", data
+        )

@@ -146,14 +146,7 @@ def sample_frames(
         raise ValueError(f"rate must be > 0 frames per second, got {rate}")
     _check_head(name)
     deadline = time.monotonic() + time_limit
-    cap = open_capture(name, time_limit)
-    try:
-        if not cap.isOpened():
-            raise DecodeError(
-                name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
-            )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    with _opened(name, time_limit) as (cap, width, height):
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if width <= 0 or height <= 0:
             raise DecodeError(name, "no video stream (audio only or corrupt)")
@@ -206,14 +199,23 @@ def sample_frames(
             decoded=decoded,
             rate=rate,
         )
-    finally:
-        cap.release()
 
 
 @contextlib.contextmanager
 def _showable(name: str, time_limit: float, max_pixels: int) -> Iterator[Any]:
     """An open capture of a video whose frames can be shown (a stream OpenCV opens, of
     a size within ``max_pixels``), released when the block ends."""
+    with _opened(name, time_limit) as (cap, width, height):
+        if width <= 0 or height <= 0 or width * height > max_pixels:
+            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
+        yield cap
+
+
+@contextlib.contextmanager
+def _opened(name: str, time_limit: float) -> Iterator[tuple[Any, int, int]]:
+    """An open capture of ``name`` and its declared frame width and height (maybe 0 for
+    a broken stream), released when the block ends; DecodeError when OpenCV cannot open
+    a video stream at all."""
     import cv2
 
     cap = open_capture(name, time_limit)
@@ -222,11 +224,7 @@ def _showable(name: str, time_limit: float, max_pixels: int) -> Iterator[Any]:
             raise DecodeError(
                 name, "no video stream OpenCV can open (truncated, audio only or corrupt)"
             )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width <= 0 or height <= 0 or width * height > max_pixels:
-            raise DecodeError(name, f"no frame can be shown ({width}x{height})")
-        yield cap
+        yield cap, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     finally:
         cap.release()
 
