@@ -397,16 +397,18 @@ def _facts(
         cache.put_facts(fresh, scope)
     keys = [digests.get(p) for p in paths]
     pair_scope = f"upscaled{FACTS_VERSION}"
-    known: dict[tuple[str, str], bool] = {}
+    pairs_known: dict[tuple[str, str], bool] = {}
     if cache is not None:  # stored under the larger copy: {smaller digest: upscaled}
         for big, smaller in cache.facts([k for k in keys if k], pair_scope).items():
-            known.update({(big, small): bool(v) for small, v in smaller.items()})
-    before = dict(known)
-    upscaled = upscaled_flags([entries.get(p) for p in paths], facts, i, j, known, keys)
-    if cache is not None and known != before:
+            pairs_known.update({(big, small): bool(v) for small, v in smaller.items()})
+    before = set(pairs_known)
+    upscaled = upscaled_flags([entries.get(p) for p in paths], facts, i, j, pairs_known, keys)
+    grown = {big for big, small in pairs_known if (big, small) not in before}
+    if cache is not None and grown:  # each grown entry whole: it replaces the stored one
         by_big: dict[str, dict[str, object]] = {}
-        for (big, small), v in known.items():
-            by_big.setdefault(big, {})[small] = v
+        for (big, small), v in pairs_known.items():
+            if big in grown:
+                by_big.setdefault(big, {})[small] = v
         cache.put_facts(list(by_big.items()), pair_scope)
     for k in np.flatnonzero(upscaled).tolist():
         facts[k] = replace(facts[k], upscaled=True)

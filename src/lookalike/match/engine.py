@@ -248,14 +248,13 @@ def match_pairs(
     the same cascade as :func:`match_features`, on pairs a caller proposes instead of the
     candidate search (a group's keeper against the copies it reaches only through
     others, say). Same bytes are decided from the digests."""
-    n = len(fs.paths)
     decided: dict[tuple[int, int], tuple[str, str, dict[str, Score]]] = {}
     todo = []
     for a, b in sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b}):
         da, db = digests.get(fs.paths[a]), digests.get(fs.paths[b])
         if da is not None and da == db:
             decided[(a, b)] = ("bytes", "identical", {})
-        elif 0 <= a < n and 0 <= b < n:
+        else:
             todo.append((a, b))
     layer_counts: dict[str, int] = {"bytes": len(decided), "candidates": len(todo)}
     _cascade(fs, methods, todo, digests, decided, layer_counts, jobs, progress, verdicts, executor)

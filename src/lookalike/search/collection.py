@@ -613,18 +613,11 @@ class Collection:
         if not len(fs):
             return {}
         qf = q.features[self._orb.name][0]
-        cands_f = list(feats)
         # OpenCV's matching and RANSAC release the GIL: the candidates are matched in
         # threads, so one query uses every core (a search with 16 candidates to verify
         # spent ~120 ms of its ~200 ms here on one core).
-        parts = [cands_f[w::VERIFY_THREADS] for w in range(VERIFY_THREADS)]
-        done = list(
-            self._threads().map(lambda fb: score_rows(self._orb, [qf] * len(fb), fb), parts)
-        )
-        scores: list[Score | None] = [None] * len(cands_f)
-        for w, part in enumerate(done):
-            scores[w::VERIFY_THREADS] = part
-        return {entries[p]: s for p, s in zip(fs.paths, scores, strict=True) if s is not None}
+        scores = self._threads().map(lambda fb: score_rows(self._orb, [qf], [fb])[0], feats)
+        return {entries[p]: s for p, s in zip(fs.paths, scores, strict=True)}
 
     def _threads(self) -> ThreadPoolExecutor:
         """The pool that verifies one query's candidates in parallel (made on first use)."""
