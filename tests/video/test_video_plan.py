@@ -4,7 +4,6 @@ rule (a copy is acted on only when its keeper holds it)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,9 @@ def folder(tmp_path: Path, clips: dict[str, Path], edit_truth: dict) -> Path:
     """视频/: the source a, its trimmed and resized copies, b (unrelated), and a longer
     video at a quarter of a's pixels that holds a and 4 s more (a is its keeper)."""
     from corpus import SAMPLES
+    from video_folders import folder_of_copies
 
-    root = tmp_path / "视频"
-    root.mkdir()
-    shutil.copy(clips["a"], root / "原片.mp4")
-    shutil.copy(clips["a.trim"], root / "剪短.mp4")
-    shutil.copy(clips["a.resize"], root / "缩小.mp4")
-    shutil.copy(clips["b"], root / "无关.mp4")
+    root = folder_of_copies(tmp_path / "视频", clips)
     photos = sorted(SAMPLES.glob("*.jpg"))
     make_slideshow(photos[4:6] + photos[:4], root / "合集.mp4", size=(80, 60))
     return root

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,13 +22,9 @@ pytest.importorskip("uvicorn")
 @pytest.fixture
 def folder(tmp_path: Path, clips: dict[str, Path], edit_truth: dict) -> Path:
     """片库/: the source, its resized and trimmed copies, and an unrelated clip."""
-    root = tmp_path / "片库"
-    root.mkdir()
-    shutil.copy(clips["a"], root / "原片.mp4")
-    shutil.copy(clips["a.resize"], root / "缩小.mp4")
-    shutil.copy(clips["a.trim"], root / "剪短.mp4")
-    shutil.copy(clips["b"], root / "无关.mp4")
-    return root
+    from video_folders import folder_of_copies
+
+    return folder_of_copies(tmp_path / "片库", clips)
 
 
 def test_dupes_videos_plans_what_videos_plans(folder: Path, tmp_path: Path) -> None:
