@@ -189,8 +189,9 @@ def detect(
     (:func:`~lookalike.match.grouping.unlinked_reach`, :func:`~lookalike.match.engine.match_pairs`),
     for :data:`REACH_ROUNDS` rounds, so the star groups take in what the pairs chain to.
     """
-    engine_args = {"jobs": jobs, "progress": progress, "verdicts": verdicts, "executor": executor}
-    found = match_features(fs, methods, digests, **engine_args)  # type: ignore[arg-type]
+    found = match_features(
+        fs, methods, digests, jobs=jobs, progress=progress, verdicts=verdicts, executor=executor
+    )
     paths = fs.paths
     n = len(paths)
     if marks and marks.keep:
@@ -221,14 +222,23 @@ def detect(
         if not ask:
             break
         tried.update(ask)
-        more = match_pairs(fs, methods, digests, ask, **engine_args)  # type: ignore[arg-type]
+        found.layer_counts["reach"] = found.layer_counts.get("reach", 0) + len(ask)
+        more = match_pairs(
+            fs,
+            methods,
+            digests,
+            ask,
+            jobs=jobs,
+            progress=progress,
+            verdicts=verdicts,
+            executor=executor,
+        )
         more = _kept(more, fs, digests, marks, exact_only, threshold, relations)
         if not len(more.i):
             break
         for name, count in more.layer_counts.items():
             if name not in ("bytes", "candidates"):
                 found.layer_counts[name] = found.layer_counts.get(name, 0) + count
-        found.layer_counts["reach"] = found.layer_counts.get("reach", 0) + len(ask)
         found = _merged(found, more)
     if marks and marks.not_duplicates:
         groups = _split_marked(groups, digests, marks)
