@@ -132,8 +132,8 @@ def test_not_an_onnx_file_and_no_file_are_refused(
         with pytest.raises(UsageError) as info:
             Embed(path)
         assert str(path) in str(info.value) and reason in str(info.value)
-    with pytest.raises(UsageError, match="embed needs a model"):
-        get_method("embed")
+    # no model named: the shipped one
+    assert get_method("embed").model.endswith("copy-embed.onnx")  # type: ignore[attr-defined]
 
 
 def test_without_onnxruntime_the_error_names_the_extra(model: Path) -> None:
@@ -168,8 +168,10 @@ def test_cli_compare_and_eval_pairs_take_the_model(
     )
     out = json.loads(capsys.readouterr().out)
     assert out["methods"]["embed"]["similarity"] == pytest.approx(1.0, abs=1e-5)
-    assert main(["compare", a, b, "-m", "embed"]) == 2
-    assert "needs --model" in capsys.readouterr().err
+    # embed without --model runs the shipped model
+    assert main(["compare", a, b, "-m", "embed", "--json"]) == 0
+    shipped = json.loads(capsys.readouterr().out)["methods"]["embed"]
+    assert 0.0 <= shipped["similarity"] < 0.75
     # ratings: each photo against a smaller and a greyscale copy (5), another photo (1)
     rows = ["a,b,rating"]
     for k, p in enumerate(sample_photos[:4]):

@@ -21,6 +21,7 @@ COMMANDS = (
     "hash",
     "dupes",
     "cluster",
+    "train",
     "apply",
     "undo",
     "mark",

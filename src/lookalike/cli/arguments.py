@@ -127,23 +127,23 @@ def add_model(parser: argparse.ArgumentParser) -> None:
         "--model",
         metavar="PATH",
         default=None,
-        help="ONNX model for the embed method: input (N, 3, H, W) float32 RGB normalised "
-        "with ImageNet's mean/std, output (N, D); needs pip install 'lookalike[embed]'",
+        help="ONNX model for the embed method ('default': the shipped copy-detection "
+        "model): input (N, 3, H, W) float32 RGB normalised with ImageNet's mean/std, output "
+        "(N, D); needs pip install 'lookalike[embed]'",
     )
 
 
 def with_model(names: Sequence[str], model: str | None) -> list[Any]:
     """Method names, with ``embed`` built from ``model`` (added when a model is given);
-    ``embed`` without a model is refused with the fix. Raises UsageError (or
+    ``embed`` named without a model runs the shipped one. Raises UsageError (or
     MissingDependencyError) naming the model file and the reason: commands answer it
     with exit status 2 before any work starts."""
-    from lookalike.errors import UsageError
     from lookalike.methods import get_method
 
     rest: list[Any] = [n for n in names if n != "embed"]
     if model is None:
         if len(rest) != len(names):
-            raise UsageError("the embed method needs --model PATH (an ONNX file)")
+            return [*rest, get_method("embed")]
         return rest
     return [*rest, get_method("embed", model=model)]
 

@@ -12,15 +12,17 @@ from lookalike.cli.arguments import (
     add_actions,
     add_engine,
     add_jobs,
+    add_model,
     count,
     engine_problem,
     percentage,
+    with_model,
 )
 from lookalike.cli.output import ProgressBar, print_json
 from lookalike.errors import LookalikeError
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.match.relation import KINDS
-from lookalike.methods import METHODS
+from lookalike.methods import METHODS, MODEL_METHODS
 
 if TYPE_CHECKING:
     from lookalike.dupes.actions import Action
@@ -58,11 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--methods",
         nargs="+",
-        choices=METHODS,
+        choices=(*METHODS, *MODEL_METHODS),
         default=list(DEFAULT_LAYERS),
         metavar="M",
-        help=f"layers to run (default: {' '.join(DEFAULT_LAYERS)}; drop orb for speed)",
+        help=f"layers to run (default: {' '.join(DEFAULT_LAYERS)}; drop orb for speed; add "
+        "embed for the learned layer, which proposes crops and pasted copies)",
     )
+    add_model(p)
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
     add_jobs(p)
     add_engine(p)
@@ -176,6 +180,10 @@ def _check(args: argparse.Namespace) -> str | None:
         KeeperRule.parse(args.keep)
     except ValueError as exc:
         return f"--keep: {exc}"
+    try:  # the embed layer's model is opened once here, so a bad file stops nothing midway
+        with_model(args.methods, args.model)
+    except LookalikeError as exc:
+        return str(exc)
     if args.ext and not [e for e in args.ext.split(",") if e.strip()]:
         return "--ext: name at least one extension, e.g. jpg,png"
     try:
@@ -222,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         min_size=args.min_size,
         exact_only=args.exact_only,
+        model=args.model,
     )
     stages = {k: stage_label(k, args.lang) for k in STAGE_LABELS}
     with (

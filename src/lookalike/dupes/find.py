@@ -81,11 +81,14 @@ class DupesOptions:
     min_size: int = 0
     #: Only copies with the same bytes or the same pixels (verdict "identical").
     exact_only: bool = False
+    #: ONNX model of the ``embed`` layer (added to ``methods`` when given); ``methods``
+    #: naming embed without a model runs the shipped one.
+    model: str | None = None
 
 
 def layer_methods(options: DupesOptions) -> list[Method]:
     """The methods a duplicate search computes (:func:`lookalike.match.engine.layer_methods`)."""
-    return engine_layers(options.methods)
+    return engine_layers(options.methods, model=options.model)
 
 
 def _open_catalog(cache: str | None, tmp: str) -> Catalog:

@@ -341,7 +341,8 @@ def engine_candidates(
     The features of :func:`lookalike.match.engine.layer_methods` (``layers``) for every
     query and reference together, as ``dupes`` sees a folder; then
     :func:`~lookalike.match.engine.candidate_pairs` with the region codes (``"engine"``)
-    and without them (``"without_regions"``, the engine before they were added). For each:
+    and without them (``"without_regions"``, the engine before they were added), and
+    without the learned descriptors (``"without_embed"``, when ``layers`` holds embed). For each:
     the share of ground-truth (query, reference) pairs proposed, per attack and severity,
     and the candidate pairs per image.
     """
@@ -358,9 +359,12 @@ def engine_candidates(
     att = np.asarray(bench.attack, dtype=object)
     sev = np.asarray(bench.severity, dtype=object)
     out: dict[str, Any] = {"layers": list(layers), "images": n, "features_seconds": seconds}
-    for label, regions in (("without_regions", False), ("engine", True)):
+    variants = [("without_regions", False, False), ("engine", True, True)]
+    if "embed" in fs.features:
+        variants.insert(1, ("without_embed", True, False))
+    for label, regions, embed in variants:
         t1 = time.perf_counter()
-        key = candidate_pairs(fs, methods, regions=regions)
+        key = candidate_pairs(fs, methods, regions=regions, embed=embed)
         found = _proposed(bench, key, n, n_q)
         linked = _reachable(bench, key, n, n_q)
         pos = bench.positive

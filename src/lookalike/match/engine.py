@@ -10,8 +10,9 @@
    are stars and each code keeps its k nearest, so the pairs grow with the images, not
    with the square of the largest group;
 3. **the cascade** (:mod:`lookalike.match.cascade`) decides each candidate with the
-   cheapest layer that can: hashes, then colour + content fingerprint, then ORB keypoints
-   verified by RANSAC in worker processes (:mod:`lookalike.match.verify`).
+   cheapest layer that can: hashes, then colour + content fingerprint, then (when the
+   ``embed`` layer runs) the learned descriptors, which call far-apart pairs different,
+   then ORB keypoints verified by RANSAC in worker processes (:mod:`lookalike.match.verify`).
 
 ``lookalike dupes`` groups the pairs; ``lookalike docs`` keeps those between documents'
 pictures. Every pair names the layer that decided it and its score.
@@ -46,11 +47,15 @@ from lookalike.match.verify import verify_pairs
 from lookalike.methods import Method, get_method
 from lookalike.methods.base import Thresholds, hamming
 from lookalike.progress import Progress
+from lookalike.store.vectors import vector_pairs
 from lookalike.store.verdicts import VerdictCache
 
 __all__ = [
     "CANDIDATE_LAYERS",
     "CANDIDATE_RADIUS",
+    "EMBED_CANDIDATE",
+    "EMBED_DIFFERENT",
+    "EMBED_NEIGHBOURS",
     "LOCAL_CANDIDATES",
     "REGION_RADIUS",
     "Matches",
@@ -72,6 +77,15 @@ CANDIDATE_LAYERS: tuple[str, ...] = ("aspect", "phash8")
 #: Candidate finders computed only when a keypoint layer (orb, sift) is asked for: they
 #: propose crops, frames and turned copies that only keypoints can confirm.
 LOCAL_CANDIDATES: tuple[str, ...] = ("regions",)
+#: Least cosine of the learned descriptors (the ``embed`` layer) for a candidate pair, and
+#: how many nearest neighbours each picture proposes: measured on the corpus attack
+#: benchmark (docs/accuracy.md, "The embed layer"), never on the held-out benchmark.
+EMBED_CANDIDATE: float = 0.5
+EMBED_NEIGHBOURS: int = 16
+#: Below this cosine of the learned descriptors a pair is "different" without keypoint
+#: verification: on the corpus attack benchmark 1 of 3,927 pairs keypoints verified as
+#: copies lies below it (docs/accuracy.md, "The embed layer").
+EMBED_DIFFERENT: float = 0.25
 _LOCAL_LAYERS = ("orb", "sift")
 
 
@@ -105,16 +119,19 @@ def _byte_pairs(paths: Sequence[str], digests: dict[str, str]) -> list[tuple[int
     return pairs
 
 
-def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list[Method]:
+def layer_methods(
+    layers: Sequence[str], threshold: float | None = None, *, model: str | None = None
+) -> list[Method]:
     """The methods a run computes: :data:`CANDIDATE_LAYERS` always, then ``layers``, and
     :data:`LOCAL_CANDIDATES` when a keypoint layer is among them.
 
     ``threshold`` (similarity 0..1) moves where the hash layer alone calls a pair similar
-    (default pHash's own 1 - 8/64).
+    (default pHash's own 1 - 8/64). ``model``: the ONNX file of the ``embed`` layer
+    (added when given; default: the shipped model when ``layers`` names embed).
     """
     local = [c for c in LOCAL_CANDIDATES if any(n in _LOCAL_LAYERS for n in layers)]
-    names = list(dict.fromkeys([*CANDIDATE_LAYERS, *local, *layers]))
-    methods = [get_method(n) for n in names]
+    names = list(dict.fromkeys([*CANDIDATE_LAYERS, *local, *layers, *(["embed"] if model else [])]))
+    methods = [get_method(n, model=model) if n == "embed" else get_method(n) for n in names]
     if threshold is not None:
         for m in methods:
             if m.name == "phash8":
@@ -124,13 +141,15 @@ def layer_methods(layers: Sequence[str], threshold: float | None = None) -> list
 
 
 def candidate_pairs(
-    fs: FeatureSet, methods: Sequence[Method], *, regions: bool = True
+    fs: FeatureSet, methods: Sequence[Method], *, regions: bool = True, embed: bool = True
 ) -> np.ndarray:
     """Candidate pairs as one sorted array of keys ``i * n + j`` (i < j), each once.
 
     Sources: pHash within :data:`CANDIDATE_RADIUS`, phash8's rotated / mirrored codes,
-    the region codes within :data:`REGION_RADIUS` (when computed and ``regions``), and
-    the visual words of the keypoint method (when computed).
+    the region codes within :data:`REGION_RADIUS` (when computed and ``regions``), the
+    visual words of the keypoint method (when computed), and the learned descriptors'
+    :data:`EMBED_NEIGHBOURS` nearest within :data:`EMBED_CANDIDATE` (when the ``embed``
+    layer was computed and ``embed``).
     """
     n = len(fs.paths)
     if n < 2:
@@ -147,6 +166,10 @@ def candidate_pairs(
         feats = fs.features[local.name]
         found.append(
             word_pairs([f.descriptors for f in feats], [f.mirror_descriptors for f in feats])[:2]
+        )
+    if embed and "embed" in by_name and "embed" in fs.features:
+        found.append(
+            vector_pairs(fs.features["embed"], EMBED_CANDIDATE, k=EMBED_NEIGHBOURS)[:2]
         )
     i = np.concatenate([np.asarray(a, np.int64) for a, _ in found])
     j = np.concatenate([np.asarray(b, np.int64) for _, b in found])
@@ -295,6 +318,14 @@ def _cascade(
             for k, (v, by) in enumerate(outcomes)
             if v == "different" or by == "content" or (by in rows[k] and weak_hash(rows[k][by]))
         ]
+        if "embed" in rows[0]:
+            # The learned layer decides "different" where its descriptors are far apart:
+            # no keypoint verification is spent on those pairs.
+            far = [k for k in todo if rows[k]["embed"].similarity < EMBED_DIFFERENT]
+            for k in far:
+                outcomes[k] = ("different", "embed")
+            layer_counts["embed far"] = layer_counts.get("embed far", 0) + len(far)
+            todo = [k for k in todo if rows[k]["embed"].similarity >= EMBED_DIFFERENT]
         for k, score in zip(
             todo,
             _verify(local, fs, pairs, todo, digests, jobs, progress, verdicts, executor),

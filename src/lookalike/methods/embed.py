@@ -1,8 +1,11 @@
-"""Learned embeddings: your ONNX model, run by onnxruntime on the CPU, compared by cosine.
+"""Learned embeddings: an ONNX model run by onnxruntime on the CPU, compared by cosine.
 
-No weights can be downloaded at run time and the project has not shipped a trained model
-yet, so ``embed`` runs the model you give it (``--model PATH``), for example an export of
-SSCD (Pizzi et al., "A Self-Supervised Descriptor for Image Copy Detection", CVPR 2022).
+Without ``model`` the method runs the project's own copy-detection model, shipped in the
+package (lookalike.models, ``copy-embed.onnx``: trained by ``lookalike train`` on public
+domain clip art and drawn pictures; docs/model-card.md), with the thresholds measured for
+it. With ``model=PATH`` (``--model PATH``) it runs yours, for example one ``lookalike
+train`` fine-tuned on your images or an export of SSCD (Pizzi et al., "A Self-Supervised
+Descriptor for Image Copy Detection", CVPR 2022).
 
 What the model must be
 ----------------------
@@ -20,9 +23,10 @@ the file and the reason (not an ONNX file, wrong rank, wrong channels, wrong typ
 missing onnxruntime raises an ImportError naming the extra: ``pip install
 'lookalike[embed]'``.
 
-Similarity is the cosine of the unit descriptors clipped to [0, 1]. The thresholds of a
-model you bring cannot be known here: the defaults (similar >= 0.75, different < 0.5) are
-a starting point in the range used for SSCD descriptors, not a measurement; measure your
+Similarity is the cosine of the unit descriptors clipped to [0, 1]. The shipped model's
+thresholds are measured (``copy-embed.json``). Those of a model you bring cannot be known
+here: the defaults (similar >= 0.75, different < 0.5) are a starting point in the range
+used for SSCD descriptors, not a measurement; measure your
 model's with ``bench/vector_thresholds.py BENCH --method embed --model PATH`` (or read
 ``thr@P99`` of ``lookalike eval run BENCH --model PATH``) and pass ``similar=`` /
 ``different=``.
@@ -143,15 +147,24 @@ class Embed(Method):
         size: int = DEFAULT_SIZE,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
-        similar: float = 0.75,
-        different: float = 0.50,
+        similar: float | None = None,
+        different: float | None = None,
         threads: int = 0,
     ) -> None:
-        if model is None:
-            raise UsageError(
-                "embed needs a model: --model PATH (an ONNX file with input (N, 3, H, W) "
-                "float32 and output (N, D); see lookalike.methods.embed)"
-            )
+        if model is None or os.fspath(model) == "default":
+            from lookalike.models import default_card, default_model
+
+            model = default_model()
+            if not model:
+                raise UsageError(
+                    "this copy of lookalike ships no default model: give --model PATH (an "
+                    "ONNX file with input (N, 3, H, W) float32 and output (N, D))"
+                )
+            measured = default_card().get("thresholds", {})
+            similar = float(measured.get("similar", 0.75)) if similar is None else similar
+            different = float(measured.get("different", 0.5)) if different is None else different
+        similar = 0.75 if similar is None else similar
+        different = 0.50 if different is None else different
         self.model = os.fspath(model)
         self._threads = threads
         session = open_session(self.model, threads=threads)
