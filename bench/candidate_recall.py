@@ -40,6 +40,7 @@ import lookalike.dupes.find as find
 from lookalike.dupes.find import DupesOptions, find_duplicates
 from lookalike.evaluate.dataset import list_images, load_benchmark
 from lookalike.evaluate.runner import engine_candidates
+from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.reports.text import table
 
 HERE = Path(__file__).resolve().parent
@@ -72,15 +73,18 @@ def build(photos: Path, variants: Path | None, out: Path) -> None:
           f"{len(bench.references) + added} references ({added} distractor variants)")  # fmt: skip
 
 
-def dupes(out: Path, jobs: int, reach: bool) -> dict[str, object]:
-    """find_duplicates over the benchmark: pair recall per attack, precision, time.
-    ``reach``: keepers are checked against the copies they chain to (as ``dupes`` runs)."""
+def dupes(
+    out: Path, jobs: int, reach: bool, methods: tuple[str, ...] = DEFAULT_LAYERS
+) -> dict[str, object]:
+    """find_duplicates over the benchmark (layers ``methods``): pair recall per attack,
+    precision, time. ``reach``: keepers are checked against the copies they chain to (as
+    ``dupes`` runs)."""
     saved = find.REACH_ROUNDS
     if not reach:  # the engine without that check: only the candidates' own pairs
         find.REACH_ROUNDS = 0
     try:
         t0 = time.perf_counter()
-        report = find_duplicates([out], DupesOptions(cache="", jobs=jobs))
+        report = find_duplicates([out], DupesOptions(methods=methods, cache="", jobs=jobs))
         seconds = time.perf_counter() - t0
     finally:
         find.REACH_ROUNDS = saved
@@ -138,15 +142,21 @@ def main() -> int:
         return 0
     res = {label: dupes(args.out, args.jobs, reach) for label, reach in
            (("no keeper check", False), ("dupes", True))}  # fmt: skip
-    attacks = list(res["dupes"]["recall"])  # type: ignore[call-overload]
+    print_dupes(res, "without and with the keeper checked against chained copies")
+    return 0
+
+
+def print_dupes(res: dict[str, dict[str, object]], what: str) -> None:
+    """The table of :func:`dupes` results, one column per run."""
+    first = next(iter(res.values()))
+    attacks = list(first["recall"])  # type: ignore[call-overload]
     rows = [[a, *(f"{res[k]['recall'][a]:.3f}" for k in res)] for a in attacks]  # type: ignore[index]
     for key in ("all", "precision", "pairs", "candidates", "seconds"):
         rows.append([key, *(f"{res[k][key]:.3f}" if isinstance(res[k][key], float)
                             else str(res[k][key]) for k in res)])  # fmt: skip
     print("\nlookalike dupes end to end: query grouped with its source, per attack; precision")
-    print("of the reported pairs; without and with the keeper checked against chained copies")
+    print(f"of the reported pairs (both files from the same source picture); {what}")
     print(table(["attack", *res], rows))
-    return 0
 
 
 if __name__ == "__main__":
