@@ -182,12 +182,12 @@ def _is_face(module: str) -> bool:
 
 
 def test_the_readmes_state_gist_and_embed_thresholds_as_their_owners_do() -> None:
-    """The methods tables restate GIST's measured and embed's default thresholds."""
-    from lookalike.methods.embed import Embed
+    """The methods tables restate GIST's and the shipped embed model's measured thresholds."""
     from lookalike.methods.gist import GIST_THRESHOLDS
+    from lookalike.models import default_card
 
     root = SRC.parent
-    defaults = Embed.__init__.__kwdefaults__
+    defaults = default_card()["thresholds"]
     for name in ("README.md", "README.zh-CN.md"):
         text = (root / name).read_text(encoding="utf-8")
         gist = next(line for line in text.splitlines() if line.startswith("| `gist`"))

@@ -28,6 +28,17 @@ def _names(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _default_methods() -> list[str]:
+    """The methods eval scores when none are named: the defaults, GIST, and the shipped
+    learned model when onnxruntime can run it."""
+    import importlib.util
+
+    from lookalike.models import default_model
+
+    learned = importlib.util.find_spec("onnxruntime") is not None and bool(default_model())
+    return [*EVAL_METHODS, *(["embed"] if learned else [])]
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
@@ -62,11 +73,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     rn = esub.add_parser("run", help="score a benchmark with the methods and the cascade")
     rn.add_argument("bench", help="benchmark folder (from `eval make`)")
+    defaults = _default_methods()
     rn.add_argument(
         "--methods",
         type=_names,
-        default=list(EVAL_METHODS),
-        help=f"comma-separated (default: {','.join(EVAL_METHODS)}); choices: {','.join(METHODS)}",
+        default=defaults,
+        help=f"comma-separated (default: {','.join(defaults)}); choices: {','.join(METHODS)}, "
+        "embed",
     )
     add_model(rn)
     rn.add_argument(
@@ -88,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pr = esub.add_parser("pairs", help="Spearman correlation with human ratings (a,b,rating CSV)")
     pr.add_argument("ratings", help="CSV with columns a, b, rating")
-    pr.add_argument("--methods", type=_names, default=list(EVAL_METHODS))
+    pr.add_argument("--methods", type=_names, default=defaults)
     add_model(pr)
     pr.add_argument("--jobs", "-j", type=int, default=1)
     add_engine(pr)
