@@ -7,7 +7,7 @@ import os
 import sys
 
 from lookalike.cli.arguments import add_jobs, positive
-from lookalike.errors import LookalikeError
+from lookalike.errors import LookalikeError, require
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from lookalike.training.data import image_paths, load_store
     from lookalike.training.loop import TrainConfig, train
 
+    try:  # before any picture is read
+        require("torch", "train")
+    except LookalikeError as exc:
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return 2
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         print(f"lookalike: --out {args.out}: not a folder", file=sys.stderr)
         return 2
