@@ -31,6 +31,7 @@ COMMANDS = (
     "search",
     "migrate",
     "videos",
+    "seal",
 )
 
 

@@ -379,8 +379,8 @@ def impression(
         kernel = np.ones((3, 3), np.uint8)
         mask = cv2.dilate(mask, kernel) if press > 0 else cv2.erode(mask, kernel)
     angle = rng.uniform(-15, 15)
-    scale = rng.uniform(0.7, 0.92) * size / MASK_SIZE
-    shift = rng.uniform(-0.05, 0.05, 2) * size
+    scale = rng.uniform(0.62, 0.86) * size / MASK_SIZE
+    shift = rng.uniform(-0.04, 0.04, 2) * size
     m = cv2.getRotationMatrix2D((MASK_SIZE / 2, MASK_SIZE / 2), angle, scale)
     m[:, 2] += size / 2 - MASK_SIZE / 2 + shift
     ink = cv2.warpAffine(mask, m, (size, size), flags=cv2.INTER_AREA)
