@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from seal_fonts import require_cjk_font
 
 from lookalike.cli import main
@@ -41,6 +42,16 @@ def test_different_seal_in_words(prints: dict[str, Path], capsys) -> None:
     assert main(["seal", str(prints["a"]), str(prints["c"]), "-m", "baseline"]) == 0
     out = capsys.readouterr().out
     assert "different seal 不同印章" in out and "其他印章.png" in out
+
+
+def test_an_image_without_red_ink_is_named_with_exit_2(
+    prints: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    blank = tmp_path / "空白.png"
+    Image.new("RGB", (200, 200), (250, 248, 240)).save(blank)
+    assert main(["seal", str(blank), str(prints["a"])]) == 2
+    err = capsys.readouterr().err
+    assert str(blank) in err and "no red seal ink" in err
 
 
 @pytest.mark.parametrize("which", ["missing", "not an image"])

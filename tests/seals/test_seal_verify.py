@@ -54,6 +54,16 @@ def test_siamese_same_seal_above_and_other_seal_below(pairs: dict) -> None:
         assert 0 <= other < threshold <= same <= 1, (seed, same, other)
 
 
+def test_siamese_scores_no_ink_as_zero() -> None:
+    pytest.importorskip("onnxruntime", reason="the Siamese model needs onnxruntime")
+    from PIL import Image
+
+    from lookalike.seals import siamese
+
+    blank = Image.new("RGB", (120, 120), "white")
+    assert siamese.score(blank, blank) == 0.0
+
+
 def test_siamese_descriptors_are_unit_vectors() -> None:
     pytest.importorskip("onnxruntime", reason="the Siamese model needs onnxruntime")
     from lookalike.seals import siamese
@@ -67,9 +77,9 @@ def test_siamese_descriptors_are_unit_vectors() -> None:
 def test_siamese_without_onnxruntime_names_the_extra() -> None:
     code = (
         "import sys; sys.modules['onnxruntime'] = None\n"
-        "from PIL import Image\n"
-        "from lookalike.seals import siamese\n"
-        "im = Image.new('RGB', (64, 64), 'white')\n"
+        "import numpy as np\n"
+        "from lookalike.seals import design, impression, siamese\n"
+        "im = impression(design(1), np.random.default_rng(0))\n"
         "try:\n"
         "    siamese.score(im, im)\n"
         "except ImportError as exc:\n"

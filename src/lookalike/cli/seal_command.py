@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lookalike.decode import load
+    from lookalike.seals.ink import has_ink
 
     images = []
     for path in (args.a, args.b):
@@ -47,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
             images.append(load(path, mode="RGB"))
         except DecodeError as exc:
             error(path, exc.reason)
+            return 2
+        if not has_ink(images[-1]):
+            error(path, "no red seal ink found (is it a seal impression?) 未找到红色印章")
             return 2
     methods = ("siamese", "baseline") if args.method == "both" else (args.method,)
     results = []

@@ -44,6 +44,11 @@ def ink_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     return round(cx - side / 2), round(cy - side / 2), round(side), round(side)
 
 
+def has_ink(image: Image.Image) -> bool:
+    """Whether ``image`` holds any red seal ink at all."""
+    return ink_box(ink_mask(redness(image))) is not None
+
+
 def ink_crop(image: Image.Image, size: int) -> np.ndarray:
     """The seal's ink as a ``size`` x ``size`` float32 map in 0..1 (0 = no ink): the
     redness inside :func:`ink_box`, scaled so that the ink's 95th percentile is 1.

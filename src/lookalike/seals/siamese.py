@@ -71,6 +71,9 @@ def score_descriptors(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def score(a: Image.Image, b: Image.Image, model: Path | None = None) -> float:
     """How alike the seals of impressions ``a`` and ``b`` are, in [0, 1]; at or above
-    :func:`threshold`: the same seal."""
-    d = descriptors(np.stack([prepare(a), prepare(b)]), model)
+    :func:`threshold`: the same seal. 0 when either image holds no red ink."""
+    inputs = np.stack([prepare(a), prepare(b)])
+    if not inputs[0].any() or not inputs[1].any():
+        return 0.0
+    d = descriptors(inputs, model)
     return float(score_descriptors(d[:1], d[1:])[0])
