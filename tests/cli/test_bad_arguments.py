@@ -66,6 +66,11 @@ BAD: list[tuple[str, list[str]]] = [
     ("videos", []),
     ("videos", [SAMPLE, "--rate", "0"]),
     ("videos", [SAMPLE, "--time-limit", "abc"]),
+    ("seal", []),
+    ("seal", [SAMPLE]),
+    ("seal", [SAMPLE, SAMPLE, "--method", "nope"]),
+    ("seal", [SAMPLE, "{tmp}/missing.png", "--method", "baseline"]),
+    ("seal", [SAMPLE, "{tmp}/notjson.json", "--method", "baseline"]),
 ]
 
 

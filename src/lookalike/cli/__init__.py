@@ -32,6 +32,7 @@ COMMANDS = (
     "search",
     "migrate",
     "videos",
+    "seal",
 )
 
 
