@@ -65,3 +65,31 @@ def test_a_bad_file_is_named_with_exit_2(
     err = capsys.readouterr().err
     assert str(bad) in err
     assert ("no such file" if which == "missing" else "image") in err
+
+
+def test_without_onnxruntime_the_siamese_names_the_extra_and_the_baseline_runs(
+    prints: dict[str, Path],
+) -> None:
+    """A Python where onnxruntime cannot be imported, as after a plain ``pip install .``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "from lookalike.cli import main\n"
+        "sys.exit(main(['seal', *sys.argv[1:]]))\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    a, b = str(prints["a"]), str(prints["b"])
+    done = subprocess.run(
+        [sys.executable, "-c", code, a, b], capture_output=True, text=True, env={"PYTHONPATH": src}
+    )
+    assert done.returncode == 2, done.stderr
+    assert "lookalike[embed]" in done.stderr and "--method baseline" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", code, a, b, "--method", "baseline"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": src},
+    )
+    assert done.returncode == 0 and "baseline" in done.stdout, done.stderr

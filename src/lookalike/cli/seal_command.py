@@ -8,7 +8,7 @@ import sys
 from PIL import Image
 
 from lookalike.cli.output import error, print_json
-from lookalike.errors import DecodeError
+from lookalike.errors import DecodeError, MissingDependencyError
 from lookalike.reports.text import table
 
 VERDICT = {True: "same seal 同一印章", False: "different seal 不同印章"}
@@ -55,7 +55,11 @@ def run(args: argparse.Namespace) -> int:
     methods = ("siamese", "baseline") if args.method == "both" else (args.method,)
     results = []
     for name in methods:
-        value, threshold = _verify(name, images[0], images[1])
+        try:
+            value, threshold = _verify(name, images[0], images[1])
+        except MissingDependencyError as exc:
+            print(f"lookalike: {exc} (or use --method baseline)", file=sys.stderr)
+            return 2
         results.append(
             {
                 "method": name,
