@@ -1,7 +1,5 @@
 """`python -m lookalike` is the `lookalike` command."""
 
-import sys
+from lookalike.cli import entry
 
-from lookalike.cli import main
-
-sys.exit(main())
+entry()

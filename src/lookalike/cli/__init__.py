@@ -8,7 +8,9 @@ Each sub-command module exposes ``register(subparsers)`` (its arguments) and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -74,5 +76,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``lookalike`` program: :func:`main`, then exit with its status.
+
+    After Ctrl+C the process ends at once (``os._exit``) once the message is out and every
+    ``finally`` has run: the interpreter's own shutdown would join the worker pool's
+    feeder and manager threads, which can wait forever on workers that are already gone.
+    """
+    code = main()
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
