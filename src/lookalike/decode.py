@@ -103,6 +103,8 @@ class SourceInfo:
     width: int
     height: int
     frames: int
+    #: An alpha channel or a transparent colour, known from the header.
+    transparent: bool = False
 
 
 def source_name(source: ImageSource) -> str:
@@ -486,7 +488,10 @@ def probe(source: ImageSource) -> SourceInfo:
     """Read only the header: format, size and frame count (cheap, no pixel decoding)."""
     name = source_name(source)
     im = _open(source, name)
-    return SourceInfo(name, im.format, im.size[0], im.size[1], getattr(im, "n_frames", 1))
+    transparent = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+    return SourceInfo(
+        name, im.format, im.size[0], im.size[1], getattr(im, "n_frames", 1), transparent
+    )
 
 
 # Truncated files are errors, never silently padded with grey.

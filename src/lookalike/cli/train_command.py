@@ -7,6 +7,7 @@ import os
 import sys
 
 from lookalike.cli.arguments import add_jobs, positive
+from lookalike.cli.output import error
 from lookalike.errors import LookalikeError, require
 
 
@@ -64,11 +65,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     paths, failures = image_paths(args.paths)
     for failure in failures:
-        print(f"lookalike: {failure.path}: {failure.reason}", file=sys.stderr)
+        error(failure.path, failure.reason)
     print(f"reading {len(paths)} images 读取图片…", file=sys.stderr)
     store = load_store(paths, jobs=args.jobs or None)
     for failure in store.failures:
-        print(f"lookalike: {failure.path}: {failure.reason}", file=sys.stderr)
+        error(failure.path, failure.reason)
     fine_tune = bool(init)
     config = TrainConfig(
         out=args.out,

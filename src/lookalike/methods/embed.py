@@ -64,11 +64,8 @@ _SESSIONS: dict[tuple[str, int], Any] = {}
 
 
 def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
 
 
 def open_session(path: str, *, threads: int = 0) -> Any:
@@ -151,6 +148,8 @@ class Embed(Method):
         different: float | None = None,
         threads: int = 0,
     ) -> None:
+        # a model you bring starts from these; the shipped one's card holds its own
+        chosen: dict[str, Any] = {"similar": 0.75, "different": 0.50}
         if model is None or os.fspath(model) == "default":
             from lookalike.models import default_card, default_model
 
@@ -160,11 +159,9 @@ class Embed(Method):
                     "this copy of lookalike ships no default model: give --model PATH (an "
                     "ONNX file with input (N, 3, H, W) float32 and output (N, D))"
                 )
-            measured = default_card().get("thresholds", {})
-            similar = float(measured.get("similar", 0.75)) if similar is None else similar
-            different = float(measured.get("different", 0.5)) if different is None else different
-        similar = 0.75 if similar is None else similar
-        different = 0.50 if different is None else different
+            chosen.update(default_card().get("thresholds", {}))
+        similar = float(chosen["similar"]) if similar is None else similar
+        different = float(chosen["different"]) if different is None else different
         self.model = os.fspath(model)
         self._threads = threads
         session = open_session(self.model, threads=threads)

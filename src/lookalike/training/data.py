@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from lookalike.decode import load, load_raw
+from lookalike.decode import load, load_raw, probe
 from lookalike.errors import Failure, LookalikeError
 from lookalike.sources.folders import scan
 
@@ -34,11 +34,10 @@ class Store:
 
 
 def _square(path: str, side: int) -> tuple[np.ndarray, str]:
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-    raw = load_raw(path)
-    if raw.mode in ("RGBA", "LA", "PA") or "transparency" in raw.info:
-        im = raw.convert("RGBA")
+    with open(path, "rb") as fh:  # streamed: the file is never held whole for its digest
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    if probe(path).transparent:  # the header says which of the two decodes it needs
+        im = load_raw(path).convert("RGBA")
         scale = side / max(im.size)
         size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
         im = im.resize(size, Image.Resampling.LANCZOS)
