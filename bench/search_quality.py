@@ -4,7 +4,8 @@
 
 The collection: the 1,000 photos of ``bench/dupes_speed.py`` (the corpus's 38 wallpapers,
 the packages' own renditions of them and ordinary edits; built there when missing),
-indexed once into ``bench/out/search-quality-db`` with the default methods.
+indexed once into ``bench/out/search-quality-db`` with the default methods (with
+``--model default``: into ``bench/out/search-quality-db-embed``, with the learned layer too).
 
 The queries: each of the 38 originals (``../shared/corpus/photos/originals``) edited by
 ``lookalike.evaluate.attacks`` -- pasted into another picture at 80 / 60 / 40 % size, a
@@ -51,7 +52,7 @@ def _design(path: str) -> str:
     return Path(path).stem.split("__")[0]
 
 
-def collection(folder: Path, db: Path) -> Path:
+def collection(folder: Path, db: Path, model: str | None = None) -> Path:
     """The indexed collection of ``folder`` in ``db`` (built once, updated when stale)."""
     if not folder.is_dir():
         sys.path.insert(0, str(ROOT / "bench"))
@@ -59,7 +60,7 @@ def collection(folder: Path, db: Path) -> Path:
 
         build(folder, 1000)
     t0 = time.perf_counter()
-    with Collection(db, create=True) as c:
+    with Collection(db, create=True, model=model) as c:
         stats = c.update([folder], jobs=2)
     print(f"collection: {stats.images} images ({stats.computed} indexed now) "
           f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
@@ -69,13 +70,16 @@ def collection(folder: Path, db: Path) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", type=Path, default=ROOT / "bench" / "out" / "dupes-1000")
-    ap.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "search-quality-db")
+    ap.add_argument("--db", type=Path, default=None, help="default: bench/out/search-quality-db")
+    ap.add_argument("--model", default=None, help="add the learned layer ('default' or ONNX)")
     ap.add_argument("--k", type=int, default=10)
     args = ap.parse_args()
+    suffix = "-embed" if args.model else ""
+    args.db = args.db or ROOT / "bench" / "out" / f"search-quality-db{suffix}"
     if not ORIGINALS.is_dir():
         print(f"no photos at {ORIGINALS}", file=sys.stderr)
         return 2
-    db = collection(args.folder, args.db)
+    db = collection(args.folder, args.db, args.model)
     originals = sorted(ORIGINALS.glob("*.jpg"))
     rows = []
     with Collection(db) as c:
@@ -98,7 +102,8 @@ def main() -> int:
             rows.append([f"{attack}-{severity}", f"{top1 / n:.3f}", f"{top5 / n:.3f}",
                          f"{copy / n:.3f}", f"{1e3 * np.median(times):.0f}",
                          f"{1e3 * np.percentile(times, 90):.0f}"])  # fmt: skip
-    print(f"\n{len(originals)} queries per edit, k={args.k}, verify=True, one at a time")
+    layers = "with the learned layer" if args.model else "default methods"
+    print(f"\n{len(originals)} queries per edit, k={args.k}, verify=True, one at a time, {layers}")
     print(table(["edit", "top-1", "top-5", "top-1 a copy", "p50 ms", "p90 ms"], rows))
     return 0
 

@@ -283,3 +283,24 @@ def test_corpus_metafiles(tmp_path: Path) -> None:
     assert sum("no WMF renderer installed" in r for r in reasons) == 1
     assert len(bare.missing) == 2 and all("install" in m for m in bare.missing)
     assert bare.stats["compared"] == 2  # the PNG and the JPEG
+
+
+def test_cli_model_adds_the_learned_layer(report_set: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("onnxruntime", reason="the embed method needs onnxruntime")
+    plain = tmp_path / "plain"
+    assert main(["docs", str(report_set), "--out", str(plain), "--json", "--jobs", "1"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    out = tmp_path / "learned"
+    code = main(["docs", str(report_set), "--out", str(out), "--json", "--jobs", "1",
+                 "--model", "default"])  # fmt: skip
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "embed" in data["methods"] and "embed" not in before["methods"]
+    pairs = {(p["document"], p["image1"], p["document2"], p["image2"]) for p in data["pairs"]}
+    assert pairs >= {
+        (p["document"], p["image1"], p["document2"], p["image2"]) for p in before["pairs"]
+    }
+    missing = tmp_path / "none.onnx"
+    code = main(["docs", str(report_set), "--out", str(tmp_path / "bad"), "--model", str(missing)])
+    assert code == 2 and "none.onnx: no such model file" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lookalike.cli.arguments import add_jobs, count, percentage
+from lookalike.cli.arguments import add_jobs, add_model, count, percentage
 from lookalike.cli.output import ProgressBar, error, print_json
 from lookalike.doccheck.records import (
     DEFAULT_MIN_SIZE,
@@ -15,7 +15,7 @@ from lookalike.doccheck.records import (
     CheckOptions,
     DocumentCheck,
 )
-from lookalike.errors import require
+from lookalike.errors import LookalikeError, require
 
 #: Errors printed on stderr before "... N more in the workbook".
 MAX_ERRORS_SHOWN = 20
@@ -70,6 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         '"(folder pictures)" instead of reporting them as not documents / 比较文件夹中的单独图片',
     )  # fmt: skip
     add_jobs(p)
+    add_model(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.add_argument(
         "--page", action="store_true",
@@ -122,6 +123,7 @@ def _page(open_browser: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from lookalike.doccheck.check import check_documents
+    from lookalike.methods import get_method
 
     if args.page:
         require("uvicorn", "web")
@@ -137,7 +139,14 @@ def run(args: argparse.Namespace) -> int:
         print("lookalike docs: name at least one PATH (or use --page)", file=sys.stderr)
         return 2
 
+    if args.model is not None:  # a model that does not load stops the run before any work
+        try:
+            get_method("embed", model=args.model)
+        except LookalikeError as exc:
+            print(f"lookalike: {exc}", file=sys.stderr)
+            return 2
     options = CheckOptions(
+        model=args.model,
         out=args.out,
         threshold=args.threshold,
         scope=args.scope,

@@ -9,10 +9,12 @@ from lookalike.cli.arguments import (
     add_engine,
     add_jobs,
     add_milvus_uri,
+    add_model,
     add_postgres_uri,
     engine_problem,
 )
 from lookalike.cli.output import ProgressBar, print_json
+from lookalike.errors import MissingDependencyError, UsageError
 from lookalike.reports.text import table
 from lookalike.store.index import BACKENDS
 
@@ -38,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_milvus_uri(p)
     add_postgres_uri(p)
+    add_model(p)
+    p.epilog = (
+        "--model adds the learned layer to the collection (kept for later runs): search "
+        "then also finds tight crops and pasted copies the hashes miss."
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -50,14 +57,20 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"lookalike: {problem}", file=sys.stderr)
         return 2
-    with (
-        Collection(
+    try:
+        coll = Collection(
             args.db,
             backend=args.backend,
             create=True,
             milvus_uri=args.milvus_uri,
             postgres_uri=args.postgres_uri,
-        ) as coll,
+            model=args.model,
+        )
+    except (UsageError, MissingDependencyError) as exc:  # the model: said before any work
+        print(f"lookalike: {exc}", file=sys.stderr)
+        return 2
+    with (
+        coll,
         open_engine(args.engine, args.address, jobs=args.jobs) as executor,
     ):
         with ProgressBar({"features": "indexing 索引", "videos": "videos 视频"}) as bar:

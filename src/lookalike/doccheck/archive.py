@@ -54,11 +54,12 @@ class ArchivedFigure:
 class DocumentArchive:
     """A folder of figures of checked documents (see the module docstring)."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], *, model: str | None = None) -> None:
+        """``model``: add the learned layer to the archive's collection (kept once added)."""
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self.collection = Collection(self.directory, create=True)
+            self.collection = Collection(self.directory, create=True, model=model)
             self._db = sqlite3.connect(self.directory / SIDE_TABLE)
         except OSError as exc:
             raise LookalikeError(

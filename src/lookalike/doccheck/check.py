@@ -336,8 +336,11 @@ def _measure(
     return kept
 
 
-def _comparison_methods(names: Sequence[str]) -> tuple[list[Method], list[str]]:
-    """The cascade's methods; a layer that cannot be built (ORB unfinished) is dropped."""
+def _comparison_methods(
+    names: Sequence[str], model: str | None = None
+) -> tuple[list[Method], list[str]]:
+    """The cascade's methods; a layer that cannot be built (ORB unfinished) is dropped.
+    ``model``: the learned layer's, which must load (its error is raised)."""
     usable, notes = [], []
     for name in names:
         try:
@@ -346,7 +349,7 @@ def _comparison_methods(names: Sequence[str]) -> tuple[list[Method], list[str]]:
             notes.append(f"method {name} unavailable, not used: {exc}")
             continue
         usable.append(name)
-    return layer_methods(usable), notes
+    return layer_methods(usable, model=model), notes
 
 
 def _compare(
@@ -462,7 +465,7 @@ def check_documents(
     )
     t2 = time.perf_counter()
     kept = _measure(result.documents, options.min_size, result.errors)
-    methods, notes = _comparison_methods(options.methods)
+    methods, notes = _comparison_methods(options.methods, options.model)
     result.methods = [m.name for m in methods]
     result.stats["notes"] = notes
     found_pairs = (
@@ -581,7 +584,7 @@ def _use_archive(result: DocumentCheck, kept: list[CheckedImage], options: Check
 
     assert options.archive is not None
     checked = (options.checked_on or Date.today()).isoformat()
-    with DocumentArchive(options.archive) as archive:
+    with DocumentArchive(options.archive, model=options.model) as archive:
         result.archive = archive.directory
         searched = [i for i in kept if i.compare is not None and i.skipped is None]
         for image in searched:

@@ -82,6 +82,9 @@ class CheckOptions:
     min_size: int = DEFAULT_MIN_SIZE
     jobs: int = 0
     methods: tuple[str, ...] = DEFAULT_LAYERS
+    #: The learned layer's model ("default": the shipped copy-embed, or an ONNX file):
+    #: added to the comparison and to the archive's collection; None: not used.
+    model: str | None = None
     #: Metafile renderers to try (None = every installed one, best first).
     metafile_backends: tuple[str, ...] | None = None
     #: Write the workbook (False: only the extraction and the returned result).

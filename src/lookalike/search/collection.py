@@ -23,7 +23,14 @@ for collections of up to 100,000 images) join them; the candidates are scored by
 cascade's cheap layers from the stored features (pHash-8, colour, content), and those
 still called different are verified with ORB keypoints and RANSAC (crops, rotations,
 pasted copies), the visual-word candidates first; ORB keypoints are cached in the catalog
-on first use. Hits are ranked exact copies of the query first, then identical, then
+on first use. A collection made with a model (``model="default"``, the shipped copy-embed,
+or an ONNX file; ``lookalike index --model``) also stores each image's learned descriptor
+(``embed``): the query's nearest descriptors (up to
+:data:`~lookalike.match.engine.EMBED_NEIGHBOURS` within cosine
+:data:`~lookalike.match.engine.EMBED_CANDIDATE`, as in ``dupes``) join the candidates and
+are verified first, and a candidate under
+:data:`~lookalike.match.engine.EMBED_DIFFERENT` is not verified at all (held in memory,
+like the words). Hits are ranked exact copies of the query first, then identical, then
 similar, each by similarity, ties by pHash distance and id (:mod:`.ranking`). Every
 catalog read goes through :class:`~lookalike.store.catalog.Catalog`. On 1,000 photos (38
 wallpapers and edited copies) the visual words raised the queries whose first hit was
@@ -60,11 +67,11 @@ from lookalike.features import decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.formats import HEAD_BYTES, VIDEO_HEAD_BYTES, sniff, sniff_video
 from lookalike.match.cascade import Score, decide, score_rows
+from lookalike.match.engine import EMBED_CANDIDATE, EMBED_DIFFERENT, EMBED_NEIGHBOURS
 from lookalike.match.relation import PairRelation, relate
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.search.ranking import (
-    WordPostings,
     hit_tiers,
     merge_ranked,
     nearest_unique,
@@ -76,7 +83,13 @@ from lookalike.search.ranking import (
 )
 from lookalike.sources.folders import Entry, scan
 from lookalike.store.atomic import atomic_write, read_state, write_json_atomic
-from lookalike.store.catalog import Catalog, FileRow, content_digest, file_digest
+from lookalike.store.catalog import (
+    Catalog,
+    FileRow,
+    content_digest,
+    decode_feature,
+    file_digest,
+)
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
 if TYPE_CHECKING:
@@ -101,6 +114,9 @@ WORD_CANDIDATES = 8
 #: (their inverted index, ~4 bytes per word an image holds, ~800 words each, would take
 #: more than ~330 MB of memory).
 WORD_SEARCH_LIMIT = 100_000
+#: Learned descriptors are held in memory for collections up to this size (1 KB each for
+#: copy-embed's 256 floats: 100 MB)
+EMBED_SEARCH_LIMIT = 100_000
 #: Candidates taken from the index per query (at least ``k``).
 CANDIDATES = 64
 #: Candidates the cheap layers call different that ORB verifies, nearest first.
@@ -210,6 +226,9 @@ class Collection:
     ``$LOOKALIKE_MILVUS_TOKEN``. ``postgres_uri``: the libpq URI of a PostgreSQL server
     with pgvector (password from ``$PGPASSWORD`` or ``~/.pgpass``, not the URI).
     ``create``: make the collection when the folder has none.
+    ``model``: add the learned layer (``"default"``: the shipped copy-embed; else an ONNX
+    file) to the collection, or change its model; the collection remembers it, so later
+    opens need not name it. The next :meth:`update` computes the descriptors.
     Methods may be called from several threads (they are serialised).
     """
 
@@ -221,9 +240,13 @@ class Collection:
         create: bool = False,
         milvus_uri: str | None = None,
         postgres_uri: str | None = None,
+        model: str | os.PathLike[str] | None = None,
     ) -> None:
         self.directory = Path(os.path.abspath(os.fspath(directory)))
         self._config_path = self.directory / CONFIG_FILE
+        # a model that fails to load (missing file, no onnxruntime) is said before anything
+        # is written
+        embed = None if model is None else get_method("embed", model=model)
         if backend is not None and backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
         config = read_state(self._config_path)
@@ -258,16 +281,24 @@ class Collection:
             config["milvus_uri"] = milvus_uri
         if postgres_uri is not None and config["backend"] == "postgres":
             config["postgres_uri"] = postgres_uri
+        if model is not None:
+            spec = "default" if os.fspath(model) == "default" else os.path.abspath(model)
+            config["methods"] = [*(n for n in config["methods"] if n != "embed"), "embed"]
+            config["model"] = spec
+            write_json_atomic(self._config_path, config)
+        self._methods: list[Method] = [
+            (embed or get_method(n, model=config.get("model"))) if n == "embed" else get_method(n)
+            for n in config["methods"]
+        ]
         self._config = config
         self._lock = threading.RLock()
         self._local = threading.local()
         self._catalogs: list[Catalog] = []
-        self._methods: list[Method] = [get_method(n) for n in config["methods"]]
         self._by_name = {m.name: m for m in self._methods}
         plan = decode_plan(self._methods)
         self._keys = {m.name: method_key(m, plan=plan) for m in self._methods}
         self._key8 = self._keys["phash8"]
-        self._words: tuple[Any, ...] | None = None  # (fingerprint, ids, postings)
+        self._memo: dict[str, tuple[Any, Any]] = {}  # feature name -> (fingerprint, value)
         self._orb = get_method("orb")
         self._aspect = get_method("aspect")
         self._orb_key = method_key(self._orb, plan=decode_plan([self._orb]))
@@ -561,31 +592,54 @@ class Collection:
         stored = self._catalog().feature_arrays(ids, list(names))
         return {fid: {names[k]: row for k, row in rows.items()} for fid, rows in stored.items()}
 
-    def _word_matrix(self) -> tuple[np.ndarray, WordPostings] | None:
-        """(ids, the words' inverted index), cached until the index changes; None when the
-        collection stores no words or is too big."""
-        key = self._keys.get("words")
+    def _in_memory(self, name: str, limit: int, build: Any) -> Any:
+        """``build(ids, codec, blobs)`` of every stored ``name`` feature, cached until the
+        index changes; None when the collection stores none or more than ``limit``."""
+        key = self._keys.get(name)
         if key is None:
             return None
         fingerprint = self._index.state().get("fingerprint")
-        if self._words is not None and self._words[0] == fingerprint:
-            return self._words[1:]  # type: ignore[return-value]
+        memo = self._memo.get(name)
+        if memo is not None and memo[0] == fingerprint:
+            return memo[1]
         count, _ = self._catalog().feature_counts(key)
-        if count == 0 or count > WORD_SEARCH_LIMIT:
+        if count == 0 or count > limit:
             return None
-        ids, _, codes = self._catalog().feature_rows(key)
-        postings = word_postings(codes)
-        self._words = (fingerprint, ids, postings)
-        return ids, postings
+        value = build(*self._catalog().feature_rows(key))
+        self._memo[name] = (fingerprint, value)
+        return value
 
     def _word_candidates(self, query_code: np.ndarray) -> list[int]:
         """Ids of the images sharing the most (IDF-weighted) visual words with the query."""
-        matrix = self._word_matrix()
+        matrix = self._in_memory(
+            "words", WORD_SEARCH_LIMIT, lambda ids, _, codes: (ids, word_postings(codes))
+        )
         if matrix is None:
             return []
         ids, postings = matrix
         scores = word_scores(query_code, postings)
         return top_scored(ids, scores, WORD_CANDIDATES).tolist()
+
+    def _embed_candidates(self, query: np.ndarray) -> list[int]:
+        """Ids of the (up to :data:`EMBED_NEIGHBOURS`) stored descriptors nearest to the
+        query's, within cosine :data:`EMBED_CANDIDATE`."""
+
+        def matrix(ids: np.ndarray, codec: str, blobs: np.ndarray) -> tuple[np.ndarray, ...]:
+            row = decode_feature(codec, blobs[0].tobytes()) if len(blobs) else None
+            dtype = np.float32 if row is None else row.dtype
+            vectors = np.ascontiguousarray(blobs).view(dtype).reshape(len(ids), -1)
+            return ids, vectors.astype(np.float32, copy=False)
+
+        held = self._in_memory("embed", EMBED_SEARCH_LIMIT, matrix)
+        if held is None:
+            return []
+        ids, vectors = held
+        q = np.asarray(query, np.float32).reshape(-1)
+        if vectors.shape[1] != len(q):
+            return []
+        scores = vectors @ q
+        scores[scores < EMBED_CANDIDATE] = -np.inf
+        return [int(i) for i in top_scored(ids, scores, EMBED_NEIGHBOURS)]
 
     def _verify_local(
         self, source: Any, cands: list[int], records: dict[int, FileRow]
@@ -668,7 +722,10 @@ class Collection:
             cand_i, cand_d = nearest_unique(ids, dist, max(k, CANDIDATES))
             priority: set[int] = set()
             if verify and "words" in qfeat:
-                priority = set(self._word_candidates(qfeat["words"][0]))
+                priority |= set(self._word_candidates(qfeat["words"][0]))
+            if verify and "embed" in qfeat:
+                priority |= set(self._embed_candidates(qfeat["embed"][0]))
+            if priority:
                 extra = sorted(priority - set(cand_i.tolist()))
                 if extra:
                     codes = self._codes(np.array(extra, dtype=np.int64))
@@ -681,7 +738,9 @@ class Collection:
         records = self._records(cand_i.tolist())
         hits, rows = self._score(source, cand_i, cand_d, qfeat, records, verify, priority)
         t3 = time.perf_counter()
-        cheap = {m.name for m in self._methods if m.name != "words"}
+        # the same codes: every stored hash, colour and mask equal (a float descriptor's
+        # distance is never exactly 0, so it does not count)
+        cheap = {m.name for m in self._methods if m.name not in ("words", "embed")}
         same_codes = [
             verify
             and cheap <= set(rows.get(h.id, {}))
@@ -875,7 +934,16 @@ class Collection:
                 rows.setdefault(h.id, {})[m.name] = s
         for h in hits:
             self._decide(h, rows.get(h.id))
-        unsure = [h for h in hits if h.verdict not in _ALIKE]
+        # as in dupes: a pair the learned layer calls far apart is not worth ORB's time
+        unsure = [
+            h
+            for h in hits
+            if h.verdict not in _ALIKE
+            and (
+                "embed" not in rows.get(h.id, {})
+                or rows[h.id]["embed"].similarity >= EMBED_DIFFERENT
+            )
+        ]
         first = priority or set()
         pending = [
             unsure[i].id
@@ -988,6 +1056,7 @@ class Collection:
                 "backend": self._config["backend"],
                 "index": {**self._index.describe(), "size": len(self._index)},
                 "methods": list(self._config["methods"]),
+                "model": self._config.get("model"),
                 "created": self._config.get("created"),
                 "last_update": self._config.get("last_update"),
             }
