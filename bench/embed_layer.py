@@ -37,6 +37,8 @@ from lookalike.evaluate.runner import engine_candidates
 from lookalike.match.cascade import DEFAULT_LAYERS
 from lookalike.reports.text import table
 
+#: grey-level spread under which a flattened source is blank
+BLANK_STD = 4.0
 ATTACKS = ("screenshot", "border", "corner", "centre", "crop", "rotate", "paste", "jpeg")
 BG = Path("/usr/share/backgrounds")
 DB = Path("/usr/share/desktop-base")
@@ -50,10 +52,16 @@ THEMES = ("emerald", "futureprototype", "homeworld", "joy", "lines", "moonlight"
 
 
 def _rgb(src: Path, dest: Path) -> None:
+    """``src`` flattened on white into ``dest``; nothing when that leaves a blank picture
+    (mate's transparent overlays: four of them flatten to the same white page, and
+    would count as four sources whose copies all match each other)."""
     with Image.open(src) as im:
         im = im.convert("RGBA")
         canvas = Image.new("RGB", im.size, "white")
         canvas.paste(im, mask=im.getchannel("A"))
+        if float(np.asarray(canvas.convert("L")).std()) < BLANK_STD:
+            print(f"skipped {src}: blank once flattened", file=sys.stderr)
+            return
         canvas.save(dest, "PNG" if dest.suffix == ".png" else "JPEG", quality=92)
 
 

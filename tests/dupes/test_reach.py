@@ -24,7 +24,9 @@ def edits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     photos = tmp_path_factory.mktemp("photo")
     shutil.copy(SAMPLES / "Kite.jpg", photos)
     out = tmp_path_factory.mktemp("edits") / "bench"
-    make_benchmark(photos, out, attacks=["screenshot", "corner", "rotate", "crop"], seed=0)
+    # seed 5: edits of which 3 are verified only through other copies (measured: 13 in
+    # the group with the keeper check, 10 without)
+    make_benchmark(photos, out, attacks=["screenshot", "corner", "rotate", "crop"], seed=5)
     return out
 
 

@@ -66,3 +66,28 @@ def test_unknown_attack_or_severity(photo: Image.Image) -> None:
         apply_attack(photo, "sharpen")
     with pytest.raises(ValueError, match="unknown severity"):
         apply_attack(photo, "jpeg", "extreme")  # type: ignore[arg-type]
+
+
+def test_each_source_gets_its_own_host_and_window(sample_photos, tmp_path) -> None:
+    """eval make draws every source's pastes and screenshots from its own seed: with one
+    seed for all, the pasted copies of different photos shared one host picture (84% of
+    their pixels at 40% size), and dupes rightly grouped them, as false pairs."""
+    from lookalike import phash
+    from lookalike.evaluate.dataset import load_benchmark, make_benchmark
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in sample_photos[:3]:
+        (photos / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "bench"
+    make_benchmark(photos, out, attacks=["paste", "screenshot"], severities=("strong",))
+    bench = load_benchmark(out)
+    for attack in ("paste", "screenshot"):
+        queries = [out / q for q, a in zip(bench.queries, bench.attack, strict=True) if a == attack]
+        assert len(queries) == 3
+        codes = [phash(q) for q in queries]
+        assert min(a - b for i, a in enumerate(codes) for b in codes[i + 1 :]) > 10, attack
+    again = tmp_path / "again"
+    make_benchmark(photos, again, attacks=["paste"], severities=("strong",))
+    for q in (out / "queries").glob("*paste*"):  # still deterministic
+        assert (again / "queries" / q.name).read_bytes() == q.read_bytes()

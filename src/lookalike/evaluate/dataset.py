@@ -140,10 +140,14 @@ def make_benchmark(
         if not is_source:
             continue
         by_stem[f.stem] = (ref, im)
+        # Each source draws its own hosts, windows and crops: with one seed for all, every
+        # pasted copy sat in the same host picture at the same place (and every screenshot
+        # in the same window), so pastes of different sources shared most of their pixels.
+        own = int(np.random.SeedSequence((seed, i)).generate_state(1)[0])
         for name in names:
             for sev in severities:
                 q = f"queries/{f.stem}__{name}-{sev}.jpg"
-                _save(ATTACKS[name](im, sev, seed), out / q)
+                _save(ATTACKS[name](im, sev, own), out / q)
                 rows.append(
                     {"query": q, "reference": ref, "attack": name, "severity": sev,
                      "family": ATTACKS[name].family, "positive": 1}
