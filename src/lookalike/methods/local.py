@@ -69,7 +69,6 @@ across pairs, with ``cv2.setNumThreads(1)`` in each worker process.
 from __future__ import annotations
 
 import io
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -464,23 +463,31 @@ def _inside(xy: np.ndarray, h: np.ndarray, shape: tuple[int, int]) -> int:
     return int(np.count_nonzero((p[:, 0] >= 0) & (p[:, 0] < ww) & (p[:, 1] >= 0) & (p[:, 1] < hh)))
 
 
-def _tile_ncc(
-    src: np.ndarray, dst: np.ndarray, h: np.ndarray, flat: tuple[float, float]
-) -> tuple[float, np.ndarray]:
-    """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
+@dataclass(frozen=True)
+class _TileMoments:
+    """Per tile of ``dst`` (_TILES x _TILES), ``src`` warped onto it: which tiles lie
+    (mostly) inside the footprint, and the two images' means, spreads and correlation
+    there; ``covered``: the share of ``dst`` inside the footprint."""
 
-    Returns the share of ``dst`` that ``src`` covers and a _TILES x _TILES grid: for each
-    tile of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
-    of the two (lightly blurred) images; NaN outside or where both are flat, 0 where one only is
-    (treating the latter as neutral lifted 41 distinct charts to 'copy'). ``flat``: the tile
-    std under which a tile of ``src`` and of ``dst`` is flat (:func:`_flat_level`).
-    """
+    covered: float
+    used: np.ndarray
+    mean_src: np.ndarray
+    mean_dst: np.ndarray
+    std_src: np.ndarray
+    std_dst: np.ndarray
+    ncc: np.ndarray
+
+
+def _tile_moments(src: np.ndarray, dst: np.ndarray, h: np.ndarray, blur: float) -> _TileMoments:
+    """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels), both blurred by
+    ``blur`` (0: not at all), and measure each tile of ``dst`` over the footprint."""
     hd, wd = dst.shape
     warped = cv2.warpPerspective(src.astype(np.float32), h, (wd, hd), flags=cv2.INTER_LINEAR)
     inside = cv2.warpPerspective(np.ones(src.shape, np.uint8), h, (wd, hd), flags=cv2.INTER_NEAREST)
     inside = inside.astype(bool)
-    x = cv2.GaussianBlur(warped, (0, 0), _BLUR)
-    y = cv2.GaussianBlur(dst.astype(np.float32), (0, 0), _BLUR)
+    x, y = warped, dst.astype(np.float32)
+    if blur > 0:
+        x, y = cv2.GaussianBlur(x, (0, 0), blur), cv2.GaussianBlur(y, (0, 0), blur)
     ys = np.linspace(0, hd, _TILES + 1).astype(int)
     xs = np.linspace(0, wd, _TILES + 1).astype(int)
     m = inside.astype(np.float64)
@@ -499,11 +506,26 @@ def _tile_ncc(
         std_v = np.sqrt(np.maximum(svv / n - mv * mv, 0.0))
         ncc = (suv / n - mu * mv) / (std_u * std_v)
     used = (area > 0) & (n >= 0.75 * area)  # tiles (mostly) inside the footprint
-    flat_u, flat_v = std_u < flat[0], std_v < flat[1]
-    out = np.where(flat_u | flat_v, 0.0, ncc)  # NaN: outside, or flat in both
+    return _TileMoments(float(inside.mean()), used, mu, mv, std_u, std_v, ncc)
+
+
+def _tile_ncc(
+    src: np.ndarray, dst: np.ndarray, h: np.ndarray, flat: tuple[float, float]
+) -> tuple[float, np.ndarray]:
+    """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
+
+    Returns the share of ``dst`` that ``src`` covers and a _TILES x _TILES grid: for each
+    tile of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
+    of the two (lightly blurred) images; NaN outside or where both are flat, 0 where one only is
+    (treating the latter as neutral lifted 41 distinct charts to 'copy'). ``flat``: the tile
+    std under which a tile of ``src`` and of ``dst`` is flat (:func:`_flat_level`).
+    """
+    t = _tile_moments(src, dst, h, _BLUR)
+    flat_u, flat_v = t.std_src < flat[0], t.std_dst < flat[1]
+    out = np.where(flat_u | flat_v, 0.0, t.ncc)  # NaN: outside, or flat in both
     out[flat_u & flat_v] = np.nan
-    out[~used] = np.nan
-    return float(inside.mean()), out
+    out[~t.used] = np.nan
+    return t.covered, out
 
 
 def _flat_level(thumb: np.ndarray) -> float:
@@ -668,28 +690,13 @@ def _same_levels(inner: np.ndarray, outer: np.ndarray, h: np.ndarray) -> bool:
     spreads within :data:`_DENSE_SPREAD`. Correlation ignores gain and offset, so a line
     drawing redrawn larger in another colour (a spiral, a ring) correlates like a copy;
     a copy's tiles also keep their brightness and contrast."""
-    hd, wd = outer.shape
-    warped = cv2.warpPerspective(inner.astype(np.float32), h, (wd, hd), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpPerspective(
-        np.ones(inner.shape, np.uint8), h, (wd, hd), flags=cv2.INTER_NEAREST
-    )
-    ys = np.linspace(0, hd, _TILES + 1).astype(int)
-    xs = np.linspace(0, wd, _TILES + 1).astype(int)
-    gaps, ratios = [], []
-    for y0, y1 in itertools.pairwise(ys):
-        for x0, x1 in itertools.pairwise(xs):
-            m = inside[y0:y1, x0:x1].astype(bool)
-            if m.size == 0 or m.mean() < 0.75:
-                continue
-            u = warped[y0:y1, x0:x1][m]
-            v = outer[y0:y1, x0:x1][m].astype(np.float32)
-            su, sv = float(u.std()), float(v.std())
-            if max(su, sv) < _FLAT_STD:  # a flat ground says nothing of the drawing
-                continue
-            gaps.append(abs(float(u.mean()) - float(v.mean())))
-            ratios.append((su + 1.0) / (sv + 1.0))
-    if len(gaps) < DENSE_TILES // 2:
+    t = _tile_moments(inner, outer, h, 0.0)
+    # a flat ground says nothing of the drawing
+    detailed = t.used & (np.maximum(t.std_src, t.std_dst) >= _FLAT_STD)
+    if np.count_nonzero(detailed) < DENSE_TILES // 2:
         return False
+    gaps = np.abs(t.mean_src - t.mean_dst)[detailed]
+    ratios = ((t.std_src + 1.0) / (t.std_dst + 1.0))[detailed]
     low, high = _DENSE_SPREAD
     return bool(np.median(gaps) <= _DENSE_LEVELS and low <= np.median(ratios) <= high)
 
