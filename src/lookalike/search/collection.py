@@ -51,12 +51,12 @@ import io
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -96,6 +96,8 @@ if TYPE_CHECKING:
     from lookalike.video.store import VideoStore
 
 __all__ = ["Collection", "SearchHit", "SearchResult", "UpdateStats"]
+
+T = TypeVar("T")
 
 CONFIG_FILE = "collection.json"
 CATALOG_FILE = "catalog.sqlite"
@@ -592,7 +594,9 @@ class Collection:
         stored = self._catalog().feature_arrays(ids, list(names))
         return {fid: {names[k]: row for k, row in rows.items()} for fid, rows in stored.items()}
 
-    def _in_memory(self, name: str, limit: int, build: Any) -> Any:
+    def _in_memory(
+        self, name: str, limit: int, build: Callable[[np.ndarray, str, np.ndarray], T]
+    ) -> T | None:
         """``build(ids, codec, blobs)`` of every stored ``name`` feature, cached until the
         index changes; None when the collection stores none or more than ``limit``."""
         key = self._keys.get(name)
@@ -605,7 +609,8 @@ class Collection:
         count, _ = self._catalog().feature_counts(key)
         if count == 0 or count > limit:
             return None
-        value = build(*self._catalog().feature_rows(key))
+        ids, codec, blobs = self._catalog().feature_rows(key)
+        value = build(ids, codec or "", blobs)
         self._memo[name] = (fingerprint, value)
         return value
 
@@ -625,8 +630,7 @@ class Collection:
         query's, within cosine :data:`EMBED_CANDIDATE`."""
 
         def matrix(ids: np.ndarray, codec: str, blobs: np.ndarray) -> tuple[np.ndarray, ...]:
-            row = decode_feature(codec, blobs[0].tobytes()) if len(blobs) else None
-            dtype = np.float32 if row is None else row.dtype
+            dtype = decode_feature(codec, blobs[0].tobytes()).dtype  # never empty here
             vectors = np.ascontiguousarray(blobs).view(dtype).reshape(len(ids), -1)
             return ids, vectors.astype(np.float32, copy=False)
 
