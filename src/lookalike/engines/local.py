@@ -9,23 +9,55 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
-__all__ = ["LIFELINE_SECONDS", "LocalExecutor", "process_pool"]
+__all__ = ["LIFELINE_SECONDS", "LocalExecutor", "parent_alive", "process_pool"]
 
 #: How often a worker checks that the process that started it is still alive.
 LIFELINE_SECONDS = 1.0
 
 
+def _process_state(pid: int) -> tuple[str, str] | None:
+    """``(state, start time)`` of ``pid`` from ``/proc``; None where there is no ``/proc``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return ("X", "") if Path("/proc/self/stat").exists() else None
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[0], fields[19] if len(fields) > 19 else ""
+
+
+def parent_alive(pid: int, started: str | None = None) -> bool:
+    """Whether ``pid`` still runs: not gone, not a zombie, and (given ``started``, its
+    start time from ``/proc``) not another process that reused the number.
+
+    ``os.kill(pid, 0)`` alone is not enough: a parent that has exited stays a zombie until
+    its own parent reaps it, and a caller that reads the parent's stderr to the end before
+    reaping it (``subprocess.communicate``) then waits for ever on a worker that still
+    holds that stderr and believes its parent alive.
+    """
+    state = _process_state(pid)
+    if state is None:  # no /proc (macOS): the number exists, zombie or not
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    if state[0] in ("Z", "X", "x"):
+        return False
+    return not started or state[1] == started
+
+
 def _watch(parent: int) -> None:
     """End this worker as soon as ``parent`` is gone (a kill -9 gives it no chance to)."""
+    state = _process_state(parent)
+    started = state[1] if state is not None else None
     while True:
         time.sleep(LIFELINE_SECONDS)
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # the pid now belongs to another user's process
+        if not parent_alive(parent, started):
             os._exit(1)
 
 
