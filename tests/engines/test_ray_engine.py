@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
 
 pytest.importorskip("ray")
 pytest.importorskip("pyarrow")
@@ -42,47 +40,9 @@ def ray_engine() -> Iterator[RayExecutor]:
         yield ex
 
 
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory: pytest.TempPathFactory, sample_photos: list[Path]) -> Path:
-    """96 JPEG renditions of the samples (resized, mirrored, recompressed) under a Chinese
-    folder name, plus a truncated JPEG and a text file named like a picture."""
-    folder = tmp_path_factory.mktemp("ray") / "照片"
-    folder.mkdir()
-    rng = random.Random(5)
-    for k, photo in enumerate(sample_photos):
-        im = Image.open(photo).convert("RGB")
-        for v in range(12):
-            w = rng.randint(320, 640)
-            out = im.resize((w, max(1, w * im.height // im.width)))
-            if v % 4 == 1:
-                out = ImageOps.mirror(out)
-            out.save(folder / f"图{k:02d}-{v:02d}.jpg", quality=rng.choice((70, 85, 95)))
-    data = (folder / "图00-00.jpg").read_bytes()
-    (folder / "坏的.jpg").write_bytes(data[: len(data) // 3])
-    (folder / "notes.png").write_text("not a picture")
-    return folder
-
-
-def _catalog_rows(path: Path) -> tuple[list[tuple], list[tuple]]:
-    """Everything a catalog holds about files and features, ids and write times left out."""
-    db = sqlite3.connect(path)
-    try:
-        files = db.execute(
-            "SELECT path, archive, size, mtime_ns, ctime_ns, width, height, digest FROM files "
-            "ORDER BY path"
-        ).fetchall()
-        feats = db.execute(
-            "SELECT f.path, x.method, x.codec, x.data, x.error FROM features x "
-            "JOIN files f ON f.id = x.file_id ORDER BY f.path, x.method"
-        ).fetchall()
-    finally:
-        db.close()
-    return files, feats
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ray_dupes_give_the_local_groups_and_catalog_though_a_worker_dies(
-    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor, catalog_rows
 ) -> None:
     # Without the keypoint layer, to keep this short (verification has its own test).
     layers = ("phash8", "color", "content")
@@ -109,7 +69,7 @@ def test_ray_dupes_give_the_local_groups_and_catalog_though_a_worker_dies(
     assert sorted(ray.errors, key=str) == sorted(local.errors, key=str)
     bad = {Path(f.path).name for f in ray.errors}
     assert bad == {"坏的.jpg", "notes.png"}  # reported, not fatal
-    assert _catalog_rows(tmp_path / "r.sqlite") == _catalog_rows(tmp_path / "l.sqlite")
+    assert catalog_rows(tmp_path / "r.sqlite") == catalog_rows(tmp_path / "l.sqlite")
     assert not (tmp_path / "r.shards").exists()  # every shard committed, then removed
 
 
@@ -201,7 +161,7 @@ def _finished(db: Path) -> set[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killed_ray_index_loses_no_finished_work(
-    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor, catalog_rows
 ) -> None:
     coll = tmp_path / "coll"
     db = coll / "catalog.sqlite"
@@ -242,13 +202,13 @@ def test_killed_ray_index_loses_no_finished_work(
     with Collection(clean, create=True) as c:
         c.update([photo_folder], jobs=2)
         indexed = c.stats()["images"]
-    assert _catalog_rows(db) == _catalog_rows(clean / "catalog.sqlite")
+    assert catalog_rows(db) == catalog_rows(clean / "catalog.sqlite")
     with Collection(coll) as c:
         assert c.stats()["images"] == indexed == images - 1  # less the truncated JPEG
 
 
 def test_shards_a_dead_driver_left_are_committed_not_recomputed(
-    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor, catalog_rows
 ) -> None:
     from lookalike.features import decode_plan
     from lookalike.features.cache import _compute_shard, cached_features, method_key
@@ -276,4 +236,4 @@ def test_shards_a_dead_driver_left_are_committed_not_recomputed(
     with Catalog(tmp_path / "local.sqlite") as cat:
         local, _ = cached_features(entries, methods, cat, jobs=2)
     assert fs.paths == local.paths and fs.failures == local.failures
-    assert _catalog_rows(db) == _catalog_rows(tmp_path / "local.sqlite")
+    assert catalog_rows(db) == catalog_rows(tmp_path / "local.sqlite")
