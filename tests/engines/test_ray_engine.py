@@ -160,10 +160,9 @@ def _finished(db: Path) -> set[str]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_killed_ray_index_loses_no_finished_work(
-    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor, catalog_rows
-) -> None:
-    coll = tmp_path / "coll"
+def _index_killed_at_first_work(photo_folder: Path, coll: Path) -> set[str]:
+    """Run ``lookalike index --engine ray`` into ``coll``, SIGKILL it (and the Ray it
+    started) as soon as some work is finished; the paths that were finished."""
     db = coll / "catalog.sqlite"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cmd = [sys.executable, "-m", "lookalike", "index", str(photo_folder), "--db", str(coll)]
@@ -186,9 +185,22 @@ def test_killed_ray_index_loses_no_finished_work(
         for pid in _session_pids(proc.pid):  # its Ray: workers may not outlive it
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    finished = _finished(db)
+    return _finished(db)
+
+
+def test_killed_ray_index_loses_no_finished_work(
+    photo_folder: Path, tmp_path: Path, ray_engine: RayExecutor, catalog_rows
+) -> None:
     total = len(list(photo_folder.iterdir()))
     images = total - 1  # notes.png is no picture: the scan reports it, nothing decodes it
+    # On a loaded machine the first finished work seen may already be all of it (the
+    # driver was only writing its index): such a run proves nothing, and is run again.
+    for attempt in range(3):
+        coll = tmp_path / f"coll{attempt}"
+        db = coll / "catalog.sqlite"
+        finished = _index_killed_at_first_work(photo_folder, coll)
+        if len(finished) < images:
+            break
     assert 0 < len(finished) < images
 
     with Collection(coll) as c:
