@@ -4,12 +4,10 @@ through the CLI and migrated both ways."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,36 +16,9 @@ import pytest
 pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 
 from lookalike.cli import main
-from lookalike.errors import MissingDependencyError
 from lookalike.search.collection import Collection
 from lookalike.store.hamming import HammingIndex
-from lookalike.store.local_postgres import LocalPostgres
 from lookalike.store.postgres_index import PostgresIndex
-
-_databases = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalPostgres]:
-    """One throwaway PostgreSQL (with pgvector) for this file's tests."""
-    try:
-        pg = LocalPostgres()
-    except MissingDependencyError as exc:
-        pytest.skip(f"no PostgreSQL with pgvector here ({exc})")
-    pg.start()
-    yield pg
-    pg.stop()
-
-
-@pytest.fixture
-def uri(server: LocalPostgres) -> str:
-    """A fresh database on the server, so tests never see each other's tables."""
-    import psycopg
-
-    name = f"t{next(_databases)}"
-    with psycopg.connect(server.uri, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.uri.rsplit("/", 1)[0] + f"/{name}"
 
 
 def test_postgres_search_equals_faiss_ids_and_distances(uri: str) -> None:

@@ -26,7 +26,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=0, help="k-means seed (default 0)")
     p.add_argument("--recursive", action=argparse.BooleanOptionalAction, default=True)
     add_jobs(p)
-    p.add_argument("--cache", default=None, metavar="FILE", help="feature cache file")
+    p.add_argument(
+        "--cache",
+        default=None,
+        metavar="FILE|URI",
+        help="feature cache file, or a postgresql:// URI (a catalog shared by many users)",
+    )
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache")
     p.add_argument("--json", action="store_true", help="print {clusters: [...], noise: [...]}")
     p.add_argument("--csv", metavar="FILE", help="write path,cluster,representative rows")

@@ -73,8 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--cache",
         default=None,
-        metavar="FILE",
-        help="feature cache file (default: the per-user cache folder)",
+        metavar="FILE|URI",
+        help="feature cache file (default: the per-user cache folder), or a postgresql:// "
+        "URI: one catalog shared by every user and machine (needs the postgres extra)",
     )
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -279,11 +280,11 @@ def remember_not_duplicates(report: DuplicateReport, cache: str | None, paths: l
     """Store "not duplicates" for ``paths`` (by their scanned digests) in the catalog."""
     if cache == "":
         return
-    from lookalike.store.catalog import Catalog
+    from lookalike.store.catalog import open_catalog
 
     digests = [report.digests[p] for p in paths if p in report.digests]
     if len(digests) >= 2:
-        with Catalog(cache) as catalog:
+        with open_catalog(cache) as catalog:
             catalog.add_mark("not-duplicates", digests, paths)
 
 

@@ -40,6 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_milvus_uri(p)
     add_postgres_uri(p)
+    p.add_argument(
+        "--catalog",
+        default=None,
+        metavar="URI",
+        help="keep a new collection's catalog in this PostgreSQL database "
+        "(postgresql://user@host/db) instead of DIR: collections on several machines "
+        "that name one database index into one catalog",
+    )
     add_model(p)
     p.epilog = (
         "--model adds the learned layer to the collection (kept for later runs): search "
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             create=True,
             milvus_uri=args.milvus_uri,
             postgres_uri=args.postgres_uri,
+            catalog_uri=args.catalog,
             model=args.model,
         )
     except (UsageError, MissingDependencyError) as exc:  # the model: said before any work

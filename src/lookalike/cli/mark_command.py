@@ -18,7 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "(they survive moves and renames).",
     )
     p.add_argument(
-        "--cache", default=None, metavar="FILE", help="catalog file (default: the per-user one)"
+        "--cache",
+        default=None,
+        metavar="FILE|URI",
+        help="catalog file (default: the per-user one), or a postgresql:// URI",
     )
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
@@ -46,7 +49,7 @@ def _usage(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from lookalike.dupes.marks import digests_of, export_marks, import_marks, read_json
     from lookalike.errors import LookalikeError
-    from lookalike.store.catalog import Catalog
+    from lookalike.store.catalog import open_catalog
 
     kind = {"not-duplicates": "not-duplicates", "keep": "keep"}.get(args.verb)
     if args.verb == "remove":
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if kind == "not-duplicates" and len(set(digests)) < 2:
         return _usage("these files hold the same bytes: they are copies")
-    with Catalog(args.cache) as cat:
+    with open_catalog(args.cache) as cat:
         if args.verb in ("not-duplicates", "keep"):
             new = cat.add_mark(kind or "", digests, files)
             print(("marked 已标记" if new else "already marked 已有此标记") + f": {kind}")

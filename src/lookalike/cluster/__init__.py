@@ -36,7 +36,7 @@ from lookalike.methods import get_method
 from lookalike.methods.base import Method
 from lookalike.progress import Progress
 from lookalike.sources.folders import Entry, scan
-from lookalike.store.catalog import Catalog
+from lookalike.store.catalog import Catalog, open_catalog
 
 #: Share of the variance the (whitened) PCA keeps. Measured on the corpus wallpapers with
 #: GIST (the 38 originals, their dark recolourings and portrait crops: 51 pictures): at 90%
@@ -147,7 +147,9 @@ def cluster_images(
     ]
     with tempfile.TemporaryDirectory(prefix="lookalike-") as tmp:
         cache = options.cache
-        catalog = Catalog(os.path.join(tmp, "catalog.sqlite") if cache == "" else cache)
+        catalog = (
+            Catalog(os.path.join(tmp, "catalog.sqlite")) if cache == "" else open_catalog(cache)
+        )
         try:
             fs, _ = cached_features(reps, [method], catalog, jobs=options.jobs, progress=progress)
         finally:

@@ -52,7 +52,7 @@ from lookalike.match.grouping import (
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.sources.folders import NO_FILTERS, Entry, Filters, scan
-from lookalike.store.catalog import Catalog
+from lookalike.store.catalog import Catalog, open_catalog
 from lookalike.store.verdicts import VerdictCache
 
 
@@ -94,7 +94,7 @@ def layer_methods(options: DupesOptions) -> list[Method]:
 def _open_catalog(cache: str | None, tmp: str) -> Catalog:
     if cache == "":
         return Catalog(os.path.join(tmp, "catalog.sqlite"))
-    return Catalog(cache)
+    return open_catalog(cache)
 
 
 def find_duplicates(
@@ -135,7 +135,7 @@ def find_duplicates(
         if options.min_size and len(fs):
             fs = _at_least(fs, options.min_size)
         # verdicts of earlier runs: an unchanged folder is not verified again
-        with VerdictCache(catalog.path) as verdicts:
+        with VerdictCache(catalog.verdicts_path) as verdicts:
             report = detect(
                 fs,
                 methods,

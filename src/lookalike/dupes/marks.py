@@ -55,13 +55,14 @@ class Marks:
 
 
 def load_marks(catalog: str | os.PathLike[str] | None) -> Marks:
-    """The marks stored in a catalog file (default: the per-user one); none if it is absent."""
-    from lookalike.store.catalog import default_path
+    """The marks stored in a catalog (a file, default the per-user one, or a PostgreSQL
+    URI); none if the file is absent."""
+    from lookalike.store.catalog import default_path, is_database_uri, open_catalog
 
     path = catalog if catalog is not None else default_path()
-    if not os.path.exists(path):
+    if not is_database_uri(path) and not os.path.exists(path):
         return Marks()
-    with Catalog(path) as cat:
+    with open_catalog(path) as cat:
         return Marks.from_rows(cat.marks())
 
 

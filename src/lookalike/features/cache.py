@@ -316,9 +316,7 @@ def cached_features(
     distributed = executor is not None and executor.distributed
     folder = None
     if distributed and missing:
-        from lookalike.store.shards import shard_folder
-
-        folder = shard_folder(catalog.path)
+        folder = catalog.shards_path
         stats.resumed = _resume(catalog, folder, missing)
         if stats.resumed:
             cached, missing = catalog.lookup(unique, keys)

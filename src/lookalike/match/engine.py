@@ -168,9 +168,7 @@ def candidate_pairs(
             word_pairs([f.descriptors for f in feats], [f.mirror_descriptors for f in feats])[:2]
         )
     if embed and "embed" in by_name and "embed" in fs.features:
-        found.append(
-            vector_pairs(fs.features["embed"], EMBED_CANDIDATE, k=EMBED_NEIGHBOURS)[:2]
-        )
+        found.append(vector_pairs(fs.features["embed"], EMBED_CANDIDATE, k=EMBED_NEIGHBOURS)[:2])
     i = np.concatenate([np.asarray(a, np.int64) for a, _ in found])
     j = np.concatenate([np.asarray(b, np.int64) for _, b in found])
     return np.unique(np.minimum(i, j) * n + np.maximum(i, j))

@@ -89,6 +89,8 @@ from lookalike.store.catalog import (
     content_digest,
     decode_feature,
     file_digest,
+    is_database_uri,
+    open_catalog,
 )
 from lookalike.store.index import BACKENDS, CodeIndex, open_index
 
@@ -228,6 +230,11 @@ class Collection:
     ``$LOOKALIKE_MILVUS_TOKEN``. ``postgres_uri``: the libpq URI of a PostgreSQL server
     with pgvector (password from ``$PGPASSWORD`` or ``~/.pgpass``, not the URI).
     ``create``: make the collection when the folder has none.
+    ``catalog_uri``: keep the collection's catalog (files, features, failures) in this
+    PostgreSQL database instead of ``DIR/catalog.sqlite``, given when the collection is
+    made: collections on several machines that name one database index into one catalog,
+    and each one's index follows all of it
+    (:class:`~lookalike.store.catalog_postgres.PostgresCatalog`).
     ``model``: add the learned layer (``"default"``: the shipped copy-embed; else an ONNX
     file) to the collection, or change its model; the collection remembers it, so later
     opens need not name it. The next :meth:`update` computes the descriptors.
@@ -242,6 +249,7 @@ class Collection:
         create: bool = False,
         milvus_uri: str | None = None,
         postgres_uri: str | None = None,
+        catalog_uri: str | None = None,
         model: str | os.PathLike[str] | None = None,
     ) -> None:
         self.directory = Path(os.path.abspath(os.fspath(directory)))
@@ -249,6 +257,8 @@ class Collection:
         # a model that fails to load (missing file, no onnxruntime) is said before anything
         # is written
         embed = None if model is None else get_method("embed", model=model)
+        if catalog_uri is not None and not is_database_uri(catalog_uri):
+            raise UsageError(f"a catalog URI starts with postgresql://, not {catalog_uri!r}")
         if backend is not None and backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
         config = read_state(self._config_path)
@@ -259,12 +269,15 @@ class Collection:
                 raise CollectionError(
                     str(self.directory), "no collection here (create one with lookalike index)"
                 )
+            if catalog_uri is not None:  # unreachable or foreign: said before any write
+                open_catalog(catalog_uri).close()
             self.directory.mkdir(parents=True, exist_ok=True)
             config = {
                 "format": FORMAT,
                 "backend": backend or "faiss",
                 "milvus_uri": milvus_uri,
                 "postgres_uri": postgres_uri,
+                "catalog_uri": catalog_uri,
                 "methods": list(METHODS),
                 "created": _now(),
                 "last_update": None,
@@ -278,6 +291,13 @@ class Collection:
                 str(self.directory),
                 f"this collection uses the {config['backend']} backend; move it with "
                 f"lookalike migrate --db DIR --to {backend}",
+            )
+        if catalog_uri is not None and catalog_uri != config.get("catalog_uri"):
+            raise CollectionError(
+                str(self.directory),
+                "this collection keeps its catalog in "
+                f"{config.get('catalog_uri') or CATALOG_FILE}; a catalog is chosen when the "
+                "collection is made (index into a new --db folder)",
             )
         if milvus_uri is not None and config["backend"] == "milvus":
             config["milvus_uri"] = milvus_uri
@@ -328,7 +348,7 @@ class Collection:
         """This thread's catalog connection (sqlite3 connections stay in their thread)."""
         cat = getattr(self._local, "catalog", None)
         if cat is None:
-            cat = Catalog(self.directory / CATALOG_FILE)
+            cat = open_catalog(self._config.get("catalog_uri") or self.directory / CATALOG_FILE)
             self._local.catalog = cat
             self._catalogs.append(cat)
         return cat
@@ -1058,6 +1078,7 @@ class Collection:
                 "errors": failed + len(self._config.get("errors", [])),
                 **self._video_stats(),
                 "backend": self._config["backend"],
+                "catalog": self._catalog().where,
                 "index": {**self._index.describe(), "size": len(self._index)},
                 "methods": list(self._config["methods"]),
                 "model": self._config.get("model"),

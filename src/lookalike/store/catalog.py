@@ -55,7 +55,9 @@ __all__ = [
     "decode_feature",
     "default_path",
     "encode_feature",
+    "is_database_uri",
     "key_path",
+    "open_catalog",
     "path_key",
 ]
 
@@ -225,10 +227,33 @@ class Catalog:
     ``path``: the catalog file (default :func:`default_path`). ``rebuild``: discard a file
     that cannot be used as a catalog (corrupt, not SQLite) instead of raising
     CollectionError; an SQLite database holding other tables is never discarded.
+    :class:`lookalike.store.catalog_postgres.PostgresCatalog` is the same catalog in a
+    PostgreSQL database (:func:`open_catalog` picks by the location).
     """
+
+    #: What the database driver raises.
+    _ERRORS: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
+    #: Store one feature row, replacing the row of the same file and method key.
+    _UPSERT_FEATURE = (
+        "INSERT OR REPLACE INTO features (file_id, method, codec, data, error) "
+        "VALUES (?, ?, ?, ?, ?)"
+    )
+    #: Store a mark unless the same one is there (``rowcount`` 0 then).
+    _INSERT_MARK = "INSERT OR IGNORE INTO marks (kind, digests, paths, created) VALUES (?, ?, ?, ?)"
+    _INSERT_FILE = (
+        "INSERT INTO files (path, archive, size, mtime_ns, ctime_ns, width, height, digest, "
+        "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    _db: Any
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, rebuild: bool = False):
         self.path = Path(path) if path is not None else default_path()
+        self.where = str(self.path)
+        #: The SQLite file that keeps keypoint verdicts (:mod:`lookalike.store.verdicts`).
+        self.verdicts_path = self.path
+        #: Where cluster workers write their shards before this catalog commits them
+        #: (:mod:`lookalike.store.shards`): ``catalog.shards/`` beside the file.
+        self.shards_path = self.path.with_name(self.path.stem + ".shards")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -247,7 +272,7 @@ class Catalog:
             self._db = self._open()
 
     def _fail(self, reason: str) -> CollectionError:
-        return CollectionError(str(self.path), reason)
+        return CollectionError(self.where, reason)
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -335,9 +360,13 @@ class Catalog:
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.DatabaseError as exc:
+            return list(self._db.execute(sql, params).fetchall())
+        except self._ERRORS as exc:
             raise self._fail(f"catalog query failed: {exc}") from None
+
+    def _insert_file(self, values: tuple[Any, ...]) -> int | None:
+        """Add a file row; its id, or None when another writer added the path meanwhile."""
+        return int(self._db.execute(self._INSERT_FILE, values).lastrowid)
 
     def _current(self, entries: Sequence[Entry]) -> dict[str, int]:
         """path -> file id, for the entries whose stored size, mtime and ctime still match.
@@ -412,10 +441,9 @@ class Catalog:
                     row = self._db.execute(
                         "SELECT id, size, mtime_ns, ctime_ns FROM files WHERE path = ?", (key,)
                     ).fetchone()
+                    fid = None
                     if row is None:
-                        fid = self._db.execute(
-                            "INSERT INTO files (path, archive, size, mtime_ns, ctime_ns, width, "
-                            "height, digest, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        fid = self._insert_file(
                             (
                                 key,
                                 None if e.archive is None else path_key(e.archive),
@@ -426,9 +454,14 @@ class Catalog:
                                 rec.height,
                                 rec.digest,
                                 now,
-                            ),
-                        ).lastrowid
-                    else:
+                            )
+                        )
+                        if fid is None:  # another writer added it meanwhile: update theirs
+                            row = self._db.execute(
+                                "SELECT id, size, mtime_ns, ctime_ns FROM files WHERE path = ?",
+                                (key,),
+                            ).fetchone()
+                    if row is not None:
                         fid = row[0]
                         changed = _changed(e, row[1], row[2], row[3])
                         if changed:
@@ -458,12 +491,11 @@ class Catalog:
                             ),
                         )
                     self._db.executemany(
-                        "INSERT OR REPLACE INTO features (file_id, method, codec, data, error) "
-                        "VALUES (?, ?, ?, ?, ?)",
+                        self._UPSERT_FEATURE,
                         [(fid, k, *encode_feature(v)) for k, v in rec.features.items()],
                     )
                     n += 1
-        except sqlite3.DatabaseError as exc:
+        except self._ERRORS as exc:
             raise self._fail(f"cannot write to the catalog: {exc}") from None
         return n
 
@@ -490,12 +522,11 @@ class Catalog:
         try:
             with self._db:
                 cur = self._db.execute(
-                    "INSERT OR IGNORE INTO marks (kind, digests, paths, created) "
-                    "VALUES (?, ?, ?, ?)",
+                    self._INSERT_MARK,
                     (kind, key, json.dumps(list(paths), ensure_ascii=False), stamp),
                 )
                 return cur.rowcount > 0
-        except sqlite3.DatabaseError as exc:
+        except self._ERRORS as exc:
             raise self._fail(f"cannot write to the catalog: {exc}") from None
 
     def marks(self) -> list[MarkRow]:
@@ -515,16 +546,22 @@ class Catalog:
                 return self._db.execute(
                     "DELETE FROM marks WHERE kind = ? AND digests = ?", (kind, key)
                 ).rowcount
-        except sqlite3.DatabaseError as exc:
+        except self._ERRORS as exc:
             raise self._fail(f"cannot write to the catalog: {exc}") from None
 
     def forget(self, paths: Iterable[str]) -> int:
         """Remove these files (and their features); the number removed."""
-        keys = [(path_key(p),) for p in paths]
+        keys = [path_key(p) for p in paths]
         try:
             with self._db:
-                return self._db.executemany("DELETE FROM files WHERE path = ?", keys).rowcount
-        except sqlite3.DatabaseError as exc:
+                n = 0
+                for i in range(0, len(keys), _BATCH):
+                    part = keys[i : i + _BATCH]
+                    n += self._db.execute(
+                        f"DELETE FROM files WHERE path IN ({','.join('?' * len(part))})", part
+                    ).rowcount
+                return n
+        except self._ERRORS as exc:
             raise self._fail(f"cannot write to the catalog: {exc}") from None
 
     def purge(self, under: str | os.PathLike[str] | None = None) -> int:
@@ -719,3 +756,23 @@ def _changed(entry: Entry, size: int, mtime_ns: int, ctime_ns: int | None) -> bo
 
 class _Foreign(CollectionError):
     """Someone else's database: never discarded, even with rebuild=True."""
+
+
+#: Locations that name a PostgreSQL database instead of a file.
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_uri(where: str | os.PathLike[str] | None) -> bool:
+    """Whether a catalog location is a PostgreSQL URI (else it is a file)."""
+    return where is not None and os.fspath(where).startswith(DATABASE_SCHEMES)
+
+
+def open_catalog(where: str | os.PathLike[str] | None = None, *, rebuild: bool = False) -> Catalog:
+    """The catalog at ``where``: a PostgreSQL URI opens
+    :class:`~lookalike.store.catalog_postgres.PostgresCatalog` (shared by every user and
+    machine that reaches the server), anything else the SQLite file :class:`Catalog`."""
+    if where is not None and is_database_uri(where):
+        from lookalike.store.catalog_postgres import PostgresCatalog
+
+        return PostgresCatalog(os.fspath(where))
+    return Catalog(where, rebuild=rebuild)

@@ -47,7 +47,8 @@ STALE_SECONDS = 3600.0
 
 
 def shard_folder(catalog_path: str | os.PathLike[str]) -> Path:
-    """The shard folder of a catalog: ``catalog.sqlite`` -> ``catalog.shards/`` beside it."""
+    """The shard folder of a catalog file: ``catalog.sqlite`` -> ``catalog.shards/`` beside
+    it (:attr:`lookalike.store.catalog.Catalog.shards_path`)."""
     p = Path(catalog_path)
     return p.with_name(p.stem + ".shards")
 
