@@ -165,3 +165,45 @@ def test_a_foreign_schema_or_an_unreachable_server_is_named(uri: str) -> None:
     with pytest.raises(CollectionError) as err:
         PostgresCatalog(dead)
     assert "secret" not in str(err.value) and "someone:***@127.0.0.1:9" in str(err.value)
+
+
+def test_writers_sharing_files_in_opposite_orders_never_deadlock(uri: str, photos: Path) -> None:
+    """Two writers store the same 300 files at once, one in reverse order, one transaction
+    each: rows are written in path order, so neither waits on a lock the other holds while
+    holding one it needs (PostgreSQL would end one with "deadlock detected")."""
+    import threading
+
+    from lookalike.store.catalog import Record
+
+    first = _entries(photos)[:1]
+    with PostgresCatalog(uri) as pg:
+        cached_features(first, [get_method("phash8")], pg)
+        (key,) = _keys(pg)
+        (features,) = pg.lookup(first, [key])[0].values()
+    recs = [
+        Record(Entry(f"/共享/{i:04d}.jpg", 1000 + i, 10**18 + i), features, b"%016d" % i)
+        for i in range(300)
+    ]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def write(order: list[Record]) -> None:
+        with PostgresCatalog(uri) as cat:
+            barrier.wait()
+            try:
+                cat.store(order)
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(recs,)),
+        threading.Thread(target=write, args=(recs[::-1],)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    with PostgresCatalog(uri) as pg:
+        cached, missing = pg.lookup([r.entry for r in recs], [key])
+        assert len(cached) == 300 and not missing

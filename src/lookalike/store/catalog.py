@@ -429,13 +429,15 @@ class Catalog:
     def store(self, records: Iterable[Record]) -> int:
         """Write the records in one transaction (committed on return); the number written.
 
-        A file whose size or mtime changed loses its old features first.
+        A file whose size or mtime changed loses its old features first. Rows are written
+        in path order, so writers sharing a server lock them in one order and never
+        deadlock (:mod:`lookalike.store.catalog_postgres`).
         """
         now = time.time_ns()
         n = 0
         try:
             with self._db:
-                for rec in records:
+                for rec in sorted(records, key=lambda r: path_key(r.entry.path)):
                     e = rec.entry
                     key = path_key(e.path)
                     row = self._db.execute(
