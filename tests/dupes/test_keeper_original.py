@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from lookalike.dupes.find import DupesOptions, find_duplicates
+from lookalike.evaluate.attacks import ATTACKS
 from lookalike.match.grouping import KeeperRule
 
 OPTIONS = DupesOptions(jobs=1, cache="")
@@ -43,12 +44,26 @@ def _cropped(im: Image.Image, out: Path) -> Path:
     return out / "crop.jpg"
 
 
+def _screenshot(im: Image.Image, out: Path) -> Path:
+    """The photo shrunk into a window on a desktop of the photo's own size."""
+    ATTACKS["screenshot"](im, "mild", seed=1).save(out / "screenshot.png")
+    return out / "screenshot.png"
+
+
+def _pasted(im: Image.Image, out: Path) -> Path:
+    """The photo shrunk to 80% and pasted into another picture of its size."""
+    ATTACKS["paste"](im, "mild", seed=1).save(out / "pasted.jpg", quality=95)
+    return out / "pasted.jpg"
+
+
 MAKERS: dict[str, Callable[[Image.Image, Path], Path]] = {
     "greyscale": _grey,
     "mirrored": _mirror,
     "rot90 PNG conversion": _rot90_png,
     "upscaled": _upscaled,
     "cropped": _cropped,
+    "screenshot": _screenshot,
+    "pasted into another picture": _pasted,
 }
 
 
@@ -79,7 +94,7 @@ def test_original_is_kept_among_all_copies_at_once(
     for make in MAKERS.values():
         make(im, tmp_path)
     report = find_duplicates([tmp_path], OPTIONS)
-    assert len(report.groups) == 1 and len(report.groups[0].members) == 6
+    assert len(report.groups) == 1 and len(report.groups[0].members) == len(MAKERS) + 1
     assert report.groups[0].keep == str(tmp_path / photo.name)
 
 
@@ -169,3 +184,26 @@ def test_the_upscaled_measure_is_stored_by_digest_pair(
         stored = verdicts.facts([big], f"upscaled{FACTS_VERSION}")
     assert stored == {big: {small: True}}
     assert find_duplicates([photos], options).groups[0].keep == first.keep
+
+
+def test_only_a_holder_whose_scale_explains_its_share_shows_a_copy_shrunk() -> None:
+    """Sizes and relations as measured on the held-out moonlight design: a paste at 80%
+    on a canvas of the source's size holds it shrunk; a native crop whose keypoints fit a
+    wrong scale (0.55 for a crop covering 20% of the source) does not demote the source;
+    nor does a crop enlarged back to full size (it is the upscaled one)."""
+    import numpy as np
+
+    from lookalike.dupes.find import holders_of_smaller
+    from lookalike.match.grouping import FileFacts
+    from lookalike.match.relation import PairRelation
+
+    source, paste = FileFacts(1024, 576), FileFacts(1024, 576)
+    crop, enlarged = FileFacts(461, 259), FileFacts(1024, 576, upscaled=True)
+    facts = [source, paste, crop, enlarged]
+    i, j = np.array([0, 0, 0]), np.array([1, 2, 3])
+    relations = [
+        PairRelation("cropped", holder=2, kept=0.64, scale=0.8),  # the paste holds the source
+        PairRelation("cropped", holder=1, kept=0.202, scale=0.55),  # 0.06 of it at 0.55
+        PairRelation("cropped", holder=1, kept=0.64, scale=0.8),  # holds the enlarged crop
+    ]
+    assert holders_of_smaller(i, j, relations, facts) == {1}

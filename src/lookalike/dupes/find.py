@@ -49,6 +49,7 @@ from lookalike.match.grouping import (
     group_pairs,
     unlinked_reach,
 )
+from lookalike.match.relation import PairRelation
 from lookalike.methods import Method, get_method
 from lookalike.progress import Progress
 from lookalike.sources.folders import NO_FILTERS, Entry, Filters, scan
@@ -205,7 +206,16 @@ def detect(
     tried: set[tuple[int, int]] = set()
     for round_ in range(REACH_ROUNDS + 1):
         facts = _facts(
-            fs, entries, found.i, found.j, found.verdict, rule, progress, digests, verdicts
+            fs,
+            entries,
+            found.i,
+            found.j,
+            found.verdict,
+            rule,
+            progress,
+            digests,
+            verdicts,
+            found.relation,
         )
         groups = group_pairs(
             paths,
@@ -360,10 +370,12 @@ def _facts(
     progress: Progress | None,
     digests: dict[str, str] | None = None,
     cache: VerdictCache | None = None,
+    relation: Sequence[PairRelation | None] | None = None,
 ) -> list[FileFacts]:
     """What the keeper rule needs per image; the signs of processing are measured only
     for images in a pair, and only when the rule looks at them. ``cache`` keeps them by
-    digest, so an unchanged file is not decoded again."""
+    digest, so an unchanged file is not decoded again. ``relation``: each pair's, for the
+    files that show another one shrunk (:func:`holders_of_smaller`)."""
     paths = fs.paths
     n = len(paths)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))
@@ -425,4 +437,41 @@ def _facts(
         cache.put_facts(list(by_big.items()), pair_scope)
     for k in np.flatnonzero(upscaled).tolist():
         facts[k] = replace(facts[k], upscaled=True)
+    if relation is not None:
+        for k in holders_of_smaller(i, j, relation, facts):
+            facts[k] = replace(facts[k], holds_smaller=True)
     return facts
+
+
+#: A holder shows the other picture at under this size of the other file (linear): shrunk
+#: into it, not the original a crop was cut from (a crop at its own size sits at 1.0).
+SHRUNK_BELOW = 0.9
+#: ... and the share of the holder the other covers at that scale must be within this
+#: (relative) of the share the pixel check measured.
+SHARE_SLACK = 0.2
+
+
+def holders_of_smaller(
+    i: np.ndarray,
+    j: np.ndarray,
+    relation: Sequence[PairRelation | None],
+    facts: Sequence[FileFacts],
+) -> set[int]:
+    """The images that hold another one shrunk (:data:`SHRUNK_BELOW`): a screenshot of it,
+    a frame around it, a picture it was pasted into. The other is the original, unless it
+    is itself upscaled (a crop enlarged back to the full size also sits shrunk inside the
+    picture it was cut from). The measured scale must explain the share of the holder
+    the other covers (:data:`SHARE_SLACK`): keypoints on a repetitive design can fit a
+    wrong scale, and a wrong scale must not demote the original."""
+    out: set[int] = set()
+    for a, b, r in zip(i.tolist(), j.tolist(), relation, strict=True):
+        if r is None or not r.holder or r.scale >= SHRUNK_BELOW:
+            continue
+        holder, other = (a, b) if r.holder == 1 else (b, a)
+        fh, fo = facts[holder], facts[other]
+        if fo.upscaled or fh.width * fh.height == 0:
+            continue
+        covered = fo.width * fo.height * r.scale**2 / (fh.width * fh.height)
+        if abs(covered - r.kept) <= SHARE_SLACK * max(covered, r.kept):
+            out.add(holder)
+    return out

@@ -9,8 +9,9 @@ or to a copy the cascade called identical to it: identical copies are merged fir
 pairs linking each copy to one of them (a star) are enough.
 
 The keeper of a group is the best copy to keep (:class:`KeeperRule`): by default the
-original -- colour over greyscale, upright over rotated or mirrored, not upscaled, the
-original format over a conversion, then the highest resolution, camera metadata, the
+original -- colour over greyscale, upright over rotated or mirrored, not upscaled, not a
+screenshot, frame or paste that shows another copy shrunk, the original format over a
+conversion, then the highest resolution, camera metadata, the
 largest file, the oldest, the first path (so the choice is deterministic). A file marked
 "keep" and a file in a reference folder come first.
 """
@@ -54,6 +55,9 @@ class FileFacts:
     #: all four corners hold one flat fill around a detailed picture: the canvas a copy
     #: turned by a small angle (or framed) leaves behind
     filled_corners: bool = False
+    #: it shows another file's picture shrunk (a screenshot, frame or paste of it: see
+    #: :attr:`lookalike.match.relation.PairRelation.scale`), so that file is the original
+    holds_smaller: bool = False
     format: str = ""
 
 
@@ -118,6 +122,7 @@ class KeeperRule:
             ("colour", f.grey),
             ("not_upscaled", f.upscaled),
             ("upright", f.filled_corners),  # a canvas around the picture: framed or tilted
+            ("not_composite", f.holds_smaller),  # another copy shrunk into a new canvas
             ("resolution", -area),
             ("upright", f.turned),
             ("original_format", f.converted),

@@ -117,13 +117,17 @@ class PairRelation:
     ``holder``: for ``cropped``, ``framed`` and ``contains``, which image (1 or 2) holds
     the other (the larger picture); 0 otherwise. ``kept``: the share of the holder the
     other shows (cropped, contains) or the share of the framed picture its frame leaves
-    to the picture (framed). ``angle``: degrees of a rotation.
+    to the picture (framed). ``angle``: degrees of a rotation. ``scale``: for a holder,
+    the size of the other picture inside it against the other file's own (linear): under
+    1, the holder shows the other shrunk -- a screenshot, a frame or a paste of it, not
+    the original a crop was cut from.
     """
 
     kind: str
     holder: int = 0
     kept: float = 1.0
     angle: float = 0.0
+    scale: float = 1.0
 
     def words(self, lang: str = "en") -> str:
         """The relation in words: "cropped: 2 keeps 55% of 1" / "裁剪：图2保留图1的55%"."""
@@ -163,7 +167,7 @@ class PairRelation:
         """The same relation with image 1 and image 2 exchanged."""
         if not self.holder:
             return self
-        return PairRelation(self.kind, 3 - self.holder, self.kept, -self.angle)
+        return PairRelation(self.kind, 3 - self.holder, self.kept, -self.angle, self.scale)
 
 
 def parse_geometry(text: str) -> dict[str, float]:
@@ -231,11 +235,15 @@ def name_relation(
             # the image less inside the other is the larger picture, the holder
             holder = 1 if keep_a < keep_b else 2
             kept = min(keep_a, keep_b)
+            # geometry's scale maps image 1 onto image 2: the other inside the holder
+            # (two decimals: a cached geometry keeps four digits, seen from either side)
+            s = g.get("scale", 1.0)
+            inside = round(s if holder == 2 else 1.0 / max(s, 1e-9), 2)
             if framed[holder - 1]:
-                return PairRelation("framed", holder, kept)
+                return PairRelation("framed", holder, kept, scale=inside)
             if kept < PASTED_BELOW:
-                return PairRelation("contains", holder, kept)
-            return PairRelation("cropped", holder, kept)
+                return PairRelation("contains", holder, kept, scale=inside)
+            return PairRelation("cropped", holder, kept, scale=inside)
         hash_ = scores.get("phash8") or scores.get("phash")
         strong = hash_ is not None and hash_.similarity >= STRONG_HASH_SIMILARITY
         if g.get("edit") and not strong:  # a hash within 5 bits: resized or re-encoded

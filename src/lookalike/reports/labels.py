@@ -69,6 +69,10 @@ KEEPER_REASONS: dict[str, tuple[str, str]] = {
     "colour": ("colour, not greyscale", "彩色，而非灰度"),
     "upright": ("upright, not rotated or mirrored", "方向端正，未旋转或镜像"),
     "not_upscaled": ("not upscaled", "未经放大"),
+    "not_composite": (
+        "the picture itself, not a screenshot, frame or paste showing it smaller",
+        "图片本身，而非缩小后放入截图、边框或其他图片中的副本",
+    ),
     "original_format": ("original format ({fmt}), not a conversion", "原始格式（{fmt}），非转换"),
     "resolution": ("highest resolution ({w}x{h})", "分辨率最高（{w}x{h}）"),
     "camera": ("camera metadata (EXIF)", "含相机元数据（EXIF）"),
