@@ -683,14 +683,47 @@ def _placement(inner: np.ndarray, outer: np.ndarray) -> tuple[float, np.ndarray 
     return score, h3
 
 
+def _footprint(inner: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``inner`` shrunk by area averaging to the size placement ``h`` (scale and shift,
+    thumbnail pixels) gives it, and the map from ``outer`` onto that small picture; None
+    when ``h`` does not shrink it."""
+    w, hh = round(inner.shape[1] * h[0, 0]), round(inner.shape[0] * h[1, 1])
+    if not (0 < w <= inner.shape[1] and 0 < hh <= inner.shape[0]):
+        return None
+    small = cv2.resize(inner, (w, hh), interpolation=cv2.INTER_AREA)
+    return small, np.array([[1.0, 0.0, -h[0, 2]], [0.0, 1.0, -h[1, 2]], [0.0, 0.0, 1.0]])
+
+
+def _footprint_ncc(inner: np.ndarray, outer: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Tile NCCs of a placement at the footprint's own size (see :func:`_footprint`): a
+    tight crop covers a few of ``outer``'s tiles only, and its own thumbnail, sharper than
+    that part of ``outer``, reads its finer texture as a difference when enlarged onto."""
+    shrunk = _footprint(inner, h)
+    if shrunk is None:
+        return np.full((_TILES, _TILES), np.nan)
+    small, back = shrunk
+    return _tile_ncc(outer, small, back, (_flat_level(outer), _flat_level(inner)))[1]
+
+
 def _same_levels(inner: np.ndarray, outer: np.ndarray, h: np.ndarray) -> bool:
     """Whether ``inner``, placed in ``outer`` by ``h`` (thumbnail pixels), keeps its grey
     levels there: over the detailed tiles of the footprint, the median difference of
     tile means is at most :data:`_DENSE_LEVELS` grey levels and the median ratio of tile
     spreads within :data:`_DENSE_SPREAD`. Correlation ignores gain and offset, so a line
     drawing redrawn larger in another colour (a spiral, a ring) correlates like a copy;
-    a copy's tiles also keep their brightness and contrast."""
-    t = _tile_moments(inner, outer, h, 0.0)
+    a copy's tiles also keep their brightness and contrast. ``inner`` is shrunk to its
+    placed size by area averaging, as the placement matched it, and the tiles are those
+    of that footprint: a tight crop covers a few of ``outer``'s tiles only, and warping
+    a sharper picture down keeps texture the outer one averaged away."""
+    shrunk = _footprint(inner, h)
+    if shrunk is not None:
+        small, back = shrunk
+        t = _tile_moments(outer, small, back, 0.0)  # outer's pixels in the footprint's tiles
+        t = _TileMoments(
+            t.covered, t.used, t.mean_dst, t.mean_src, t.std_dst, t.std_src, t.ncc
+        )  # read as inner (src) against outer (dst), as below
+    else:
+        t = _tile_moments(inner, outer, h, 0.0)
     # a flat ground says nothing of the drawing
     detailed = t.used & (np.maximum(t.std_src, t.std_dst) >= _FLAT_STD)
     if np.count_nonzero(detailed) < DENSE_TILES // 2:
@@ -720,6 +753,8 @@ def _dense(a: LocalFeatures, b: LocalFeatures) -> _Attempt | None:
     sb = np.diag([tb.shape[1] / b.work_shape[1], tb.shape[0] / b.work_shape[0], 1.0])
     work = np.linalg.inv(sb) @ h @ sa
     share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape)
+    if placed[0, 0] < 1.0:  # the tiles of the footprint, at its own size
+        ncc = _footprint_ncc(inner, outer, placed)
     detailed = ncc[~np.isnan(ncc)]
     if len(detailed) < DENSE_TILES:
         return None
