@@ -47,6 +47,7 @@ from lookalike.errors import CollectionError, Failure, LookalikeError, UsageErro
 from lookalike.sources.folders import MEMBER_SEP, Entry
 
 __all__ = [
+    "CATALOG_APP",
     "SCHEMA_VERSION",
     "Catalog",
     "FileRow",
@@ -62,7 +63,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-_APP = "lookalike-catalog"
+#: The ``app`` a catalog's meta table names (a foreign one is refused).
+CATALOG_APP = "lookalike-catalog"
 _BATCH = 500  # SQL parameters per IN (...) query
 
 _SCHEMA = """
@@ -310,7 +312,7 @@ class Catalog:
                 "choose another catalog file",
             )
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("app") != _APP:
+        if meta.get("app") != CATALOG_APP:
             raise _Foreign(str(self.path), "not a lookalike catalog (foreign meta table)")
         version = int(meta.get("schema_version", "0"))
         if version > SCHEMA_VERSION:
@@ -342,7 +344,7 @@ class Catalog:
             db.executescript(_SCHEMA)
             db.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
-                [("app", _APP), ("schema_version", str(SCHEMA_VERSION))],
+                [("app", CATALOG_APP), ("schema_version", str(SCHEMA_VERSION))],
             )
 
     def close(self) -> None:

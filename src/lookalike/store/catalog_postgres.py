@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lookalike.errors import CollectionError, require
-from lookalike.store.catalog import _APP, SCHEMA_VERSION, Catalog, default_path
+from lookalike.store.catalog import CATALOG_APP, SCHEMA_VERSION, Catalog, default_path
 
 __all__ = ["DEFAULT_SCHEMA", "PostgresCatalog"]
 
@@ -167,7 +167,7 @@ class PostgresCatalog(Catalog):
                 )
             if tables:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-                if meta.get("app") != _APP:
+                if meta.get("app") != CATALOG_APP:
                     raise self._fail("not a lookalike catalog (foreign meta table)")
                 version = int(meta.get("schema_version", "0"))
                 if version != SCHEMA_VERSION:
@@ -179,7 +179,7 @@ class PostgresCatalog(Catalog):
             if not tables:
                 db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("app", _APP), ("schema_version", str(SCHEMA_VERSION))],
+                    [("app", CATALOG_APP), ("schema_version", str(SCHEMA_VERSION))],
                 )
 
     def _insert_file(self, values: tuple[Any, ...]) -> int | None:
