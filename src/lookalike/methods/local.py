@@ -477,6 +477,18 @@ class _TileMoments:
     std_dst: np.ndarray
     ncc: np.ndarray
 
+    def swapped(self) -> _TileMoments:
+        """The same tiles, read with ``src`` and ``dst`` exchanged."""
+        return _TileMoments(
+            self.covered,
+            self.used,
+            self.mean_dst,
+            self.mean_src,
+            self.std_dst,
+            self.std_src,
+            self.ncc,
+        )
+
 
 def _tile_moments(src: np.ndarray, dst: np.ndarray, h: np.ndarray, blur: float) -> _TileMoments:
     """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels), both blurred by
@@ -718,10 +730,8 @@ def _same_levels(inner: np.ndarray, outer: np.ndarray, h: np.ndarray) -> bool:
     shrunk = _footprint(inner, h)
     if shrunk is not None:
         small, back = shrunk
-        t = _tile_moments(outer, small, back, 0.0)  # outer's pixels in the footprint's tiles
-        t = _TileMoments(
-            t.covered, t.used, t.mean_dst, t.mean_src, t.std_dst, t.std_src, t.ncc
-        )  # read as inner (src) against outer (dst), as below
+        # outer's pixels in the footprint's tiles, read as inner (src) against outer (dst)
+        t = _tile_moments(outer, small, back, 0.0).swapped()
     else:
         t = _tile_moments(inner, outer, h, 0.0)
     # a flat ground says nothing of the drawing

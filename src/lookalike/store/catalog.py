@@ -253,9 +253,11 @@ class Catalog:
         self.where = str(self.path)
         #: The SQLite file that keeps keypoint verdicts (:mod:`lookalike.store.verdicts`).
         self.verdicts_path = self.path
+        from lookalike.store.shards import shard_folder  # (shards imports this module)
+
         #: Where cluster workers write their shards before this catalog commits them
         #: (:mod:`lookalike.store.shards`): ``catalog.shards/`` beside the file.
-        self.shards_path = self.path.with_name(self.path.stem + ".shards")
+        self.shards_path = shard_folder(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

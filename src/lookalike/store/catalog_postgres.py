@@ -21,12 +21,12 @@ The URI is a libpq one; keep the password out of it (libpq reads ``$PGPASSWORD``
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from lookalike.errors import CollectionError, require
 from lookalike.store.catalog import CATALOG_APP, SCHEMA_VERSION, Catalog, default_path
+from lookalike.store.postgres_index import safe_uri
 
 __all__ = ["DEFAULT_SCHEMA", "PostgresCatalog"]
 
@@ -119,7 +119,7 @@ class PostgresCatalog(Catalog):
     def __init__(self, uri: str) -> None:
         psycopg = require("psycopg", "postgres")
         self._ERRORS = (psycopg.Error,)
-        self.where = _public(uri)
+        self.where = safe_uri(uri)
         # Verdicts stay on this machine, in the user's cache folder: they are keyed by the
         # images' digests, so any catalog's pairs find them.
         self.verdicts_path = default_path().with_name("verdicts.sqlite")
@@ -189,8 +189,3 @@ class PostgresCatalog(Catalog):
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
-
-
-def _public(uri: str) -> str:
-    """The URI as shown in messages: any password replaced."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", uri)

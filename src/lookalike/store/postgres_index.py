@@ -31,7 +31,7 @@ import numpy as np
 
 from lookalike.errors import CollectionError, UsageError, require
 
-__all__ = ["PostgresIndex"]
+__all__ = ["PostgresIndex", "safe_uri"]
 
 BITS = 64
 _BATCH = 200_000  # rows per COPY buffer / delete
@@ -68,9 +68,9 @@ def _parse_bits(texts: list[str]) -> np.ndarray:
     return np.packbits(bits, axis=1)
 
 
-def _safe_uri(uri: str) -> str:
+def safe_uri(uri: str) -> str:
     """The URI without a password (for stats and error messages)."""
-    return re.sub(r"://([^:/@]+):[^@/]*@", r"://\1:***@", uri)
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", uri)
 
 
 class PostgresIndex:
@@ -94,7 +94,7 @@ class PostgresIndex:
             self._created = self._ensure()
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise CollectionError(_safe_uri(uri), f"cannot open PostgreSQL: {first}") from None
+            raise CollectionError(safe_uri(uri), f"cannot open PostgreSQL: {first}") from None
         self._dirty = False
         self._sample: np.ndarray | None = None
 
@@ -297,7 +297,7 @@ class PostgresIndex:
         self._read_done()
         return {
             "backend": self.backend,
-            "location": _safe_uri(self.uri),
+            "location": safe_uri(self.uri),
             "table": f"{self.name}_codes",
             "rows": int(rows),
             "bytes": int(size),
