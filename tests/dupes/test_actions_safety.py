@@ -158,3 +158,32 @@ def test_delete_removes_only_verified_copies(folder: Path, tmp_path: Path) -> No
     assert sum(a.done for a in actions) == 3
     after = _digests(folder)
     assert set(after.values()) == set(before.values())  # every picture still has one copy
+
+
+def test_a_picture_pasted_into_another_is_not_deleted_as_a_copy(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """One sample photo pasted at 60% into another: the group keeps the photo, and the
+    collage -- which holds the photo and the rest of the other picture -- is neither
+    counted removable nor deleted; a plain resized copy still is."""
+    from PIL import Image
+
+    from lookalike.reports.export import report_totals
+
+    src, host = (Image.open(p).convert("RGB") for p in sample_photos[1:3])
+    src.save(tmp_path / "photo.jpg", quality=95)
+    collage = host.copy()
+    collage.paste(src.resize((src.width * 3 // 5, src.height * 3 // 5)), (20, 20))
+    collage.save(tmp_path / "collage.jpg", quality=95)
+    src.resize((src.width // 2, src.height // 2)).save(tmp_path / "small.jpg", quality=90)
+    report = find_duplicates([tmp_path], DupesOptions(cache=""))
+    (group,) = report.groups
+    assert group.keep == str(tmp_path / "photo.jpg")
+    collage_member = next(m for m in group.members if m.path.endswith("collage.jpg"))
+    assert collage_member.holds_more
+    assert report_totals(report)["copies"] == 1
+    plan = plan_from_report(report, "delete")
+    actions = {Path(a.path).name: a.action for a in plan.actions}
+    assert actions == {"photo.jpg": "keep", "collage.jpg": "keep", "small.jpg": "delete"}
+    apply_plan(plan, tmp_path.parent / f"{tmp_path.name}-journal.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["collage.jpg", "photo.jpg"]

@@ -235,6 +235,18 @@ def plan_from_report(
                 )
             elif d is None or kd is None:
                 out.append(_keep(p, d, g.keep, kd, n, "its content was never recorded: kept"))
+            elif m.holds_more:
+                out.append(
+                    _keep(
+                        p,
+                        d,
+                        g.keep,
+                        kd,
+                        n,
+                        "it shows its keeper and more (a screenshot, a paste into another "
+                        "picture, the uncropped picture): kept",
+                    )
+                )
             elif dest_path is not None and Path(p).resolve().is_relative_to(dest_path):
                 out.append(_keep(p, d, g.keep, kd, n, "already in the destination folder"))
             else:

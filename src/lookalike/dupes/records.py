@@ -49,6 +49,15 @@ class Member:
     bytes: int = 0
     relation: PairRelation | None = None
 
+    @property
+    def holds_more(self) -> bool:
+        """Whether it holds its keeper's picture and more of its own: the keeper inside it
+        (a screenshot or collage of it, the keeper pasted into another picture, or the
+        larger picture a keeper crop was cut from). Removing it would lose that rest, so
+        it is no removable copy; a flat frame around the keeper adds nothing and is."""
+        r = self.relation
+        return r is not None and r.holder == 2 and r.kind in ("cropped", "contains")
+
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "path": self.path,

@@ -22,8 +22,9 @@ def ordered_members(group: Group) -> list[Member]:
 
 
 def report_totals(report: DuplicateReport) -> dict[str, int]:
-    """The summary numbers: scanned, groups, pairs, removable copies, bytes reclaimable."""
-    copies = [m for g in report.groups for m in ordered_members(g)[1:]]
+    """The summary numbers: scanned, groups, pairs, removable copies, bytes reclaimable
+    (a copy that holds its keeper and more is not removable: :attr:`Member.holds_more`)."""
+    copies = [m for g in report.groups for m in ordered_members(g)[1:] if not m.holds_more]
     return {
         "scanned": report.scanned,
         "groups": len(report.groups),
