@@ -3,13 +3,12 @@ miss, the collection remembers its model, and a bad model changes nothing."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from edited import CROPPED, corner_crop
 
 import lookalike.search.collection as collection
 from lookalike.cli import main
@@ -17,19 +16,6 @@ from lookalike.errors import UsageError
 from lookalike.search.collection import Collection
 
 pytest.importorskip("onnxruntime", reason="the embed method needs onnxruntime")
-
-#: photos whose 50 % corner crop is neither the nearest pHash nor shares enough words
-#: with its source among the samples (measured: the plain collection misses all three)
-CROPPED = ("ColorfulCups.jpg", "Kite.jpg", "Path.jpg")
-
-
-def _corner(path: Path) -> bytes:
-    """The top-left quarter of the photo, scaled back to its size, as JPEG bytes."""
-    im = Image.open(path).convert("RGB")
-    w, h = im.size
-    buf = io.BytesIO()
-    im.crop((0, 0, w // 2, h // 2)).resize((w, h)).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -55,7 +41,7 @@ def test_the_learned_layer_proposes_crops_the_other_candidates_miss(
         learned.update([folder])
         plain.update([folder])
         for name in CROPPED:
-            query = _corner(folder / name)
+            query = corner_crop(folder / name)
             hit = learned.search(query, k=1).results[0]
             assert Path(hit.path).name == name and hit.verdict == "similar", hit
             assert hit.relation is not None and hit.relation.kind == "cropped"
@@ -74,7 +60,7 @@ def test_the_collection_remembers_its_model(folder: Path, tmp_path: Path) -> Non
         assert c.stats()["model"] == "default"
     with Collection(db) as c:  # later opens need not name it
         assert c.stats()["methods"][-1] == "embed"
-        hit = c.search(_corner(folder / "Kite.jpg"), k=1).results[0]
+        hit = c.search(corner_crop(folder / "Kite.jpg"), k=1).results[0]
         assert Path(hit.path).name == "Kite.jpg"
 
 

@@ -117,4 +117,7 @@ def run(args: argparse.Namespace) -> int:
         for f in stats.errors[:20]:
             print(f"lookalike: {f.path}: {f.reason}", file=sys.stderr)
         print(f"collection 集合: {info['directory']} ({info['backend']})")
+        if "vectors" in info:  # the learned descriptors, in the server backend
+            where = info["vectors"].get("collection") or info["vectors"].get("table")
+            print(f"descriptors 特征向量: {info['vectors']['size']} ({where})")
     return 1 if stats.errors else 0

@@ -29,9 +29,12 @@ or an ONNX file; ``lookalike index --model``) also stores each image's learned d
 :data:`~lookalike.match.engine.EMBED_NEIGHBOURS` within cosine
 :data:`~lookalike.match.engine.EMBED_CANDIDATE`, as in ``dupes``) join the candidates and
 are verified first, and a candidate under
-:data:`~lookalike.match.engine.EMBED_DIFFERENT` is not verified at all (held in memory,
-like the words). Hits are ranked exact copies of the query first, then identical, then
-similar, each by similarity, ties by pHash distance and id (:mod:`.ranking`). Every
+:data:`~lookalike.match.engine.EMBED_DIFFERENT` is not verified at all. The descriptors
+are searched where the backend keeps them: in memory on the embedded one (like the words,
+up to 100,000 images), in a descriptor index beside the codes on Milvus and PostgreSQL
+(:func:`~lookalike.store.index.open_vectors`, synced like the codes). Hits are ranked
+exact copies of the query first, then identical, then similar, each by similarity, ties by
+pHash distance and id (:mod:`.ranking`). Every
 catalog read goes through :class:`~lookalike.store.catalog.Catalog`. On 1,000 photos (38
 wallpapers and edited copies) the visual words raised the queries whose first hit was
 right from 33 to 37 of 38 half-area crops and from 4 to 15 of 38 pasted copies.
@@ -92,7 +95,7 @@ from lookalike.store.catalog import (
     is_database_uri,
     open_catalog,
 )
-from lookalike.store.index import BACKENDS, CodeIndex, open_index
+from lookalike.store.index import BACKENDS, CodeIndex, VectorIndex, open_index, open_vectors
 
 if TYPE_CHECKING:
     from lookalike.video.store import VideoStore
@@ -328,7 +331,9 @@ class Collection:
         self._pool: ThreadPoolExecutor | None = None
         self._catalog()  # creates the catalog file when new
         self._index = self._open_index(config["backend"])
+        self._vectors: VectorIndex | None = None
         try:
+            self._vectors = self._open_vectors(config["backend"])
             self._sync()
         except BaseException:
             self.close()
@@ -344,6 +349,20 @@ class Collection:
             token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
         )
 
+    def _open_vectors(self, backend: str) -> VectorIndex | None:
+        """The server backend's index of learned descriptors (None without the learned
+        layer, or on the embedded backend, which searches them in memory)."""
+        embed = self._by_name.get("embed")
+        if embed is None:
+            return None
+        return open_vectors(
+            backend,
+            self.directory,
+            dim=int(embed.dimensions),  # type: ignore[attr-defined]
+            uri=self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
+            token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
+        )
+
     def _catalog(self) -> Catalog:
         """This thread's catalog connection (sqlite3 connections stay in their thread)."""
         cat = getattr(self._local, "catalog", None)
@@ -353,40 +372,39 @@ class Collection:
             self._catalogs.append(cat)
         return cat
 
-    def _codes(self, ids: np.ndarray) -> np.ndarray:
-        """Plain (identity) 64-bit codes of these files, ``(n, 8)`` uint8, aligned to ids."""
-        fids, _, blob = self._catalog().feature_rows(self._key8, ids)
+    def _feature_blobs(self, key: str, ids: np.ndarray) -> tuple[str, np.ndarray]:
+        """The stored feature ``key`` of these files: (codec, ``(n, nbytes)`` uint8 rows
+        aligned to ``ids``)."""
+        fids, codec, blob = self._catalog().feature_rows(key, ids)
         if len(ids) == 0:
-            return np.empty((0, 8), np.uint8)
+            return codec or "", blob[:0]
         pos = np.minimum(np.searchsorted(fids, ids), max(len(fids) - 1, 0))
         if len(fids) == 0 or not np.array_equal(fids[pos], ids):
             raise CollectionError(str(self.directory), "catalog changed while indexing")
-        return np.ascontiguousarray(blob[pos, :8])
+        return codec or "", np.ascontiguousarray(blob[pos])
+
+    def _codes(self, ids: np.ndarray) -> np.ndarray:
+        """Plain (identity) 64-bit codes of these files, ``(n, 8)`` uint8, aligned to ids."""
+        if len(ids) == 0:
+            return np.empty((0, 8), np.uint8)
+        return np.ascontiguousarray(self._feature_blobs(self._key8, ids)[1][:, :8])
+
+    def _descriptors(self, ids: np.ndarray) -> np.ndarray:
+        """Learned descriptors of these files, ``(n, dim)`` float32, aligned to ids."""
+        codec, blob = self._feature_blobs(self._keys["embed"], ids)
+        return _as_vectors(codec, blob)
 
     def _sync(self, *, force: bool = False) -> None:
-        """Bring the index up to date with the catalog (incremental when its state is good)."""
-        ids, ns = self._catalog().feature_ids(self._key8)
-        fingerprint = [len(ids), int(ids.sum()), int(ns.max()) if len(ns) else 0]
-        state = self._index.state()
-        trusted = state.get("method") == self._key8
-        if trusted and state.get("fingerprint") == fingerprint and not force:
-            return
-        watermark = int(state.get("watermark", -1)) if trusted and not force else -1
-        if watermark < 0:
-            self._index.clear()
-        have = self._index.ids()
-        gone = np.setdiff1d(have, ids)
-        fresh = ids[(ns >= watermark) | ~np.isin(ids, have)]
-        self._index.remove(np.union1d(gone, np.intersect1d(fresh, have)))
-        self._index.add(fresh, self._codes(fresh))
-        self._index.commit(
-            {
-                "method": self._key8,
-                "fingerprint": fingerprint,
-                "watermark": int(ns.max()) if len(ns) else 0,
-                "synced": _now(),
-            }
-        )
+        """Bring the index (and the descriptor index) up to date with the catalog."""
+        _sync_rows(self._index, self._catalog(), self._key8, self._codes, force=force)
+        if self._vectors is not None:
+            _sync_rows(
+                self._vectors,
+                self._catalog(),
+                self._keys["embed"],
+                self._descriptors,
+                force=force,
+            )
 
     def _videos(self, *, create: bool = False) -> VideoStore | None:
         """The collection's video store; None when it holds no videos file (and not
@@ -586,12 +604,16 @@ class Collection:
                 return self.stats()
             if to != "faiss":
                 self._config[f"{to}_uri"] = uri
+            old_vectors = self._vectors
             new = self._open_index(to)
             self._index = new
             try:
+                self._vectors = self._open_vectors(to)
                 self._sync(force=True)
             except BaseException:
-                self._index, self._config = old, old_config
+                if self._vectors is not None and self._vectors is not old_vectors:
+                    self._vectors.close()
+                self._index, self._vectors, self._config = old, old_vectors, old_config
                 new.close()
                 raise
             self._config["backend"] = to
@@ -601,6 +623,9 @@ class Collection:
             else:
                 old.clear()
             old.close()
+            if old_vectors is not None:
+                old_vectors.drop()
+                old_vectors.close()
             return self.stats()
 
     # ------------------------------------------------------------------ reading
@@ -649,16 +674,21 @@ class Collection:
         """Ids of the (up to :data:`EMBED_NEIGHBOURS`) stored descriptors nearest to the
         query's, within cosine :data:`EMBED_CANDIDATE`."""
 
+        q = np.asarray(query, np.float32).reshape(-1)
+        if self._vectors is not None:  # a server backend: its descriptor index answers
+            if self._vectors.dim != len(q):
+                return []
+            found, sims = self._vectors.search(q[None, :], EMBED_NEIGHBOURS)
+            keep = (found[0] >= 0) & (sims[0] >= EMBED_CANDIDATE)
+            return [int(i) for i in found[0][keep]]
+
         def matrix(ids: np.ndarray, codec: str, blobs: np.ndarray) -> tuple[np.ndarray, ...]:
-            dtype = decode_feature(codec, blobs[0].tobytes()).dtype  # never empty here
-            vectors = np.ascontiguousarray(blobs).view(dtype).reshape(len(ids), -1)
-            return ids, vectors.astype(np.float32, copy=False)
+            return ids, _as_vectors(codec, blobs)
 
         held = self._in_memory("embed", EMBED_SEARCH_LIMIT, matrix)
         if held is None:
             return []
         ids, vectors = held
-        q = np.asarray(query, np.float32).reshape(-1)
         if vectors.shape[1] != len(q):
             return []
         scores = vectors @ q
@@ -1080,6 +1110,11 @@ class Collection:
                 "backend": self._config["backend"],
                 "catalog": self._catalog().where,
                 "index": {**self._index.describe(), "size": len(self._index)},
+                **(
+                    {}
+                    if self._vectors is None
+                    else {"vectors": {**self._vectors.describe(), "size": len(self._vectors)}}
+                ),
                 "methods": list(self._config["methods"]),
                 "model": self._config.get("model"),
                 "created": self._config.get("created"),
@@ -1100,9 +1135,9 @@ class Collection:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
                 self._pool = None
-            index = getattr(self, "_index", None)
-            if index is not None:
-                index.close()
+            for index in (getattr(self, "_index", None), getattr(self, "_vectors", None)):
+                if index is not None:
+                    index.close()
             for cat in self._catalogs:
                 # sqlite3 refuses to close another thread's connection (ProgrammingError):
                 # that one is closed when its thread's objects are collected.
@@ -1115,6 +1150,50 @@ class Collection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _as_vectors(codec: str, blobs: np.ndarray) -> np.ndarray:
+    """Stored descriptor rows (one codec, one length) as ``(n, dim)`` float32."""
+    if len(blobs) == 0:
+        return np.empty((0, 0), np.float32)
+    dtype = decode_feature(codec, blobs[0].tobytes()).dtype
+    vectors = np.ascontiguousarray(blobs).view(dtype).reshape(len(blobs), -1)
+    return vectors.astype(np.float32, copy=False)
+
+
+def _sync_rows(
+    index: CodeIndex | VectorIndex,
+    catalog: Catalog,
+    key: str,
+    values: Callable[[np.ndarray], np.ndarray],
+    *,
+    force: bool,
+) -> None:
+    """Bring ``index`` up to date with the catalog's features under ``key`` (``values``
+    reads them, aligned to ids): incremental from the watermark of a trusted state, a
+    rebuild otherwise; the state is committed after the data."""
+    ids, ns = catalog.feature_ids(key)
+    fingerprint = [len(ids), int(ids.sum()), int(ns.max()) if len(ns) else 0]
+    state = index.state()
+    trusted = state.get("method") == key
+    if trusted and state.get("fingerprint") == fingerprint and not force:
+        return
+    watermark = int(state.get("watermark", -1)) if trusted and not force else -1
+    if watermark < 0:
+        index.clear()
+    have = index.ids()
+    gone = np.setdiff1d(have, ids)
+    fresh = ids[(ns >= watermark) | ~np.isin(ids, have)]
+    index.remove(np.union1d(gone, np.intersect1d(fresh, have)))
+    index.add(fresh, values(fresh))
+    index.commit(
+        {
+            "method": key,
+            "fingerprint": fingerprint,
+            "watermark": int(ns.max()) if len(ns) else 0,
+            "synced": _now(),
+        }
+    )
 
 
 def _is_video_query(query: str | bytes | os.PathLike[str]) -> bool:

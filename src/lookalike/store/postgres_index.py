@@ -19,19 +19,25 @@ is a libpq one (``postgresql://user@host:5432/db``); keep the password out of it
 saved in collection.json): libpq reads ``$PGPASSWORD`` or ``~/.pgpass``. One collection per
 database and ``name``; several collections share a server through distinct databases or
 schemas (``?options=-csearch_path%3Dmine``).
+
+Learned descriptors (``embed``) go to ``NAME_embed (id bigint primary key, v vector(dim))``
+with their own state table (:class:`PostgresVectors`): exact k-NN by pgvector's negative
+inner product ``<#>`` (the cosine of unit vectors), or an HNSW index (``vector_ip_ops``)
+when approximate; a new model (another dimension) remakes the table.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from lookalike.errors import CollectionError, UsageError, require
 
-__all__ = ["PostgresIndex", "safe_uri"]
+__all__ = ["PostgresIndex", "PostgresVectors", "safe_uri"]
 
 BITS = 64
 _BATCH = 200_000  # rows per COPY buffer / delete
@@ -73,22 +79,32 @@ def safe_uri(uri: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", uri)
 
 
-class PostgresIndex:
-    """64-bit codes in PostgreSQL (pgvector ``bit(64)``, Hamming ``<~>``) at ``uri``."""
+class _PostgresRows:
+    """Rows ``(id, value)`` in a table ``{rows}`` with a sync state in ``{state}``: what
+    both kinds of index share (connecting, ids, deletes, state, describing, dropping)."""
 
     backend = "postgres"
+    #: The table's value column and its type ({dim} is filled in).
+    _column = "code bit(64)"
+    #: The HNSW operator class (approximate search).
+    _opclass = "bit_hamming_ops"
+    _value = "code"
 
-    def __init__(self, uri: str, *, name: str = "lookalike", approximate: bool = False) -> None:
+    def __init__(self, uri: str, *, name: str, kind: str, approximate: bool, dim: int) -> None:
+        """The table ``NAME_KIND`` (its state: ``NAME_state`` for the codes, which predate
+        the descriptors, else ``NAME_KIND_state``)."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", name):
             raise UsageError(f"index name {name!r}: use lower-case letters, digits and _")
+        table = f"{name}_{kind}"
         psycopg = require("psycopg", "postgres")
         self._sql = require("psycopg.sql", "postgres")
         self.uri = uri
-        self.name = name
+        self.table = table
+        self.dim = dim
         self.approximate = approximate
-        self._codes = self._sql.Identifier(f"{name}_codes")
-        self._state = self._sql.Identifier(f"{name}_state")
-        self._hnsw = self._sql.Identifier(f"{name}_codes_hnsw")
+        self._rows = self._sql.Identifier(table)
+        self._state = self._sql.Identifier(f"{name}_state" if kind == "codes" else f"{table}_state")
+        self._hnsw = self._sql.Identifier(f"{table}_hnsw")
         try:
             self._conn = psycopg.connect(uri, connect_timeout=10)
             self._created = self._ensure()
@@ -96,25 +112,37 @@ class PostgresIndex:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CollectionError(safe_uri(uri), f"cannot open PostgreSQL: {first}") from None
         self._dirty = False
-        self._sample: np.ndarray | None = None
 
     def _q(self, text: str) -> Any:
-        """SQL text with {codes}, {state} and {hnsw} filled by quoted identifiers."""
-        return self._sql.SQL(text).format(codes=self._codes, state=self._state, hnsw=self._hnsw)
+        """SQL text with {rows}, {state} and {hnsw} filled by quoted identifiers."""
+        return self._sql.SQL(text).format(rows=self._rows, state=self._state, hnsw=self._hnsw)
+
+    def _column_type(self) -> str | None:
+        """The value column's type as stored (None when the table does not exist)."""
+        row = self._conn.execute(
+            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s",
+            (self.table, self._value),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def _ensure(self) -> bool:
-        """Create the extension, the tables (and the HNSW index); True when made now."""
+        """Create the extension, the tables (and the HNSW index); True when made now.
+        A table whose values have another type (another model's dimension) is remade."""
         c = self._conn
         c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        existed = c.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f"{self.name}_codes",)
-        ).fetchone()[0]
-        c.execute(self._q("CREATE TABLE IF NOT EXISTS {codes} (id bigint PRIMARY KEY, code bit(64) NOT NULL)"))  # fmt: skip # noqa: E501
+        column = self._column.format(dim=self.dim)
+        stored = self._column_type()
+        if stored is not None and stored != column.split(" ", 1)[1]:
+            c.execute(self._q("DROP TABLE {rows}"))
+            c.execute(self._q("DROP TABLE IF EXISTS {state}"))
+            stored = None
+        c.execute(self._q(f"CREATE TABLE IF NOT EXISTS {{rows}} (id bigint PRIMARY KEY, {column} NOT NULL)"))  # fmt: skip # noqa: E501
         c.execute(self._q("CREATE TABLE IF NOT EXISTS {state} (key text PRIMARY KEY, value jsonb)"))
         if self.approximate:
-            c.execute(self._q("CREATE INDEX IF NOT EXISTS {hnsw} ON {codes} USING hnsw (code bit_hamming_ops)"))  # fmt: skip # noqa: E501
+            c.execute(self._q(f"CREATE INDEX IF NOT EXISTS {{hnsw}} ON {{rows}} USING hnsw ({self._value} {self._opclass})"))  # fmt: skip # noqa: E501
         c.commit()
-        return not existed
+        return stored is None
 
     def _read_done(self) -> None:
         """End a read-only transaction (an idle open one would hold back VACUUM)."""
@@ -122,43 +150,117 @@ class PostgresIndex:
             self._conn.rollback()
 
     def __len__(self) -> int:
-        n = int(self._conn.execute(self._q("SELECT count(*) FROM {codes}")).fetchone()[0])
+        n = int(self._conn.execute(self._q("SELECT count(*) FROM {rows}")).fetchone()[0])
         self._read_done()
         return n
 
     def ids(self) -> np.ndarray:
-        out = self._q("COPY (SELECT id FROM {codes}) TO STDOUT (FORMAT binary)")
+        out = self._q("COPY (SELECT id FROM {rows}) TO STDOUT (FORMAT binary)")
         with self._conn.cursor() as cur, cur.copy(out) as cp:
             data = b"".join(bytes(block) for block in cp)
         self._read_done()
         body = data[len(_COPY_SIGNATURE) : len(data) - 2]
         return np.frombuffer(body, _ROW_ID)["id"].astype(np.int64)
 
-    def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
-        self._sample = None
-        ids = np.asarray(ids, dtype=np.int64)
-        if len(ids) == 0:
-            return
-        self._dirty = True
+    def _copy_in(self, buffers: Iterator[bytes]) -> None:
+        """Write binary COPY streams of ``(id, value)`` rows into the table."""
+        self._changed()
         with self._conn.cursor() as cur:
-            for s in range(0, len(ids), _BATCH):
-                buf = _copy_buffer(ids[s : s + _BATCH], codes[s : s + _BATCH])
-                with cur.copy(self._q("COPY {codes} (id, code) FROM STDIN (FORMAT binary)")) as cp:
+            for buf in buffers:
+                with cur.copy(self._q(f"COPY {{rows}} (id, {self._value}) FROM STDIN (FORMAT binary)")) as cp:  # fmt: skip # noqa: E501
                     cp.write(buf)
 
+    def _changed(self) -> None:
+        """The table is written in the open transaction."""
+        self._dirty = True
+
     def remove(self, ids: np.ndarray) -> int:
-        self._sample = None
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) == 0:
             return 0
-        self._dirty = True
+        self._changed()
         n = 0
         for s in range(0, len(ids), _BATCH):
             cur = self._conn.execute(
-                self._q("DELETE FROM {codes} WHERE id = ANY(%s)"), (ids[s : s + _BATCH].tolist(),)
+                self._q("DELETE FROM {rows} WHERE id = ANY(%s)"), (ids[s : s + _BATCH].tolist(),)
             )
             n += cur.rowcount
         return n
+
+    def state(self) -> dict[str, Any]:
+        if self._created:
+            return {}
+        row = self._conn.execute(
+            self._q("SELECT value FROM {state} WHERE key = 'state'")
+        ).fetchone()
+        self._read_done()
+        value = row[0] if row else {}
+        return value if isinstance(value, dict) else {}
+
+    def commit(self, state: dict[str, Any]) -> None:
+        self._conn.execute(
+            self._q(
+                "INSERT INTO {state} (key, value) VALUES ('state', %s::jsonb) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            (json.dumps(state),),
+        )
+        self._conn.commit()  # the codes and their state in one transaction
+        self._dirty = False
+        self._created = False
+
+    def clear(self) -> None:
+        """Empty the table and the state, in the transaction the next commit ends."""
+        self._changed()
+        self._conn.execute(self._q("TRUNCATE {rows}"))
+        self._conn.execute(self._q("DELETE FROM {state}"))
+
+    def drop(self) -> None:
+        """Remove the tables for good (after a migration away)."""
+        self._conn.rollback()
+        self._conn.execute(self._q("DROP TABLE IF EXISTS {rows}, {state}"))
+        self._conn.commit()
+        self._dirty = False
+
+    def describe(self) -> dict[str, Any]:
+        rows, size = self._conn.execute(
+            self._q("SELECT count(*), pg_total_relation_size(%s) FROM {rows}"),
+            (self.table,),
+        ).fetchone()
+        self._read_done()
+        return {
+            "backend": self.backend,
+            "location": safe_uri(self.uri),
+            "table": self.table,
+            "rows": int(rows),
+            "bytes": int(size),
+            "search": "hnsw (approximate)" if self.approximate else "exact scan",
+        }
+
+    def close(self) -> None:
+        """Close the connection; writes not committed with a state are rolled back."""
+        self._conn.close()
+
+
+class PostgresIndex(_PostgresRows):
+    """64-bit codes in PostgreSQL (pgvector ``bit(64)``, Hamming ``<~>``) at ``uri``."""
+
+    def __init__(self, uri: str, *, name: str = "lookalike", approximate: bool = False) -> None:
+        super().__init__(uri, name=name, kind="codes", approximate=approximate, dim=BITS)
+        self.name = name
+        self._sample: np.ndarray | None = None
+
+    def _changed(self) -> None:
+        super()._changed()
+        self._sample = None
+
+    def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids):
+            self._copy_in(
+                _copy_buffer(ids[s : s + _BATCH], codes[s : s + _BATCH])
+                for s in range(0, len(ids), _BATCH)
+            )
 
     def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if k <= 0:
@@ -194,7 +296,7 @@ class PostgresIndex:
         rows = self._conn.execute(
             self._q(
                 "SELECT q.n, h.id, h.d FROM unnest(%s::bit(64)[]) WITH ORDINALITY AS q(code, n) "
-                "CROSS JOIN LATERAL (SELECT c.id, (c.code <~> q.code)::int AS d FROM {codes} c "
+                "CROSS JOIN LATERAL (SELECT c.id, (c.code <~> q.code)::int AS d FROM {rows} c "
                 f"ORDER BY {order} LIMIT %s) h"
             ),
             (_bit_strings(codes), k),
@@ -206,7 +308,7 @@ class PostgresIndex:
         """Some stored codes (any rows), kept until this index writes."""
         if self._sample is None:
             rows = self._conn.execute(
-                self._q("SELECT code::text FROM {codes} LIMIT %s"), (_SAMPLE,)
+                self._q("SELECT code::text FROM {rows} LIMIT %s"), (_SAMPLE,)
             ).fetchall()
             self._sample = _parse_bits([r[0] for r in rows])
         return self._sample
@@ -241,7 +343,7 @@ class PostgresIndex:
                 for x in pair
             ]
             for i, t in self._conn.execute(
-                self._q(f"SELECT id, code::text FROM {{codes}} WHERE {where}"), args
+                self._q(f"SELECT id, code::text FROM {{rows}} WHERE {where}"), args
             ):
                 ids.append(i)
                 texts.append(t)
@@ -253,57 +355,72 @@ class PostgresIndex:
         q, j = q[keep], j[keep]
         return q, np.array(ids, np.int64)[j], dist[q, j].astype(np.int64), short
 
-    def state(self) -> dict[str, Any]:
-        if self._created:
-            return {}
-        row = self._conn.execute(
-            self._q("SELECT value FROM {state} WHERE key = 'state'")
-        ).fetchone()
-        self._read_done()
-        value = row[0] if row else {}
-        return value if isinstance(value, dict) else {}
 
-    def commit(self, state: dict[str, Any]) -> None:
-        self._conn.execute(
-            self._q(
-                "INSERT INTO {state} (key, value) VALUES ('state', %s::jsonb) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
-            ),
-            (json.dumps(state),),
+class PostgresVectors(_PostgresRows):
+    """Unit descriptors of ``dim`` floats in ``NAME_embed`` (pgvector ``vector(dim)``),
+    nearest by inner product ``<#>``: an exact scan, or HNSW when ``approximate``."""
+
+    _column = "v vector({dim})"
+    _opclass = "vector_ip_ops"
+    _value = "v"
+
+    def __init__(
+        self, uri: str, *, dim: int, name: str = "lookalike", approximate: bool = False
+    ) -> None:
+        super().__init__(uri, name=name, kind="embed", approximate=approximate, dim=dim)
+        self.name = name
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        row = np.dtype(
+            [("nf", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("dim", ">i2"),
+             ("unused", ">i2"), ("v", ">f4", (self.dim,))]
+        )  # fmt: skip
+        rows = np.empty(len(ids), row)
+        rows["nf"], rows["l1"], rows["l2"], rows["dim"], rows["unused"] = (
+            2,
+            8,
+            4 + 4 * self.dim,
+            self.dim,
+            0,
         )
-        self._conn.commit()  # the codes and their state in one transaction
-        self._dirty = False
-        self._created = False
+        rows["id"] = ids
+        rows["v"] = np.asarray(vectors, np.float32).reshape(len(ids), self.dim)
+        self._copy_in(
+            _COPY_SIGNATURE + rows[s : s + _BATCH].tobytes() + b"\xff\xff"
+            for s in range(0, len(ids), _BATCH)
+        )
 
-    def clear(self) -> None:
-        """Empty the table and the state, in the transaction the next commit ends."""
-        self._dirty = True
-        self._sample = None
-        self._conn.execute(self._q("TRUNCATE {codes}"))
-        self._conn.execute(self._q("DELETE FROM {state}"))
-
-    def drop(self) -> None:
-        """Remove the tables for good (after a migration away)."""
-        self._conn.rollback()
-        self._conn.execute(self._q("DROP TABLE IF EXISTS {codes}, {state}"))
-        self._conn.commit()
-        self._dirty = False
-
-    def describe(self) -> dict[str, Any]:
-        rows, size = self._conn.execute(
-            self._q("SELECT count(*), pg_total_relation_size(%s) FROM {codes}"),
-            (f"{self.name}_codes",),
-        ).fetchone()
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's ``k`` rows of highest inner product: ids (-1 padded) and
+        similarities (-inf padded), highest first, ties by id."""
+        if k <= 0:
+            raise UsageError("k must be positive")
+        vectors = np.asarray(vectors, np.float32).reshape(-1, self.dim)
+        out_i = np.full((len(vectors), k), -1, np.int64)
+        out_s = np.full((len(vectors), k), -np.inf, np.float32)
+        if len(vectors) == 0:
+            return out_i, out_s
+        if self.approximate:  # HNSW returns at most ef_search rows
+            self._conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(k, 1000))}")
+        order = "e.v <#> q.v" if self.approximate else "e.v <#> q.v, e.id"
+        literals = ["[" + ",".join(map(repr, row.tolist())) + "]" for row in vectors]
+        rows = self._conn.execute(
+            self._q(
+                "SELECT q.n, h.id, h.s FROM unnest(%s::vector[]) WITH ORDINALITY AS q(v, n) "
+                "CROSS JOIN LATERAL (SELECT e.id, -(e.v <#> q.v) AS s FROM {rows} e "
+                f"ORDER BY {order} LIMIT %s) h"
+            ),
+            (literals, k),
+        ).fetchall()
         self._read_done()
-        return {
-            "backend": self.backend,
-            "location": safe_uri(self.uri),
-            "table": f"{self.name}_codes",
-            "rows": int(rows),
-            "bytes": int(size),
-            "search": "hnsw (approximate)" if self.approximate else "exact scan",
-        }
-
-    def close(self) -> None:
-        """Close the connection; writes not committed with a state are rolled back."""
-        self._conn.close()
+        if rows:
+            got = np.array(rows, dtype=np.float64)
+            q, i, sim = got[:, 0].astype(np.int64) - 1, got[:, 1].astype(np.int64), got[:, 2]
+            o = np.lexsort((i, -sim, q))  # (query, similarity descending, id)
+            q, i, sim = q[o], i[o], sim[o]
+            rank = np.arange(len(q)) - np.searchsorted(q, np.arange(len(vectors)))[q]
+            out_i[q, rank], out_s[q, rank] = i, sim
+        return out_i, out_s
