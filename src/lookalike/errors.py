@@ -62,6 +62,15 @@ class CollectionError(LookalikeError):
     """A collection / index is missing, corrupt or incompatible."""
 
 
+class WorkerDied(LookalikeError):
+    """A worker process died while running a call (a crash in native code: a decoder's
+    segfault); callers that can split their work name the file instead (see
+    :meth:`lookalike.engines.local.LocalExecutor.map`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(None, reason)
+
+
 class MissingDependencyError(LookalikeError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 

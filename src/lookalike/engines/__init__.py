@@ -59,10 +59,19 @@ class Executor(Protocol):
     def workers(self) -> int: ...
 
     def map(
-        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, shared: Any = None
+        self,
+        fn: Callable[..., Any],
+        calls: Sequence[tuple[Any, ...]],
+        *,
+        shared: Any = None,
+        on_crash: Callable[[tuple[Any, ...], str], Any] | None = None,
     ) -> Iterator[Any]:
         """``fn(*call)`` for each call -- ``fn(shared, *call)`` when ``shared`` is given,
-        sent to each worker once -- yielded in the order of ``calls``."""
+        sent to each worker once -- yielded in the order of ``calls``.
+
+        A call whose worker process dies running it (a crash in native code) yields
+        ``on_crash(call, reason)`` instead, the other calls going on; without
+        ``on_crash`` the map ends with :class:`~lookalike.errors.WorkerDied`."""
         ...
 
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from lookalike.errors import require
+from lookalike.errors import WorkerDied, require
 
 __all__ = ["MAX_RETRIES", "RayExecutor"]
 
@@ -70,25 +70,43 @@ class RayExecutor:
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
     def map(
-        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, shared: Any = None
+        self,
+        fn: Callable[..., Any],
+        calls: Sequence[tuple[Any, ...]],
+        *,
+        shared: Any = None,
+        on_crash: Callable[[tuple[Any, ...], str], Any] | None = None,
     ) -> Iterator[Any]:
         """``fn(*call)`` (or ``fn(shared, *call)``, ``shared`` put into the object store
         once) as Ray tasks, yielded in the order of ``calls``; at most
-        :data:`IN_FLIGHT` tasks per worker are submitted ahead of the results."""
+        :data:`IN_FLIGHT` tasks per worker are submitted ahead of the results.
+
+        A task whose worker process died :data:`MAX_RETRIES` + 1 times (a crash in native
+        code, not a lost node) yields ``on_crash(call, reason)``; without ``on_crash`` it
+        ends the map with :class:`~lookalike.errors.WorkerDied`."""
         ray = self._ray
         head = () if shared is None else (ray.put(shared),)
         window = IN_FLIGHT * self.workers
-        pending: deque[Any] = deque()
-        todo = iter(calls)
+        pending: deque[tuple[Any, tuple[Any, ...]]] = deque()
+
+        def result(ref: Any, call: tuple[Any, ...]) -> Any:
+            try:
+                return ray.get(ref)
+            except ray.exceptions.WorkerCrashedError:
+                reason = f"the worker process died {MAX_RETRIES + 1} times on this task"
+                if on_crash is None:
+                    raise WorkerDied(reason) from None
+                return on_crash(call, reason)
+
         try:
-            for call in todo:
-                pending.append(self._task.remote(fn, *head, *call))
+            for call in calls:
+                pending.append((self._task.remote(fn, *head, *call), call))
                 if len(pending) >= window:
-                    yield ray.get(pending.popleft())
+                    yield result(*pending.popleft())
             while pending:
-                yield ray.get(pending.popleft())
+                yield result(*pending.popleft())
         finally:
-            for ref in pending:  # left early (an error, Ctrl+C): stop what is queued
+            for ref, _ in pending:  # left early (an error, Ctrl+C): stop what is queued
                 ray.cancel(ref, force=True)
 
     def close(self) -> None:

@@ -8,9 +8,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
+
+from lookalike.errors import WorkerDied
 
 __all__ = ["LIFELINE_SECONDS", "LocalExecutor", "parent_alive", "process_pool"]
 
@@ -101,7 +104,7 @@ def process_pool(
     initializer: Callable[..., object] | None = None,
     initargs: tuple[Any, ...] = (),
     **kwargs: Any,
-) -> ProcessPoolExecutor:
+) -> _Pool:
     """Worker processes started clean (forkserver where the OS has it, else spawn).
 
     A plain fork copies the parent's threads' locks (OpenCV's and OpenMP's thread pools,
@@ -140,7 +143,8 @@ class LocalExecutor:
     """The default :class:`~lookalike.engines.Executor`: ``jobs`` worker processes here.
 
     Each :meth:`map` starts a :func:`process_pool` and ends it when the calls are done;
-    with one worker, or a single call, the calls run in this process (no pool to start).
+    with one worker, or a single call, the calls run in this process (no pool to start),
+    unless ``on_crash`` asks for calls isolated from this process.
     """
 
     name = "local"
@@ -155,20 +159,71 @@ class LocalExecutor:
         return self.jobs
 
     def map(
-        self, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, shared: Any = None
+        self,
+        fn: Callable[..., Any],
+        calls: Sequence[tuple[Any, ...]],
+        *,
+        shared: Any = None,
+        on_crash: Callable[[tuple[Any, ...], str], Any] | None = None,
     ) -> Iterator[Any]:
-        """``fn(*call)`` (or ``fn(shared, *call)``) for each call, in order."""
-        if self.jobs <= 1 or len(calls) <= 1:
+        """``fn(*call)`` (or ``fn(shared, *call)``) for each call, in order.
+
+        A worker process that dies running a call (a crash in native code: a decoder's
+        segfault) breaks the whole pool. Without ``on_crash`` that ends the map with
+        :class:`~lookalike.errors.WorkerDied`; with it, the calls that were in flight are
+        run again one at a time, so the one that kills its worker is known, and
+        ``on_crash(call, reason)`` is yielded in its place; the rest go on in parallel.
+        """
+        in_process = self.jobs <= 1 or (len(calls) <= 1 and on_crash is None)
+        if in_process:
             for call in calls:
                 yield fn(*call) if shared is None else fn(shared, *call)
             return
-        if shared is None:
-            with process_pool(self.jobs) as pool:
-                futures = [pool.submit(fn, *call) for call in calls]
-                for fut in futures:
-                    yield fut.result()
-            return
-        with process_pool(self.jobs, initializer=_keep_shared, initargs=(shared,)) as pool:
-            futures = [pool.submit(_call_shared, fn, call) for call in calls]
-            for fut in futures:
-                yield fut.result()
+        options: dict[str, Any] = (
+            {} if shared is None else {"initializer": _keep_shared, "initargs": (shared,)}
+        )
+
+        def submit(pool: ProcessPoolExecutor, call: tuple[Any, ...]) -> Future[Any]:
+            if shared is None:
+                return pool.submit(fn, *call)
+            return pool.submit(_call_shared, fn, call)
+
+        results: dict[int, Any] = {}  # finished out of order, or run alone
+        nxt = 0  # the next call to yield
+        while nxt < len(calls):
+            todo = [i for i in range(nxt, len(calls)) if i not in results]
+            with process_pool(self.jobs, **options) as pool:
+                futures = {i: submit(pool, calls[i]) for i in todo}
+                try:
+                    while nxt < len(calls):
+                        if nxt not in results:
+                            results[nxt] = futures[nxt].result()
+                        yield results.pop(nxt)
+                        nxt += 1
+                    return
+                except BrokenProcessPool:
+                    if on_crash is None:
+                        raise WorkerDied(_DIED) from None
+                    for i, fut in futures.items():  # keep what finished before the death
+                        if fut.done() and not fut.cancelled() and fut.exception() is None:
+                            results.setdefault(i, fut.result())
+                    pool.terminate()
+            # Calls reach the workers in order, through a queue of jobs + 1: the one that
+            # killed its worker is among the first 2 * jobs + 1 unfinished. Run those
+            # alone, in a one-worker pool started again after each death.
+            unfinished = [i for i in range(nxt, len(calls)) if i not in results]
+            alone = process_pool(1, **options)
+            try:
+                for i in unfinished[: 2 * self.jobs + 1]:
+                    try:
+                        results[i] = submit(alone, calls[i]).result()
+                    except BrokenProcessPool:
+                        results[i] = on_crash(calls[i], _DIED)
+                        alone.terminate()
+                        alone = process_pool(1, **options)
+            finally:
+                alone.terminate()
+
+
+#: Why a call has no result when its worker process died.
+_DIED = "the worker process died (a crash in a decoder or other native code)"

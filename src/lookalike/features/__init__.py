@@ -108,7 +108,33 @@ def extract_features(
     results: list[tuple[list[int], dict[str, Any], list[Failure]]] = []
     done = 0
     calls = [([sources[i] for i in c], methods, plan) for c in chunks]
-    with consumed(executor.map(_run_chunk, calls)) as mapped:
+
+    def crashed(
+        call: tuple[Any, ...], reason: str
+    ) -> tuple[list[int], dict[str, Any], list[Failure]]:
+        """A chunk whose worker died: its files again one by one, so only the file that
+        crashes the decoder fails (named, with the reason) and the others are computed."""
+        chunk_sources, chunk_methods, chunk_plan = call
+        if len(chunk_sources) == 1:
+            return (
+                [],
+                {m.name: [] for m in chunk_methods},
+                [Failure(source_name(chunk_sources[0]), reason)],
+            )
+        singles = [([src], chunk_methods, chunk_plan) for src in chunk_sources]
+        ok: list[int] = []
+        parts: dict[str, list[Any]] = {m.name: [] for m in chunk_methods}
+        failures: list[Failure] = []
+        with consumed(executor.map(_run_chunk, singles, on_crash=crashed)) as each:
+            for k, (one_ok, feats, one_failures) in enumerate(each):
+                failures += one_failures
+                if one_ok:
+                    ok.append(k)
+                    for name, f in feats.items():
+                        parts[name].append(f)
+        return ok, {name: _concat(p) for name, p in parts.items()}, failures
+
+    with consumed(executor.map(_run_chunk, calls, on_crash=crashed)) as mapped:
         for c, result in zip(chunks, mapped, strict=True):
             results.append(result)
             done += len(c)

@@ -213,6 +213,13 @@ def _compute_shard(
     return records, failures, shard
 
 
+def _shard_list(shard: str | list[str] | None) -> list[str]:
+    """The shard paths a task's result names: one, none, or (a split task) several."""
+    if shard is None:
+        return []
+    return [shard] if isinstance(shard, str) else list(shard)
+
+
 def _resume(catalog: Catalog, folder: Path, missing: Sequence[Entry]) -> int:
     """Commit the shards an interrupted run left in ``folder``: the records of files still
     missing and unchanged since; then delete the shards. The number of files committed."""
@@ -257,11 +264,30 @@ def _distributed(
     failures: dict[str, Failure] = {}
     done = 0
     calls = [(part, methods, exact, keys, where) for part in parts]
-    with consumed(executor.map(_compute_shard, calls)) as mapped:
+
+    def crashed(call: tuple[Any, ...], reason: str) -> tuple[list[Record], list[Failure], Any]:
+        """A task whose worker died on every try: its files again one task each, so only
+        the file that crashes the decoder fails (named; not stored, so a later run tries
+        it again) and the others are computed."""
+        part, *rest = call
+        if len(part) == 1:
+            return [], [Failure(part[0].path, reason)], None
+        records: list[Record] = []
+        failures: list[Failure] = []
+        shards: list[str] = []
+        singles = [([e], *rest) for e in part]
+        with consumed(executor.map(_compute_shard, singles, on_crash=crashed)) as each:
+            for one_records, one_failures, one_shard in each:
+                records += one_records
+                failures += one_failures
+                shards += _shard_list(one_shard)
+        return records, failures, shards
+
+    with consumed(executor.map(_compute_shard, calls, on_crash=crashed)) as mapped:
         for part, (records, read_failures, shard) in zip(parts, mapped, strict=True):
             catalog.store(records)
-            if shard is not None:
-                Path(shard).unlink(missing_ok=True)  # committed: the catalog holds it now
+            for written in _shard_list(shard):  # committed: the catalog holds it now
+                Path(written).unlink(missing_ok=True)
             computed.update((r.entry.path, r.features) for r in records)
             failures.update((f.path, f) for f in read_failures)
             done += len(part)
