@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ENGINES", "Executor", "consumed", "open_engine"]
+__all__ = ["ENGINES", "Executor", "consumed", "one_by_one", "open_engine"]
 
 #: The names ``--engine`` accepts.
 ENGINES: tuple[str, ...] = ("local", "ray")
@@ -73,6 +73,28 @@ class Executor(Protocol):
         ``on_crash(call, reason)`` instead, the other calls going on; without
         ``on_crash`` the map ends with :class:`~lookalike.errors.WorkerDied`."""
         ...
+
+
+def one_by_one(
+    executor: Executor,
+    fn: Callable[..., Any],
+    merge: Callable[[list[Any]], Any],
+    failed: Callable[[Any, str], Any],
+) -> Callable[[tuple[Any, ...], str], Any]:
+    """An ``on_crash`` for :meth:`Executor.map` of calls whose first argument is a list of
+    items (files): the call whose worker died runs again as one call per item, so only
+    the item that crashes fails (``failed(item, reason)``), and ``merge`` joins the items'
+    results, in order, into the call's result."""
+
+    def on_crash(call: tuple[Any, ...], reason: str) -> Any:
+        items, *rest = call
+        if len(items) == 1:
+            return failed(items[0], reason)
+        singles = [([item], *rest) for item in items]
+        with consumed(executor.map(fn, singles, on_crash=on_crash)) as each:
+            return merge(list(each))
+
+    return on_crash
 
 
 @contextmanager

@@ -143,8 +143,8 @@ class LocalExecutor:
     """The default :class:`~lookalike.engines.Executor`: ``jobs`` worker processes here.
 
     Each :meth:`map` starts a :func:`process_pool` and ends it when the calls are done;
-    with one worker, or a single call, the calls run in this process (no pool to start),
-    unless ``on_crash`` asks for calls isolated from this process.
+    with one worker, or a single call, the calls run in this process (no pool to start:
+    a crash in native code then ends this process, ``on_crash`` or not).
     """
 
     name = "local"
@@ -174,7 +174,7 @@ class LocalExecutor:
         run again one at a time, so the one that kills its worker is known, and
         ``on_crash(call, reason)`` is yielded in its place; the rest go on in parallel.
         """
-        in_process = self.jobs <= 1 or (len(calls) <= 1 and on_crash is None)
+        in_process = self.jobs <= 1 or len(calls) <= 1
         if in_process:
             for call in calls:
                 yield fn(*call) if shared is None else fn(shared, *call)

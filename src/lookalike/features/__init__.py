@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import ImageSource, load, load_raw, source_name
-from lookalike.engines import Executor, consumed
+from lookalike.engines import Executor, consumed, one_by_one
 from lookalike.engines.local import LocalExecutor
 from lookalike.errors import Failure, LookalikeError
 from lookalike.methods.base import Method
@@ -109,31 +109,20 @@ def extract_features(
     done = 0
     calls = [([sources[i] for i in c], methods, plan) for c in chunks]
 
-    def crashed(
-        call: tuple[Any, ...], reason: str
+    def merged(
+        singles: list[tuple[list[int], dict[str, Any], list[Failure]]],
     ) -> tuple[list[int], dict[str, Any], list[Failure]]:
-        """A chunk whose worker died: its files again one by one, so only the file that
-        crashes the decoder fails (named, with the reason) and the others are computed."""
-        chunk_sources, chunk_methods, chunk_plan = call
-        if len(chunk_sources) == 1:
-            return (
-                [],
-                {m.name: [] for m in chunk_methods},
-                [Failure(source_name(chunk_sources[0]), reason)],
-            )
-        singles = [([src], chunk_methods, chunk_plan) for src in chunk_sources]
-        ok: list[int] = []
-        parts: dict[str, list[Any]] = {m.name: [] for m in chunk_methods}
-        failures: list[Failure] = []
-        with consumed(executor.map(_run_chunk, singles, on_crash=crashed)) as each:
-            for k, (one_ok, feats, one_failures) in enumerate(each):
-                failures += one_failures
-                if one_ok:
-                    ok.append(k)
-                    for name, f in feats.items():
-                        parts[name].append(f)
-        return ok, {name: _concat(p) for name, p in parts.items()}, failures
+        """One chunk's result from its files' results, one file each."""
+        ok = [k for k, (one_ok, _, _) in enumerate(singles) if one_ok]
+        features = {m.name: _concat([singles[k][1][m.name] for k in ok]) for m in methods}
+        return ok, features, [f for _, _, one_failures in singles for f in one_failures]
 
+    def failed(src: ImageSource, reason: str) -> tuple[list[int], dict[str, Any], list[Failure]]:
+        return [], {m.name: [] for m in methods}, [Failure(source_name(src), reason)]
+
+    # a chunk whose worker died runs again file by file: only the file that crashes the
+    # decoder fails (named, with the reason), the others are computed
+    crashed = one_by_one(executor, _run_chunk, merged, failed)
     with consumed(executor.map(_run_chunk, calls, on_crash=crashed)) as mapped:
         for c, result in zip(chunks, mapped, strict=True):
             results.append(result)

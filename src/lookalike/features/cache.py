@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lookalike.decode import probe
-from lookalike.engines import Executor, consumed
+from lookalike.engines import Executor, consumed, one_by_one
 from lookalike.errors import Failure, LookalikeError, UsageError
 from lookalike.features import CHUNK, FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
@@ -265,24 +265,20 @@ def _distributed(
     done = 0
     calls = [(part, methods, exact, keys, where) for part in parts]
 
-    def crashed(call: tuple[Any, ...], reason: str) -> tuple[list[Record], list[Failure], Any]:
-        """A task whose worker died on every try: its files again one task each, so only
-        the file that crashes the decoder fails (named; not stored, so a later run tries
-        it again) and the others are computed."""
-        part, *rest = call
-        if len(part) == 1:
-            return [], [Failure(part[0].path, reason)], None
-        records: list[Record] = []
-        failures: list[Failure] = []
-        shards: list[str] = []
-        singles = [([e], *rest) for e in part]
-        with consumed(executor.map(_compute_shard, singles, on_crash=crashed)) as each:
-            for one_records, one_failures, one_shard in each:
-                records += one_records
-                failures += one_failures
-                shards += _shard_list(one_shard)
-        return records, failures, shards
+    def merged(singles: list[tuple[list[Record], list[Failure], Any]]) -> tuple[Any, ...]:
+        """One task's result from its files' results, one task each."""
+        return (
+            [r for one, _, _ in singles for r in one],
+            [f for _, one, _ in singles for f in one],
+            [path for _, _, shard in singles for path in _shard_list(shard)],
+        )
 
+    def failed(entry: Entry, reason: str) -> tuple[list[Record], list[Failure], None]:
+        return [], [Failure(entry.path, reason)], None  # not stored: a later run tries again
+
+    # a task whose worker died on every try runs again one task per file: only the file
+    # that crashes the decoder fails, the others are computed
+    crashed = one_by_one(executor, _compute_shard, merged, failed)
     with consumed(executor.map(_compute_shard, calls, on_crash=crashed)) as mapped:
         for part, (records, read_failures, shard) in zip(parts, mapped, strict=True):
             catalog.store(records)
