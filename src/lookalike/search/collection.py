@@ -341,13 +341,15 @@ class Collection:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _server(self, backend: str) -> dict[str, Any]:
+        """Where a backend's server is: its URI (from the configuration) and token."""
+        return {
+            "uri": self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
+            "token": os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
+        }
+
     def _open_index(self, backend: str) -> CodeIndex:
-        return open_index(
-            backend,
-            self.directory,
-            uri=self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
-            token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
-        )
+        return open_index(backend, self.directory, **self._server(backend))
 
     def _open_vectors(self, backend: str) -> VectorIndex | None:
         """The server backend's index of learned descriptors (None without the learned
@@ -355,13 +357,8 @@ class Collection:
         embed = self._by_name.get("embed")
         if embed is None:
             return None
-        return open_vectors(
-            backend,
-            self.directory,
-            dim=int(embed.dimensions),  # type: ignore[attr-defined]
-            uri=self._config.get("postgres_uri" if backend == "postgres" else "milvus_uri"),
-            token=os.environ.get("LOOKALIKE_MILVUS_TOKEN"),
-        )
+        dim = int(embed.dimensions)  # type: ignore[attr-defined]
+        return open_vectors(backend, self.directory, dim=dim, **self._server(backend))
 
     def _catalog(self) -> Catalog:
         """This thread's catalog connection (sqlite3 connections stay in their thread)."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -51,13 +50,13 @@ _ROW_IN = np.dtype(
 _ROW_ID = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("id", ">i8")])
 
 
-def _copy_buffer(ids: np.ndarray, codes: np.ndarray) -> bytes:
-    """A binary COPY stream of ``(id, code)`` rows, built without a Python loop."""
+def _code_rows(ids: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Binary COPY rows of ``(id, code)``, built without a Python loop."""
     rows = np.empty(len(ids), _ROW_IN)
     rows["nf"], rows["l1"], rows["l2"], rows["nbits"] = 2, 8, 12, BITS
     rows["id"] = ids
     rows["code"] = np.ascontiguousarray(codes, dtype=np.uint8).view("V8").reshape(-1)
-    return _COPY_SIGNATURE + rows.tobytes() + b"\xff\xff"
+    return rows
 
 
 def _bit_strings(codes: np.ndarray) -> list[str]:
@@ -99,6 +98,7 @@ class _PostgresRows:
         psycopg = require("psycopg", "postgres")
         self._sql = require("psycopg.sql", "postgres")
         self.uri = uri
+        self.name = name
         self.table = table
         self.dim = dim
         self.approximate = approximate
@@ -162,13 +162,16 @@ class _PostgresRows:
         body = data[len(_COPY_SIGNATURE) : len(data) - 2]
         return np.frombuffer(body, _ROW_ID)["id"].astype(np.int64)
 
-    def _copy_in(self, buffers: Iterator[bytes]) -> None:
-        """Write binary COPY streams of ``(id, value)`` rows into the table."""
+    def _copy_in(self, rows: np.ndarray) -> None:
+        """Write binary COPY rows of ``(id, value)`` (a structured array in the wire
+        format) into the table, :data:`_BATCH` rows per COPY stream."""
+        if len(rows) == 0:
+            return
         self._changed()
         with self._conn.cursor() as cur:
-            for buf in buffers:
+            for s in range(0, len(rows), _BATCH):
                 with cur.copy(self._q(f"COPY {{rows}} (id, {self._value}) FROM STDIN (FORMAT binary)")) as cp:  # fmt: skip # noqa: E501
-                    cp.write(buf)
+                    cp.write(_COPY_SIGNATURE + rows[s : s + _BATCH].tobytes() + b"\xff\xff")
 
     def _changed(self) -> None:
         """The table is written in the open transaction."""
@@ -247,7 +250,6 @@ class PostgresIndex(_PostgresRows):
 
     def __init__(self, uri: str, *, name: str = "lookalike", approximate: bool = False) -> None:
         super().__init__(uri, name=name, kind="codes", approximate=approximate, dim=BITS)
-        self.name = name
         self._sample: np.ndarray | None = None
 
     def _changed(self) -> None:
@@ -255,12 +257,7 @@ class PostgresIndex(_PostgresRows):
         self._sample = None
 
     def add(self, ids: np.ndarray, codes: np.ndarray) -> None:
-        ids = np.asarray(ids, dtype=np.int64)
-        if len(ids):
-            self._copy_in(
-                _copy_buffer(ids[s : s + _BATCH], codes[s : s + _BATCH])
-                for s in range(0, len(ids), _BATCH)
-            )
+        self._copy_in(_code_rows(np.asarray(ids, dtype=np.int64), codes))
 
     def search(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if k <= 0:
@@ -368,7 +365,6 @@ class PostgresVectors(_PostgresRows):
         self, uri: str, *, dim: int, name: str = "lookalike", approximate: bool = False
     ) -> None:
         super().__init__(uri, name=name, kind="embed", approximate=approximate, dim=dim)
-        self.name = name
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
@@ -388,10 +384,7 @@ class PostgresVectors(_PostgresRows):
         )
         rows["id"] = ids
         rows["v"] = np.asarray(vectors, np.float32).reshape(len(ids), self.dim)
-        self._copy_in(
-            _COPY_SIGNATURE + rows[s : s + _BATCH].tobytes() + b"\xff\xff"
-            for s in range(0, len(ids), _BATCH)
-        )
+        self._copy_in(rows)
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each query's ``k`` rows of highest inner product: ids (-1 padded) and
