@@ -79,6 +79,7 @@ from PIL import Image
 
 from lookalike.errors import LookalikeError
 from lookalike.methods.base import Kind, Method, Thresholds
+from lookalike.methods.rotated_frame import RotatedFrame, find_rotated_frame, straighten
 
 __all__ = [
     "MIN_INLIERS",
@@ -119,7 +120,7 @@ _DENSE_LEVELS = 3.0  # grey levels: the median tile-mean difference of a placeme
 _DENSE_SPREAD = (0.75, 1.4)  # ... and the range of its median tile-spread ratio
 
 DETECTORS = ("orb", "sift")
-_FORMAT = 2
+_FORMAT = 3
 _TILES = 8  # tiles per side of the thumbnail whose pixels a match must explain
 _BLUR = 1.0  # thumbnail pixels: absorbs the model's alignment error
 _TILE_NCC = 0.7  # a tile agrees when the warped pixels correlate at least this much
@@ -160,6 +161,9 @@ class LocalFeatures:
     mirror_keypoints: np.ndarray
     mirror_descriptors: np.ndarray
     thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    #: degrees the picture is turned by inside an expanded canvas
+    #: (:func:`lookalike.methods.rotated_frame.find_rotated_frame`), 0 when it is not
+    turn: float = 0.0
 
     def __len__(self) -> int:
         return len(self.keypoints)
@@ -179,6 +183,7 @@ class LocalFeatures:
             mirror_keypoints=self.mirror_keypoints,
             mirror_descriptors=self.mirror_descriptors,
             thumb=self.thumb,
+            turn=np.array([self.turn], dtype=np.float64),
         )
         return buf.getvalue()
 
@@ -202,6 +207,7 @@ class LocalFeatures:
                     mirror_keypoints=z["mirror_keypoints"],
                     mirror_descriptors=z["mirror_descriptors"],
                     thumb=z["thumb"],
+                    turn=float(z["turn"][0]),
                 )
         except LookalikeError:
             raise
@@ -355,6 +361,7 @@ def extract_local(
         mxy, _, _, mdesc = _detect(det, np.ascontiguousarray(grey[:, ::-1]), grey.shape[1])
     else:
         mxy, mdesc = np.zeros((0, 2), np.float32), desc[:0]
+    frame = find_rotated_frame(grey)
     return LocalFeatures(
         detector=detector,
         shape=(h, w),
@@ -367,6 +374,7 @@ def extract_local(
         mirror_keypoints=mxy,
         mirror_descriptors=mdesc,
         thumb=_thumbnail(grey),
+        turn=0.0 if frame is None else frame.angle,
     )
 
 
@@ -545,19 +553,29 @@ def _flat_level(thumb: np.ndarray) -> float:
     return max(_FLAT_FLOOR, min(_FLAT_STD, _FLAT_SHARE * float(np.std(thumb))))
 
 
+def _picture_flat_level(x: LocalFeatures) -> float:
+    """:func:`_flat_level` of ``x``'s picture: a rotated copy's fill triangles
+    (:attr:`LocalFeatures.turn`) would raise its spread and call its picture's faint
+    texture flat, where the original's same texture is not."""
+    views = _dense_views(x)
+    return _flat_level(views[0][0])
+
+
 def _pixel_check(
     ta: np.ndarray,
     tb: np.ndarray,
     h: np.ndarray,
     shape_a: tuple[int, int],
     shape_b: tuple[int, int],
+    flat: tuple[float, float],
 ) -> tuple[float, float, np.ndarray]:
     """(share of a inside b's frame, share of b inside a's, tile NCCs) under ``h`` (working
-    pixels a -> b); the tiles are those of the image the other covers more of."""
+    pixels a -> b); the tiles are those of the image the other covers more of. ``flat``:
+    the tile spread under which a tile of a, of b is flat (:func:`_picture_flat_level`)."""
     sa = np.diag([ta.shape[1] / shape_a[1], ta.shape[0] / shape_a[0], 1.0])
     sb = np.diag([tb.shape[1] / shape_b[1], tb.shape[0] / shape_b[0], 1.0])
     ht = sb @ h @ np.linalg.inv(sa)
-    flat_a, flat_b = _flat_level(ta), _flat_level(tb)
+    flat_a, flat_b = flat
     share_b, ncc_b = _tile_ncc(ta, tb, ht, (flat_a, flat_b))
     share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht), (flat_b, flat_a))
     return share_a, share_b, ncc_a if share_a >= share_b else ncc_b
@@ -628,8 +646,10 @@ def _verify(
     shape_a: tuple[int, int],
     ratio: float,
     thumb_a: np.ndarray,
+    flat: tuple[float, float],
 ) -> _Attempt:
-    """Ratio-test matches, RANSAC model, similarity and coverage for one orientation of ``a``."""
+    """Ratio-test matches, RANSAC model, similarity and coverage for one orientation of
+    ``a``; ``flat`` as :func:`_pixel_check` takes it."""
     pairs = _ratio_matches(da, b.descriptors, ratio)
     m = len(pairs)
     if m < 4:
@@ -643,7 +663,7 @@ def _verify(
     support = min(_inside(xy_a, h, b.work_shape), _inside(b.keypoints, np.linalg.inv(h), shape_a))
     similarity = min(1.0, inliers / min(max(support, _SUPPORT_FLOOR), _SUPPORT_CAP))
     h = h / h[2, 2]
-    share_a, share_b, ncc = _pixel_check(thumb_a, b.thumb, h, shape_a, b.work_shape)
+    share_a, share_b, ncc = _pixel_check(thumb_a, b.thumb, h, shape_a, b.work_shape, flat)
     detailed = ncc[~np.isnan(ncc)]
     agreement = float(np.mean(detailed >= _TILE_NCC)) if len(detailed) else 0.0
     return _checked(m, inliers, similarity, h, share_a, share_b, agreement, ncc)
@@ -744,25 +764,59 @@ def _same_levels(inner: np.ndarray, outer: np.ndarray, h: np.ndarray) -> bool:
     return bool(np.median(gaps) <= _DENSE_LEVELS and low <= np.median(ratios) <= high)
 
 
+def _dense_views(x: LocalFeatures) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The thumbnails the dense step places, each with its map from ``x.thumb``'s pixels:
+    the picture straightened out of its rotated frame first (when ``x`` has one), then
+    the thumbnail as it is."""
+    plain = (x.thumb, np.eye(3))
+    if not x.turn:
+        return [plain]
+    shape = (x.thumb.shape[0], x.thumb.shape[1])
+    frame = RotatedFrame.of(x.turn, shape)
+    if min(frame.width, frame.height) < _DENSE_MIN_SIDE:
+        return [plain]
+    return [(straighten(x.thumb, frame), frame.to_picture(shape)), plain]
+
+
 def _dense(a: LocalFeatures, b: LocalFeatures) -> _Attempt | None:
     """Step 5 of the module docstring: ``a`` placed inside ``b`` or ``b`` inside ``a`` by
-    their thumbnails, as an attempt in working pixels when the pixels agree; else None."""
-    ta, tb = a.thumb, b.thumb
-    if min(ta.shape + tb.shape) < _DENSE_MIN_SIDE:
+    their thumbnails (straightened first where one is a rotated copy on an expanded
+    canvas), as an attempt in working pixels when the pixels agree; else None."""
+    if min(a.thumb.shape + b.thumb.shape) < _DENSE_MIN_SIDE:
         return None
-    score_ab, ab = _placement(ta, tb)
-    score_ba, ba = _placement(tb, ta)
+    for va, ma in _dense_views(a):
+        for vb, mb in _dense_views(b):
+            found = _dense_placed(a, b, (va, ma), (vb, mb))
+            if found is not None:
+                return found
+    return None
+
+
+def _dense_placed(
+    a: LocalFeatures,
+    b: LocalFeatures,
+    view_a: tuple[np.ndarray, np.ndarray],
+    view_b: tuple[np.ndarray, np.ndarray],
+) -> _Attempt | None:
+    """One dense attempt on a view of ``a`` and one of ``b``, each with its map from the
+    thumbnail (see :func:`_dense_views`)."""
+    (va, ma), (vb, mb) = view_a, view_b
+    ta, tb = a.thumb, b.thumb
+    score_ab, ab = _placement(va, vb)
+    score_ba, ba = _placement(vb, va)
     if max(score_ab, score_ba) < DENSE_SCORE:
         return None
-    inner, outer, placed = (ta, tb, ab) if score_ab >= score_ba else (tb, ta, ba)
+    inner, outer, placed = (va, vb, ab) if score_ab >= score_ba else (vb, va, ba)
     if placed is None or not _same_levels(inner, outer, placed):
         return None
-    h = placed if placed is ab else np.linalg.inv(placed)  # a -> b either way
+    h = placed if placed is ab else np.linalg.inv(placed)  # va -> vb either way
+    h = np.linalg.inv(mb) @ h @ ma  # a.thumb -> b.thumb
     # thumbnail pixels -> working pixels, as _pixel_check takes them
     sa = np.diag([ta.shape[1] / a.work_shape[1], ta.shape[0] / a.work_shape[0], 1.0])
     sb = np.diag([tb.shape[1] / b.work_shape[1], tb.shape[0] / b.work_shape[0], 1.0])
     work = np.linalg.inv(sb) @ h @ sa
-    share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape)
+    flat = (_picture_flat_level(a), _picture_flat_level(b))
+    share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape, flat)
     if placed[0, 0] < 1.0:  # the tiles of the footprint, at its own size
         ncc = _footprint_ncc(inner, outer, placed)
     detailed = ncc[~np.isnan(ncc)]
@@ -808,19 +862,28 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         raise ValueError(f"cannot match {a.detector} features against {b.detector} features")
     best, mirrored, dense = _Attempt(0), False, False
     if len(a) >= 4 and len(b) >= 4:
-        best = direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb)
+        flat = (_picture_flat_level(a), _picture_flat_level(b))
+        best = direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb, flat)
         # The mirror image is tried unless the direct match is already a copy: a nearly
         # symmetric picture gives the direct orientation many inliers whose pixels disagree.
         if not direct.similar:
             flipped = _verify(
-                a.mirror_keypoints, a.mirror_descriptors, b, a.work_shape, ratio, a.thumb[:, ::-1]
+                a.mirror_keypoints,
+                a.mirror_descriptors,
+                b,
+                a.work_shape,
+                ratio,
+                a.thumb[:, ::-1],
+                flat,
             )
             rank_f = (flipped.similar, flipped.inliers, flipped.similarity)
             if rank_f > (direct.similar, direct.inliers, direct.similarity):
                 best, mirrored = flipped, True
     # No keypoint model at all: the dense alignment. (A model whose pixels disagree
-    # stands: the dense placement would find the same frame.)
-    if best.inliers < MIN_INLIERS and a.thumb.size and b.thumb.size:
+    # stands: the dense placement would find the same frame; unless one picture is turned
+    # in its canvas, where the keypoints of a repetitive design fit a turn that is off.)
+    turned = bool(a.turn or b.turn) and not best.similar
+    if (best.inliers < MIN_INLIERS or turned) and a.thumb.size and b.thumb.size:
         found = _dense(a, b)
         if found is not None:
             best, mirrored, dense = found, False, True
@@ -872,7 +935,7 @@ class LocalMethod(Method):
     metric = "inliers"
     grey = True
     min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
         "Rublee et al., ORB, ICCV 2011; Lowe, SIFT, IJCV 2004; Fischler & Bolles, RANSAC, CACM 1981"

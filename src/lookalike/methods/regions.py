@@ -9,7 +9,9 @@ such copies will show it, so that a radius search over codes proposes the pair:
 * **plain**: the pHash of the whole image (the anchor everything is compared with);
 * **trimmed**: the pHash after uniform borders, frames, title bars, task bars and
   letterbox bars are cut away (:func:`content_box`), so a framed copy's trimmed code
-  meets the original's plain (or trimmed) code;
+  meets the original's plain (or trimmed) code; a picture turned by a few degrees inside
+  an expanded canvas (corner triangles of one colour) is straightened and cut out
+  instead (:mod:`lookalike.methods.rotated_frame`);
 * **centre 80 % and 60 %**, and the **four corners at 70 % and 55 %** of each side:
   a crop's plain code meets its source's region code (multi-scale sub-image hashing, as
   in the block-based perceptual hashes surveyed by Zauner 2010, ch. 2, and the
@@ -43,6 +45,7 @@ from PIL import Image
 
 from lookalike.methods.base import CodeMethod, Thresholds, hamming, hamming_matrix
 from lookalike.methods.hashes import PHash
+from lookalike.methods.rotated_frame import find_rotated_frame, straighten
 
 #: Windows (x0, y0, x1, y1) as fractions of the image, after the plain and trimmed codes.
 WINDOWS: tuple[tuple[str, tuple[float, float, float, float]], ...] = (
@@ -161,8 +164,13 @@ def content_box(grey: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def trim(image: Image.Image) -> Image.Image:
-    """``image`` without its uniform borders, frames, title bars and letterbox bars."""
+    """``image`` without its uniform borders, frames, title bars and letterbox bars; a
+    picture turned inside an expanded canvas
+    (:func:`lookalike.methods.rotated_frame.find_rotated_frame`) straightened and cut out."""
     grey = image if image.mode == "L" else image.convert("L")
+    frame = find_rotated_frame(np.asarray(grey))
+    if frame is not None:
+        return Image.fromarray(straighten(np.asarray(grey), frame))
     small = grey.copy()
     small.thumbnail((TRIM_SIDE, TRIM_SIDE), Image.Resampling.BOX)
     left, top, right, bottom = content_box(np.asarray(small))
@@ -196,7 +204,7 @@ class RegionHashes(CodeMethod):
 
     name = "regions"
     min_size = 128
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     decides = False
     #: Never similar, never different: candidates only (as the visual words).
     thresholds = Thresholds(similar=2.0, different=-1.0, identical=2.0)

@@ -1,0 +1,83 @@
+"""Rotated copies on an expanded canvas: the turn is found from the corner triangles, and
+the straightened picture is the original again; pictures that are not turned are left
+alone."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from lookalike.methods.regions import trim
+from lookalike.methods.rotated_frame import RotatedFrame, find_rotated_frame, straighten
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+PHOTOS = sorted(SAMPLES.glob("*.jpg"))
+
+
+def _turned(path: Path, angle: float, fill: int) -> np.ndarray:
+    """The photo turned by ``angle`` degrees on an expanded canvas filled with ``fill``,
+    saved as JPEG 90 and read back in grey, as an editor's rotated copy arrives."""
+    im = Image.open(path).convert("RGB")
+    im.thumbnail((800, 800))
+    turned = im.rotate(
+        angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=(fill,) * 3
+    )
+    buf = io.BytesIO()
+    turned.save(buf, "JPEG", quality=90)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+
+
+@pytest.mark.parametrize("angle", [3.0, -8.0, 20.0])
+@pytest.mark.parametrize("fill", [0, 255])
+def test_the_turn_of_every_sample_is_found(angle: float, fill: int) -> None:
+    for path in PHOTOS:
+        frame = find_rotated_frame(_turned(path, angle, fill))
+        assert frame is not None, path.name
+        assert frame.angle == pytest.approx(angle, abs=0.4), path.name
+
+
+def test_the_straightened_picture_is_the_original() -> None:
+    path = SAMPLES / "Kite.jpg"
+    grey = _turned(path, -8.0, 255)
+    frame = find_rotated_frame(grey)
+    assert frame is not None
+    original = Image.open(path).convert("L")
+    original.thumbnail((800, 800))
+    assert abs(frame.width - original.width) <= 3 and abs(frame.height - original.height) <= 3
+    back = straighten(grey, frame)
+    size = (original.width, original.height)
+    a = np.asarray(Image.fromarray(back).resize(size), np.float64)[8:-8, 8:-8]
+    b = np.asarray(original, np.float64)[8:-8, 8:-8]
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
+
+
+def test_the_trimmed_view_is_the_straightened_picture() -> None:
+    grey = Image.fromarray(_turned(SAMPLES / "Path.jpg", 8.0, 0))
+    trimmed = trim(grey)
+    frame = find_rotated_frame(np.asarray(grey))
+    assert frame is not None
+    assert trimmed.size == (int(frame.width), int(frame.height))
+
+
+def test_pictures_that_are_not_turned_have_no_frame() -> None:
+    for path in PHOTOS:
+        grey = Image.open(path).convert("L")
+        assert find_rotated_frame(np.asarray(grey)) is None, path.name
+        # a uniform border all round is a frame, but not a turned one
+        framed = ImageOps.expand(grey, border=grey.width // 10, fill=255)
+        assert find_rotated_frame(np.asarray(framed)) is None, path.name
+
+
+def test_a_frame_maps_canvas_corners_to_picture_corners() -> None:
+    frame = RotatedFrame.of(10.0, (300, 400))
+    to_picture = frame.to_picture((300, 400))
+    centre = to_picture @ np.array([200.0, 150.0, 1.0])
+    assert centre[:2] == pytest.approx([frame.width / 2, frame.height / 2])
+    # the canvas is the picture's bounding box: the turned picture touches all four sides
+    t = np.radians(10.0)
+    assert frame.width * np.cos(t) + frame.height * np.sin(t) == pytest.approx(400.0)
+    assert frame.width * np.sin(t) + frame.height * np.cos(t) == pytest.approx(300.0)
