@@ -79,7 +79,12 @@ from PIL import Image
 
 from lookalike.errors import LookalikeError
 from lookalike.methods.base import Kind, Method, Thresholds
-from lookalike.methods.rotated_frame import RotatedFrame, find_rotated_frame, straighten
+from lookalike.methods.rotated_frame import (
+    RotatedFrame,
+    find_rotated_frame,
+    picture_mask,
+    straighten,
+)
 
 __all__ = [
     "MIN_INLIERS",
@@ -137,6 +142,7 @@ _SUPPORT_CAP = 100  # inliers that are conclusive whatever the image's keypoint 
 _MAX_SCALE = 8.0  # a homography scaling by more (or less than 1/x) is rejected
 _MAX_ANISOTROPY = 4.0  # ratio of the singular values of the linear part
 _MAX_PERSPECTIVE = 2e-3  # |h31|, |h32| in working pixels (a strong tilt)
+_FILL_EDGE = 12.0  # working pixels: keypoints this near a turned picture's edge are dropped
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,9 +318,12 @@ def _detector(name: str, n_features: int) -> cv2.Feature2D:
     raise ValueError(f"unknown detector {name!r}; expected one of {DETECTORS}")
 
 
-def _detect(det: cv2.Feature2D, grey: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+def _detect(
+    det: cv2.Feature2D, grey: np.ndarray, mask: np.ndarray | None
+) -> tuple[np.ndarray, ...]:
+    """Keypoints (x, y), sizes, angles and descriptors of ``grey`` (where ``mask`` is set)."""
     # ORB's pyramid asserts on a 1-pixel-wide or -tall image; no keypoint fits there anyway.
-    kps, desc = det.detectAndCompute(grey, None) if min(grey.shape) >= 2 else ((), None)
+    kps, desc = det.detectAndCompute(grey, mask) if min(grey.shape) >= 2 else ((), None)
     n = len(kps)
     if desc is None or n == 0:
         desc_width, dtype = (32, np.uint8) if isinstance(det, cv2.ORB) else (128, np.float32)
@@ -356,12 +365,16 @@ def extract_local(
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     det = _detector(detector, n_features)
-    xy, sizes, angles, desc = _detect(det, grey, grey.shape[1])
+    frame = find_rotated_frame(grey)
+    # a turned copy's keypoints come from its picture only: the fill's straight edges
+    # would match those of any other copy turned by a similar angle
+    mask = None if frame is None else picture_mask(grey.shape, frame, _FILL_EDGE)
+    xy, sizes, angles, desc = _detect(det, grey, mask)
     if mirror:
-        mxy, _, _, mdesc = _detect(det, np.ascontiguousarray(grey[:, ::-1]), grey.shape[1])
+        flipped = np.ascontiguousarray(grey[:, ::-1])
+        mxy, _, _, mdesc = _detect(det, flipped, None if mask is None else mask[:, ::-1].copy())
     else:
         mxy, mdesc = np.zeros((0, 2), np.float32), desc[:0]
-    frame = find_rotated_frame(grey)
     return LocalFeatures(
         detector=detector,
         shape=(h, w),

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["RotatedFrame", "find_rotated_frame", "straighten"]
+__all__ = ["RotatedFrame", "find_rotated_frame", "picture_mask", "straighten"]
 
 #: Degrees tried: below MIN_ANGLE the triangles are a pixel or two on a small copy.
 MIN_ANGLE = 2.0
@@ -225,6 +225,15 @@ def find_rotated_frame(grey: np.ndarray) -> RotatedFrame | None:
     if stray > MAX_STRAY or edge < MIN_EDGE or triangles < MIN_TRIANGLES:
         return None
     return RotatedFrame.of(angle, (h0, w0))
+
+
+def picture_mask(shape: tuple[int, int], frame: RotatedFrame, margin: float) -> np.ndarray:
+    """uint8 mask (1 inside) of the turned picture in a canvas of ``shape`` (height,
+    width), ``margin`` pixels in from its edges: where a keypoint sees the picture only,
+    not the fill's straight edges (which two turned copies of different pictures share)."""
+    h, w = shape
+    corners = _corners(frame.angle, frame.width - 2 * margin, frame.height - 2 * margin, w, h)
+    return _inside(shape, corners).astype(np.uint8)
 
 
 def straighten(grey: np.ndarray, frame: RotatedFrame) -> np.ndarray:
