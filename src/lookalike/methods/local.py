@@ -948,7 +948,7 @@ class LocalMethod(Method):
     metric = "inliers"
     grey = True
     min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
-    version: ClassVar[int] = 4
+    version: ClassVar[int] = 6
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
         "Rublee et al., ORB, ICCV 2011; Lowe, SIFT, IJCV 2004; Fischler & Bolles, RANSAC, CACM 1981"

@@ -38,6 +38,10 @@ MAX_ANGLE = 30.0
 #: Coarse step (degrees), then a fine step around the best.
 _COARSE_STEP = 0.5
 _FINE_STEP = 0.1
+#: The coarse pass judges every third line, and stops there when it explains less than
+#: MIN_FIT minus this share of the runs.
+_COARSE_STRIDE = 3
+_COARSE_SLACK = 0.2
 #: Grey levels: a pixel within this of the corners' colour is fill.
 FILL_TOLERANCE = 12.0
 #: Triangles may hold at most this share of non-fill pixels ...
@@ -49,6 +53,9 @@ MIN_EDGE = 0.5
 _MARGIN = 1.5
 _BAND = 3.0
 MIN_TRIANGLES = 0.02
+#: The picture reaches each canvas side within this share of the canvas across it (a
+#: dark picture's corner on a black fill reads as fill for a few pixels).
+TOUCH = 0.1
 #: Long side the search works on (a larger grey array is shrunk first); a side under
 #: MIN_SIDE (an icon) is not searched.
 WORK_SIDE = 256
@@ -146,16 +153,21 @@ def _enter_leave(pts: np.ndarray, lines: np.ndarray, size: int) -> np.ndarray:
     return np.stack([enter, leave], axis=1)
 
 
-def _fit(runs: np.ndarray, shape: tuple[int, int], angles: np.ndarray) -> np.ndarray:
+def _fit(
+    runs: np.ndarray, shape: tuple[int, int], angles: np.ndarray, stride: int = 1
+) -> np.ndarray:
     """(A, 2): for each angle, the share of the corner runs within a pixel of those it
     predicts, and their mean error. Predicted: the runs :func:`_runs` would measure if the
     turned picture were all non-fill and the rest all fill; only runs predicted at least
-    2 pixels long are judged (an angle judging none scores 0)."""
+    2 pixels long are judged (an angle judging none scores 0). ``stride``: every how
+    many rows and columns are judged."""
     h, w = shape
+    ys, xs = np.arange(0, h, stride), np.arange(0, w, stride)
+    runs = np.concatenate([runs[ys], runs[h + ys], runs[2 * h + xs], runs[2 * h + w + xs]])
     pw, ph = _picture_size(angles, w, h)
     corners = _corners(angles, np.maximum(pw, 1.0), np.maximum(ph, 1.0), w, h)
-    rows = _enter_leave(corners, np.arange(h) + 0.5, w).reshape(len(angles), -1)
-    cols = _enter_leave(corners[..., ::-1], np.arange(w) + 0.5, h).reshape(len(angles), -1)
+    rows = _enter_leave(corners, ys + 0.5, w).reshape(len(angles), -1)
+    cols = _enter_leave(corners[..., ::-1], xs + 0.5, h).reshape(len(angles), -1)
     pred = np.concatenate([rows, cols], axis=1)
     judged = (pred >= 2) & (np.minimum(pw, ph) > 8)[:, None]
     err = np.abs(runs[None, :] - pred)
@@ -209,14 +221,22 @@ def find_rotated_frame(grey: np.ndarray) -> RotatedFrame | None:
         return None
     fill = np.abs(a - colour) <= FILL_TOLERANCE
     runs = _runs(fill)
+    # the turned picture touches all four canvas sides (at its corners): a picture inside
+    # a margin of fill all round (a chart on a white page) is not turned
+    h, w = fill.shape
+    sides = np.split(runs, [h, 2 * h, 2 * h + w])
+    if any(side.min() > max(2.0, TOUCH * n) for side, n in zip(sides, (w, w, h, h), strict=True)):
+        return None
 
-    def best(angles: np.ndarray) -> tuple[float, float]:
-        fits = _fit(runs, fill.shape, angles)
+    def best(angles: np.ndarray, stride: int = 1) -> tuple[float, float]:
+        fits = _fit(runs, fill.shape, angles, stride)
         i = int(np.lexsort((fits[:, 1], -fits[:, 0]))[0])  # best share, then least error
         return float(fits[i, 0]), float(angles[i])
 
     grid = np.arange(MIN_ANGLE, MAX_ANGLE + 1e-9, _COARSE_STEP)
-    _, coarse = best(np.concatenate([grid, -grid]))
+    rough, coarse = best(np.concatenate([grid, -grid]), _COARSE_STRIDE)
+    if rough < MIN_FIT - _COARSE_SLACK:  # no finer angle explains the runs
+        return None
     fine = coarse + np.arange(-_COARSE_STEP, _COARSE_STEP + 1e-9, _FINE_STEP)
     share, angle = best(fine[(np.abs(fine) >= MIN_ANGLE - 1e-9) & (np.abs(fine) <= MAX_ANGLE)])
     if share < MIN_FIT:
