@@ -218,3 +218,22 @@ def test_find_region_matches_imagehash() -> None:
     ours, theirs = set(border), set(border)
     assert compat._find_region(mask, ours) == imagehash._find_region(mask, theirs)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("strips", [2, 3, 4])
+def test_thumbnails_made_in_strips_are_the_same_pixels(
+    strips: int, sample_photos: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compat, "STRIP_PIXELS", 0)  # every picture in strips
+    monkeypatch.setattr(compat, "_STRIPS", strips)
+    monkeypatch.setattr(compat, "_strip_pool", None)
+    for p in sample_photos:
+        with Image.open(p) as im:
+            im.load()
+            for mode in ("RGB", "RGBA", "L"):
+                picture = im.convert(mode)
+                for size in ((32, 32), (9, 8), (8, 9), (64, 64), (picture.width, 8)):
+                    plain = picture.convert("L").resize(size, Image.Resampling.LANCZOS)
+                    assert np.array_equal(compat._lanczos_grey(picture, size), plain), (p, size)
+            for name in ["average_hash", "phash", "dhash", "crop_resistant_hash"]:
+                assert _same(_call(compat, name, im, 8), _call(imagehash, name, im, 8))

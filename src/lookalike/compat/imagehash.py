@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, Literal, cast
 
@@ -217,7 +218,39 @@ def _grey_thumbnail(image: ImageLike, size: tuple[int, int]) -> numpy.ndarray:
             if _is_source(image):
                 raise
             # the caller's own image: its full decode raises what Pillow (and imagehash) would
-    return numpy.asarray(_as_image(image).convert("L").resize(size, ANTIALIAS))
+    return numpy.asarray(_lanczos_grey(_as_image(image), size))
+
+
+#: Pictures of at least this many pixels are converted and shrunk in horizontal strips on
+#: :data:`_STRIPS` threads (Pillow releases the GIL there); smaller ones in one go.
+STRIP_PIXELS = 2_000_000
+_STRIPS = max(1, min(4, os.cpu_count() or 1))
+_strip_pool: ThreadPoolExecutor | None = None
+
+
+def _lanczos_grey(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image.convert("L").resize(size, LANCZOS)``, the same pixels, faster on a large
+    picture: Pillow's resize runs its horizontal pass row by row and then its vertical
+    pass, so strips of rows are converted and shrunk across on threads, then stacked and
+    shrunk down in one vertical pass (checked equal on real 8-15 MP photos by
+    ``tests/compat/test_imagehash_compat.py``)."""
+    global _strip_pool
+    w, h = image.size
+    if _STRIPS < 2 or w * h < STRIP_PIXELS or image.mode not in ("RGB", "RGBA", "L"):
+        return image.convert("L").resize(size, ANTIALIAS)
+    image.load()
+    cuts = [round(h * k / _STRIPS) for k in range(_STRIPS + 1)]
+
+    def strip(k: int) -> Image.Image:
+        rows = image.crop((0, cuts[k], w, cuts[k + 1])).convert("L")
+        return rows.resize((size[0], cuts[k + 1] - cuts[k]), ANTIALIAS)  # across only
+
+    if _strip_pool is None:
+        _strip_pool = ThreadPoolExecutor(_STRIPS, thread_name_prefix="lookalike-imagehash")
+    narrow = Image.new("L", (size[0], h))
+    for k, part in enumerate(_strip_pool.map(strip, range(_STRIPS))):
+        narrow.paste(part, (0, cuts[k]))
+    return narrow.resize(size, ANTIALIAS)  # down only
 
 
 def _check_hash_size(hash_size: int) -> None:
@@ -526,7 +559,7 @@ def crop_resistant_hash(
     image = _as_image(image)
     orig_image = image.copy()
     size = segmentation_image_size
-    small = image.convert("L").resize((size, size), ANTIALIAS)
+    small = _lanczos_grey(image, (size, size))
     small = small.filter(ImageFilter.GaussianBlur()).filter(ImageFilter.MedianFilter())
     pixels = numpy.array(small).astype(numpy.float32)
 
