@@ -167,9 +167,11 @@ class LocalFeatures:
     mirror_keypoints: np.ndarray
     mirror_descriptors: np.ndarray
     thumb: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
-    #: degrees the picture is turned by inside an expanded canvas
-    #: (:func:`lookalike.methods.rotated_frame.find_rotated_frame`), 0 when it is not
+    #: degrees the picture is turned by inside its canvas
+    #: (:func:`lookalike.methods.rotated_frame.find_rotated_frame`), 0 when it is not;
+    #: ``turn_kept``: the canvas kept the picture's size (its corners were cut off)
     turn: float = 0.0
+    turn_kept: bool = False
 
     def __len__(self) -> int:
         return len(self.keypoints)
@@ -189,7 +191,7 @@ class LocalFeatures:
             mirror_keypoints=self.mirror_keypoints,
             mirror_descriptors=self.mirror_descriptors,
             thumb=self.thumb,
-            turn=np.array([self.turn], dtype=np.float64),
+            turn=np.array([self.turn, float(self.turn_kept)], dtype=np.float64),
         )
         return buf.getvalue()
 
@@ -214,6 +216,7 @@ class LocalFeatures:
                     mirror_descriptors=z["mirror_descriptors"],
                     thumb=z["thumb"],
                     turn=float(z["turn"][0]),
+                    turn_kept=bool(z["turn"][1]),
                 )
         except LookalikeError:
             raise
@@ -388,6 +391,7 @@ def extract_local(
         mirror_descriptors=mdesc,
         thumb=_thumbnail(grey),
         turn=0.0 if frame is None else frame.angle,
+        turn_kept=frame is not None and frame.kept,
     )
 
 
@@ -511,13 +515,24 @@ class _TileMoments:
         )
 
 
-def _tile_moments(src: np.ndarray, dst: np.ndarray, h: np.ndarray, blur: float) -> _TileMoments:
+Valid = tuple[np.ndarray | None, np.ndarray | None]
+_ALL: Valid = (None, None)
+
+
+def _tile_moments(
+    src: np.ndarray, dst: np.ndarray, h: np.ndarray, blur: float, valid: Valid = _ALL
+) -> _TileMoments:
     """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels), both blurred by
-    ``blur`` (0: not at all), and measure each tile of ``dst`` over the footprint."""
+    ``blur`` (0: not at all), and measure each tile of ``dst`` over the footprint.
+    ``valid``: masks of the picture in ``src`` and in ``dst`` (None: all of it), so a
+    turned copy's fill is no part of the footprint (:func:`_picture_mask`); the share
+    covered stays a share of all of ``dst``."""
     hd, wd = dst.shape
     warped = cv2.warpPerspective(src.astype(np.float32), h, (wd, hd), flags=cv2.INTER_LINEAR)
-    inside = cv2.warpPerspective(np.ones(src.shape, np.uint8), h, (wd, hd), flags=cv2.INTER_NEAREST)
-    inside = inside.astype(bool)
+    mask_src = np.ones(src.shape, np.uint8) if valid[0] is None else valid[0]
+    inside = cv2.warpPerspective(mask_src, h, (wd, hd), flags=cv2.INTER_NEAREST).astype(bool)
+    if valid[1] is not None:
+        inside &= valid[1].astype(bool)
     x, y = warped, dst.astype(np.float32)
     if blur > 0:
         x, y = cv2.GaussianBlur(x, (0, 0), blur), cv2.GaussianBlur(y, (0, 0), blur)
@@ -543,7 +558,11 @@ def _tile_moments(src: np.ndarray, dst: np.ndarray, h: np.ndarray, blur: float) 
 
 
 def _tile_ncc(
-    src: np.ndarray, dst: np.ndarray, h: np.ndarray, flat: tuple[float, float]
+    src: np.ndarray,
+    dst: np.ndarray,
+    h: np.ndarray,
+    flat: tuple[float, float],
+    valid: Valid = _ALL,
 ) -> tuple[float, np.ndarray]:
     """Warp thumbnail ``src`` onto ``dst`` by ``h`` (thumbnail pixels) and compare tiles.
 
@@ -551,9 +570,10 @@ def _tile_ncc(
     tile of ``dst`` lying (mostly) inside that footprint, the normalised cross-correlation
     of the two (lightly blurred) images; NaN outside or where both are flat, 0 where one only is
     (treating the latter as neutral lifted 41 distinct charts to 'copy'). ``flat``: the tile
-    std under which a tile of ``src`` and of ``dst`` is flat (:func:`_flat_level`).
+    std under which a tile of ``src`` and of ``dst`` is flat (:func:`_flat_level`);
+    ``valid`` as :func:`_tile_moments` takes it.
     """
-    t = _tile_moments(src, dst, h, _BLUR)
+    t = _tile_moments(src, dst, h, _BLUR, valid)
     flat_u, flat_v = t.std_src < flat[0], t.std_dst < flat[1]
     out = np.where(flat_u | flat_v, 0.0, t.ncc)  # NaN: outside, or flat in both
     out[flat_u & flat_v] = np.nan
@@ -574,6 +594,15 @@ def _picture_flat_level(x: LocalFeatures) -> float:
     return _flat_level(views[0][0])
 
 
+def _picture_mask(x: LocalFeatures) -> np.ndarray | None:
+    """Mask of the picture in ``x.thumb``: None (all of it), or a turned copy's picture
+    without its fill (:attr:`LocalFeatures.turn`)."""
+    if not x.turn:
+        return None
+    shape = (x.thumb.shape[0], x.thumb.shape[1])
+    return picture_mask(shape, RotatedFrame.of(x.turn, shape, x.turn_kept), 1.0)
+
+
 def _pixel_check(
     ta: np.ndarray,
     tb: np.ndarray,
@@ -581,16 +610,18 @@ def _pixel_check(
     shape_a: tuple[int, int],
     shape_b: tuple[int, int],
     flat: tuple[float, float],
+    valid: Valid = _ALL,
 ) -> tuple[float, float, np.ndarray]:
     """(share of a inside b's frame, share of b inside a's, tile NCCs) under ``h`` (working
     pixels a -> b); the tiles are those of the image the other covers more of. ``flat``:
-    the tile spread under which a tile of a, of b is flat (:func:`_picture_flat_level`)."""
+    the tile spread under which a tile of a, of b is flat (:func:`_picture_flat_level`);
+    ``valid``: the masks of a's and b's pictures in their thumbnails (:func:`_picture_mask`)."""
     sa = np.diag([ta.shape[1] / shape_a[1], ta.shape[0] / shape_a[0], 1.0])
     sb = np.diag([tb.shape[1] / shape_b[1], tb.shape[0] / shape_b[0], 1.0])
     ht = sb @ h @ np.linalg.inv(sa)
     flat_a, flat_b = flat
-    share_b, ncc_b = _tile_ncc(ta, tb, ht, (flat_a, flat_b))
-    share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht), (flat_b, flat_a))
+    share_b, ncc_b = _tile_ncc(ta, tb, ht, (flat_a, flat_b), valid)
+    share_a, ncc_a = _tile_ncc(tb, ta, np.linalg.inv(ht), (flat_b, flat_a), valid[::-1])
     return share_a, share_b, ncc_a if share_a >= share_b else ncc_b
 
 
@@ -660,9 +691,10 @@ def _verify(
     ratio: float,
     thumb_a: np.ndarray,
     flat: tuple[float, float],
+    valid: Valid = _ALL,
 ) -> _Attempt:
     """Ratio-test matches, RANSAC model, similarity and coverage for one orientation of
-    ``a``; ``flat`` as :func:`_pixel_check` takes it."""
+    ``a``; ``flat`` and ``valid`` as :func:`_pixel_check` takes them."""
     pairs = _ratio_matches(da, b.descriptors, ratio)
     m = len(pairs)
     if m < 4:
@@ -676,7 +708,7 @@ def _verify(
     support = min(_inside(xy_a, h, b.work_shape), _inside(b.keypoints, np.linalg.inv(h), shape_a))
     similarity = min(1.0, inliers / min(max(support, _SUPPORT_FLOOR), _SUPPORT_CAP))
     h = h / h[2, 2]
-    share_a, share_b, ncc = _pixel_check(thumb_a, b.thumb, h, shape_a, b.work_shape, flat)
+    share_a, share_b, ncc = _pixel_check(thumb_a, b.thumb, h, shape_a, b.work_shape, flat, valid)
     detailed = ncc[~np.isnan(ncc)]
     agreement = float(np.mean(detailed >= _TILE_NCC)) if len(detailed) else 0.0
     return _checked(m, inliers, similarity, h, share_a, share_b, agreement, ncc)
@@ -785,8 +817,8 @@ def _dense_views(x: LocalFeatures) -> list[tuple[np.ndarray, np.ndarray]]:
     if not x.turn:
         return [plain]
     shape = (x.thumb.shape[0], x.thumb.shape[1])
-    frame = RotatedFrame.of(x.turn, shape)
-    if min(frame.width, frame.height) < _DENSE_MIN_SIDE:
+    frame = RotatedFrame.of(x.turn, shape, x.turn_kept)
+    if min(frame.view[2:]) < _DENSE_MIN_SIDE:
         return [plain]
     return [(straighten(x.thumb, frame), frame.to_picture(shape)), plain]
 
@@ -829,7 +861,8 @@ def _dense_placed(
     sb = np.diag([tb.shape[1] / b.work_shape[1], tb.shape[0] / b.work_shape[0], 1.0])
     work = np.linalg.inv(sb) @ h @ sa
     flat = (_picture_flat_level(a), _picture_flat_level(b))
-    share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape, flat)
+    valid = (_picture_mask(a), _picture_mask(b))
+    share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape, flat, valid)
     if placed[0, 0] < 1.0:  # the tiles of the footprint, at its own size
         ncc = _footprint_ncc(inner, outer, placed)
     detailed = ncc[~np.isnan(ncc)]
@@ -876,7 +909,10 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
     best, mirrored, dense = _Attempt(0), False, False
     if len(a) >= 4 and len(b) >= 4:
         flat = (_picture_flat_level(a), _picture_flat_level(b))
-        best = direct = _verify(a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb, flat)
+        va, vb = _picture_mask(a), _picture_mask(b)
+        best = direct = _verify(
+            a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb, flat, (va, vb)
+        )
         # The mirror image is tried unless the direct match is already a copy: a nearly
         # symmetric picture gives the direct orientation many inliers whose pixels disagree.
         if not direct.similar:
@@ -888,6 +924,7 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
                 ratio,
                 a.thumb[:, ::-1],
                 flat,
+                (None if va is None else np.ascontiguousarray(va[:, ::-1]), vb),
             )
             rank_f = (flipped.similar, flipped.inliers, flipped.similarity)
             if rank_f > (direct.similar, direct.inliers, direct.similarity):
@@ -948,7 +985,7 @@ class LocalMethod(Method):
     metric = "inliers"
     grey = True
     min_size = 360  # short side for a 640 px long side at 16:9; draft decoding below that
-    version: ClassVar[int] = 6
+    version: ClassVar[int] = 7
     thresholds = Thresholds(similar=0.85, different=0.5, identical=1.01)
     reference = (
         "Rublee et al., ORB, ICCV 2011; Lowe, SIFT, IJCV 2004; Fischler & Bolles, RANSAC, CACM 1981"

@@ -204,7 +204,7 @@ class RegionHashes(CodeMethod):
 
     name = "regions"
     min_size = 128
-    version: ClassVar[int] = 4
+    version: ClassVar[int] = 5
     decides = False
     #: Never similar, never different: candidates only (as the visual words).
     thresholds = Thresholds(similar=2.0, different=-1.0, identical=2.0)

@@ -68,29 +68,49 @@ _SHIFT = 4  # cv2.fillConvexPoly sub-pixel bits
 @dataclass(frozen=True)
 class RotatedFrame:
     """A picture turned by ``angle`` degrees (counter-clockwise, as Pillow's ``rotate``)
-    inside an expanded canvas; ``width`` and ``height`` are the picture's, in the pixels
-    of the array it was found in."""
+    about the canvas centre; ``width`` and ``height`` are the picture's, in the pixels of
+    the array it was found in. ``kept``: the canvas kept the picture's own size (Pillow's
+    ``expand=False``, torchvision's ``RandomRotation``), so the picture's corners were cut
+    off; else the canvas grew to hold all of it."""
 
     angle: float
     width: float
     height: float
+    kept: bool = False
 
     @classmethod
-    def of(cls, angle: float, canvas: tuple[int, int]) -> RotatedFrame:
+    def of(cls, angle: float, canvas: tuple[int, int], kept: bool = False) -> RotatedFrame:
         """The frame of a turn by ``angle`` degrees in a canvas of (height, width)."""
+        if kept:
+            return cls(angle, float(canvas[1]), float(canvas[0]), True)
         w, h = _picture_size(angle, float(canvas[1]), float(canvas[0]))
         return cls(angle, float(w), float(h))
 
+    @property
+    def view(self) -> tuple[float, float, float, float]:
+        """(left, top, width, height) of what :func:`straighten` keeps, in the picture's
+        pixels: all of it, or (``kept``) the largest centred rectangle of its shape that
+        the canvas still shows."""
+        if not self.kept:
+            return 0.0, 0.0, self.width, self.height
+        t = np.radians(self.angle)
+        c, s = abs(np.cos(t)), abs(np.sin(t))
+        w, h = self.width, self.height
+        k = min(w / (w * c + h * s), h / (w * s + h * c))
+        return w * (1 - k) / 2, h * (1 - k) / 2, w * k, h * k
+
     def to_picture(self, canvas: tuple[int, int]) -> np.ndarray:
-        """3x3 map from canvas pixels (x, y) to the straightened picture's pixels, whose
-        top-left corner is (0, 0); ``canvas`` is (height, width)."""
+        """3x3 map from canvas pixels (x, y) to those of the straightened picture's
+        :attr:`view`, whose top-left corner is (0, 0); ``canvas`` is (height, width)."""
         hc, wc = canvas
         t = np.radians(self.angle)
         c, s = np.cos(t), np.sin(t)
-        # canvas -> centred, turned back by -angle (y down), -> picture with origin top-left
+        left, top, _, _ = self.view
+        # canvas -> centred, turned back by -angle (y down), -> the view's own pixels
         centre = np.array([[1.0, 0.0, -wc / 2], [0.0, 1.0, -hc / 2], [0.0, 0.0, 1.0]])
         back = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        corner = np.array([[1.0, 0.0, self.width / 2], [0.0, 1.0, self.height / 2], [0, 0, 1.0]])
+        x0, y0 = self.width / 2 - left, self.height / 2 - top
+        corner = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
         return corner @ back @ centre
 
 
@@ -154,17 +174,24 @@ def _enter_leave(pts: np.ndarray, lines: np.ndarray, size: int) -> np.ndarray:
 
 
 def _fit(
-    runs: np.ndarray, shape: tuple[int, int], angles: np.ndarray, stride: int = 1
+    runs: np.ndarray,
+    shape: tuple[int, int],
+    angles: np.ndarray,
+    stride: int = 1,
+    kept: bool = False,
 ) -> np.ndarray:
     """(A, 2): for each angle, the share of the corner runs within a pixel of those it
     predicts, and their mean error. Predicted: the runs :func:`_runs` would measure if the
     turned picture were all non-fill and the rest all fill; only runs predicted at least
     2 pixels long are judged (an angle judging none scores 0). ``stride``: every how
-    many rows and columns are judged."""
+    many rows and columns are judged; ``kept``: the picture has the canvas's size."""
     h, w = shape
     ys, xs = np.arange(0, h, stride), np.arange(0, w, stride)
     runs = np.concatenate([runs[ys], runs[h + ys], runs[2 * h + xs], runs[2 * h + w + xs]])
-    pw, ph = _picture_size(angles, w, h)
+    if kept:
+        pw, ph = np.full(len(angles), float(w)), np.full(len(angles), float(h))
+    else:
+        pw, ph = _picture_size(angles, w, h)
     corners = _corners(angles, np.maximum(pw, 1.0), np.maximum(ph, 1.0), w, h)
     rows = _enter_leave(corners, ys + 0.5, w).reshape(len(angles), -1)
     cols = _enter_leave(corners[..., ::-1], xs + 0.5, h).reshape(len(angles), -1)
@@ -177,11 +204,12 @@ def _fit(
     return np.stack([share, np.where(judged.any(axis=1), mean, np.inf)], axis=1)
 
 
-def _triangles(fill: np.ndarray, angle: float) -> tuple[float, float, float]:
+def _triangles(fill: np.ndarray, frame: RotatedFrame) -> tuple[float, float, float]:
     """(share of non-fill pixels in the corner triangles, share of non-fill pixels along
-    the picture's edge just inside them, the triangles' share of the canvas)."""
+    the picture's edge just inside them, the triangles' share of the canvas), on the
+    canvas ``fill`` (the frame's sizes in its pixels)."""
     hc, wc = fill.shape
-    w, h = _picture_size(angle, wc, hc)
+    angle, w, h = frame.angle, frame.width, frame.height
     outer = _inside(fill.shape, _corners(angle, w + 2 * _MARGIN, h + 2 * _MARGIN, wc, hc))
     inner = _inside(fill.shape, _corners(angle, w - 2 * _MARGIN, h - 2 * _MARGIN, wc, hc))
     d = 2 * (_MARGIN + _BAND)
@@ -228,23 +256,27 @@ def find_rotated_frame(grey: np.ndarray) -> RotatedFrame | None:
     if any(side.min() > max(2.0, TOUCH * n) for side, n in zip(sides, (w, w, h, h), strict=True)):
         return None
 
-    def best(angles: np.ndarray, stride: int = 1) -> tuple[float, float]:
-        fits = _fit(runs, fill.shape, angles, stride)
+    def best(angles: np.ndarray, stride: int, kept: bool) -> tuple[float, float, float]:
+        """(share, -error, angle) of the angle that explains the runs best."""
+        fits = _fit(runs, fill.shape, angles, stride, kept)
         i = int(np.lexsort((fits[:, 1], -fits[:, 0]))[0])  # best share, then least error
-        return float(fits[i, 0]), float(angles[i])
+        return float(fits[i, 0]), -float(fits[i, 1]), float(angles[i])
 
     grid = np.arange(MIN_ANGLE, MAX_ANGLE + 1e-9, _COARSE_STEP)
-    rough, coarse = best(np.concatenate([grid, -grid]), _COARSE_STRIDE)
-    if rough < MIN_FIT - _COARSE_SLACK:  # no finer angle explains the runs
+    grid = np.concatenate([grid, -grid])
+    # both ways a turned copy is saved: on a grown canvas, or cut to its own size
+    rough, kept = max((best(grid, _COARSE_STRIDE, k), k) for k in (False, True))
+    if rough[0] < MIN_FIT - _COARSE_SLACK:  # no finer angle explains the runs
         return None
-    fine = coarse + np.arange(-_COARSE_STEP, _COARSE_STEP + 1e-9, _FINE_STEP)
-    share, angle = best(fine[(np.abs(fine) >= MIN_ANGLE - 1e-9) & (np.abs(fine) <= MAX_ANGLE)])
+    fine = rough[2] + np.arange(-_COARSE_STEP, _COARSE_STEP + 1e-9, _FINE_STEP)
+    fine = fine[(np.abs(fine) >= MIN_ANGLE - 1e-9) & (np.abs(fine) <= MAX_ANGLE)]
+    share, _, angle = best(fine, 1, kept)
     if share < MIN_FIT:
         return None
-    stray, edge, triangles = _triangles(fill, angle)
+    stray, edge, triangles = _triangles(fill, RotatedFrame.of(angle, fill.shape, kept))
     if stray > MAX_STRAY or edge < MIN_EDGE or triangles < MIN_TRIANGLES:
         return None
-    return RotatedFrame.of(angle, (h0, w0))
+    return RotatedFrame.of(angle, (h0, w0), kept)
 
 
 def picture_mask(shape: tuple[int, int], frame: RotatedFrame, margin: float) -> np.ndarray:
@@ -257,10 +289,11 @@ def picture_mask(shape: tuple[int, int], frame: RotatedFrame, margin: float) -> 
 
 
 def straighten(grey: np.ndarray, frame: RotatedFrame) -> np.ndarray:
-    """The picture inside ``grey``'s rotated frame, turned back and cut to its rectangle
-    (bilinear; the same dtype as ``grey``)."""
+    """The picture inside ``grey``'s rotated frame, turned back and cut to its
+    :attr:`RotatedFrame.view` (bilinear; the same dtype as ``grey``)."""
     m = frame.to_picture((grey.shape[0], grey.shape[1]))[:2]
-    size = (max(1, int(frame.width)), max(1, int(frame.height)))
+    _, _, w, h = frame.view
+    size = (max(1, int(w)), max(1, int(h)))
     return cv2.warpAffine(
         np.ascontiguousarray(grey), m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
