@@ -18,13 +18,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PHOTOS = sorted(SAMPLES.glob("*.jpg"))
 
 
-def _turned(path: Path, angle: float, fill: int) -> np.ndarray:
-    """The photo turned by ``angle`` degrees on an expanded canvas filled with ``fill``,
-    saved as JPEG 90 and read back in grey, as an editor's rotated copy arrives."""
+def _turned(path: Path, angle: float, fill: int, expand: bool = True) -> np.ndarray:
+    """The photo turned by ``angle`` degrees on an expanded canvas (or, ``expand=False``,
+    cut to its own size) filled with ``fill``, saved as JPEG 90 and read back in grey, as
+    an editor's rotated copy arrives."""
     im = Image.open(path).convert("RGB")
     im.thumbnail((800, 800))
     turned = im.rotate(
-        angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=(fill,) * 3
+        angle, resample=Image.Resampling.BILINEAR, expand=expand, fillcolor=(fill,) * 3
     )
     buf = io.BytesIO()
     turned.save(buf, "JPEG", quality=90)
@@ -38,6 +39,35 @@ def test_the_turn_of_every_sample_is_found(angle: float, fill: int) -> None:
         frame = find_rotated_frame(_turned(path, angle, fill))
         assert frame is not None, path.name
         assert frame.angle == pytest.approx(angle, abs=0.4), path.name
+
+
+@pytest.mark.parametrize("angle", [8.0, -20.0])
+@pytest.mark.parametrize("fill", [0, 255])
+def test_the_turn_of_a_copy_cut_to_its_own_size_is_found(angle: float, fill: int) -> None:
+    for path in PHOTOS:
+        if (path.name, angle, fill) == ("MilkyWay.jpg", 8.0, 0):
+            continue  # its cut corners are night sky as black as the fill: no edge to see
+        frame = find_rotated_frame(_turned(path, angle, fill, expand=False))
+        assert frame is not None, path.name
+        assert frame.kept, path.name
+        assert frame.angle == pytest.approx(angle, abs=0.5), path.name
+
+
+def test_a_cut_copy_straightens_to_the_originals_centre() -> None:
+    path = SAMPLES / "Kite.jpg"
+    grey = _turned(path, 8.0, 0, expand=False)
+    frame = find_rotated_frame(grey)
+    assert frame is not None and frame.kept
+    left, top, width, height = frame.view
+    assert 0 < left and 0 < top and width < frame.width and height < frame.height
+    original = Image.open(path).convert("L")
+    original.thumbnail((800, 800))
+    box = (round(left), round(top), round(left + width), round(top + height))
+    centre = original.crop(box)
+    back = Image.fromarray(straighten(grey, frame)).resize(centre.size)
+    a = np.asarray(back, np.float64)[8:-8, 8:-8]
+    b = np.asarray(centre, np.float64)[8:-8, 8:-8]
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.95
 
 
 def test_the_straightened_picture_is_the_original() -> None:
