@@ -59,7 +59,7 @@ def test_a_cut_copy_straightens_to_the_originals_centre() -> None:
     frame = find_rotated_frame(grey)
     assert frame is not None and frame.kept
     left, top, width, height = frame.view
-    assert 0 < left and 0 < top and width < frame.width and height < frame.height
+    assert left > 0 and top > 0 and width < frame.width and height < frame.height
     original = Image.open(path).convert("L")
     original.thumbnail((800, 800))
     box = (round(left), round(top), round(left + width), round(top + height))
