@@ -257,8 +257,9 @@ def find_rotated_frame(grey: np.ndarray) -> RotatedFrame | None:
         return None
     fill = np.abs(a - colour) <= FILL_TOLERANCE
     runs = _runs(fill)
-    # the turned picture touches all four canvas sides (at its corners): a picture inside
-    # a margin of fill all round (a chart on a white page) is not turned
+    # the turned picture touches all four canvas sides (at its corners, or along them on a
+    # kept canvas): a picture inside a margin of fill all round (a chart on a white page)
+    # is not turned
     h, w = fill.shape
     sides = np.split(runs, [h, 2 * h, 2 * h + w])
     if any(side.min() > max(2.0, TOUCH * n) for side, n in zip(sides, (w, w, h, h), strict=True)):
