@@ -111,3 +111,19 @@ def test_a_frame_maps_canvas_corners_to_picture_corners() -> None:
     t = np.radians(10.0)
     assert frame.width * np.cos(t) + frame.height * np.sin(t) == pytest.approx(400.0)
     assert frame.width * np.sin(t) + frame.height * np.cos(t) == pytest.approx(300.0)
+
+
+def test_hostile_arrays_have_no_frame_and_cost_a_bounded_search() -> None:
+    rng = np.random.default_rng(0)
+    huge_flat = np.full((6000, 9000), 255, np.uint8)  # shrunk to 256 px before any search
+    one_dot = np.full((300, 400), 0, np.uint8)
+    one_dot[150, 200] = 255
+    for grey in (
+        huge_flat,
+        one_dot,
+        np.zeros((1, 500), np.uint8),
+        np.zeros((63, 63), np.uint8),
+        rng.integers(0, 256, (300, 400), dtype=np.uint8),
+        np.zeros((40, 40, 3), np.uint8),  # not grey
+    ):
+        assert find_rotated_frame(grey) is None, grey.shape

@@ -823,15 +823,19 @@ def _dense_views(x: LocalFeatures) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(straighten(x.thumb, frame), frame.to_picture(shape)), plain]
 
 
-def _dense(a: LocalFeatures, b: LocalFeatures) -> _Attempt | None:
+def _dense(
+    a: LocalFeatures, b: LocalFeatures, flat: tuple[float, float], valid: Valid
+) -> _Attempt | None:
     """Step 5 of the module docstring: ``a`` placed inside ``b`` or ``b`` inside ``a`` by
-    their thumbnails (straightened first where one is a rotated copy on an expanded
-    canvas), as an attempt in working pixels when the pixels agree; else None."""
+    their thumbnails (straightened first where one is a turned copy), as an attempt in
+    working pixels when the pixels agree; else None. ``flat`` and ``valid`` as
+    :func:`_pixel_check` takes them."""
     if min(a.thumb.shape + b.thumb.shape) < _DENSE_MIN_SIDE:
         return None
-    for va, ma in _dense_views(a):
-        for vb, mb in _dense_views(b):
-            found = _dense_placed(a, b, (va, ma), (vb, mb))
+    views_b = _dense_views(b)
+    for view_a in _dense_views(a):
+        for view_b in views_b:
+            found = _dense_placed(a, b, view_a, view_b, flat, valid)
             if found is not None:
                 return found
     return None
@@ -842,6 +846,8 @@ def _dense_placed(
     b: LocalFeatures,
     view_a: tuple[np.ndarray, np.ndarray],
     view_b: tuple[np.ndarray, np.ndarray],
+    flat: tuple[float, float],
+    valid: Valid,
 ) -> _Attempt | None:
     """One dense attempt on a view of ``a`` and one of ``b``, each with its map from the
     thumbnail (see :func:`_dense_views`)."""
@@ -860,8 +866,6 @@ def _dense_placed(
     sa = np.diag([ta.shape[1] / a.work_shape[1], ta.shape[0] / a.work_shape[0], 1.0])
     sb = np.diag([tb.shape[1] / b.work_shape[1], tb.shape[0] / b.work_shape[0], 1.0])
     work = np.linalg.inv(sb) @ h @ sa
-    flat = (_picture_flat_level(a), _picture_flat_level(b))
-    valid = (_picture_mask(a), _picture_mask(b))
     share_a, share_b, ncc = _pixel_check(ta, tb, work, a.work_shape, b.work_shape, flat, valid)
     if placed[0, 0] < 1.0:  # the tiles of the footprint, at its own size
         ncc = _footprint_ncc(inner, outer, placed)
@@ -907,9 +911,10 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
     if a.detector != b.detector:
         raise ValueError(f"cannot match {a.detector} features against {b.detector} features")
     best, mirrored, dense = _Attempt(0), False, False
+    # each picture's flat level and mask, once for every check below
+    flat = (_picture_flat_level(a), _picture_flat_level(b))
+    va, vb = _picture_mask(a), _picture_mask(b)
     if len(a) >= 4 and len(b) >= 4:
-        flat = (_picture_flat_level(a), _picture_flat_level(b))
-        va, vb = _picture_mask(a), _picture_mask(b)
         best = direct = _verify(
             a.keypoints, a.descriptors, b, a.work_shape, ratio, a.thumb, flat, (va, vb)
         )
@@ -934,7 +939,7 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
     # in its canvas, where the keypoints of a repetitive design fit a turn that is off.)
     turned = bool(a.turn or b.turn) and not best.similar
     if (best.inliers < MIN_INLIERS or turned) and a.thumb.size and b.thumb.size:
-        found = _dense(a, b)
+        found = _dense(a, b, flat, (va, vb))
         if found is not None:
             best, mirrored, dense = found, False, True
     h = best.homography

@@ -9,9 +9,9 @@ such copies will show it, so that a radius search over codes proposes the pair:
 * **plain**: the pHash of the whole image (the anchor everything is compared with);
 * **trimmed**: the pHash after uniform borders, frames, title bars, task bars and
   letterbox bars are cut away (:func:`content_box`), so a framed copy's trimmed code
-  meets the original's plain (or trimmed) code; a picture turned by a few degrees inside
-  an expanded canvas (corner triangles of one colour) is straightened and cut out
-  instead (:mod:`lookalike.methods.rotated_frame`);
+  meets the original's plain (or trimmed) code; a picture turned by a few degrees with
+  its corners filled in one colour (on a grown canvas, or cut to its own size) is
+  straightened and cut out instead (:mod:`lookalike.methods.rotated_frame`);
 * **centre 80 % and 60 %**, and the **four corners at 70 % and 55 %** of each side:
   a crop's plain code meets its source's region code (multi-scale sub-image hashing, as
   in the block-based perceptual hashes surveyed by Zauner 2010, ch. 2, and the
@@ -165,8 +165,8 @@ def content_box(grey: np.ndarray) -> tuple[int, int, int, int]:
 
 def trim(image: Image.Image) -> Image.Image:
     """``image`` without its uniform borders, frames, title bars and letterbox bars; a
-    picture turned inside an expanded canvas
-    (:func:`lookalike.methods.rotated_frame.find_rotated_frame`) straightened and cut out."""
+    picture turned inside its canvas, corners filled
+    (:func:`lookalike.methods.rotated_frame.find_rotated_frame`), straightened and cut out."""
     grey = image if image.mode == "L" else image.convert("L")
     frame = find_rotated_frame(np.asarray(grey))
     if frame is not None:
