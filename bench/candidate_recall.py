@@ -1,13 +1,16 @@
 """Candidate recall of the matching engine, and what ``dupes`` groups from it (same run).
 
     python bench/candidate_recall.py [--photos DIR] [--out DIR] [--jobs 2] [--no-dupes]
+                                     [--attacks LIST | --attacks global]
 
 1. builds a benchmark with ``lookalike eval make`` from the shared corpus's originals
    (``../shared/corpus/photos/originals``; 13 held out as distractors, seed 0, the other
    25 are sources) with the attacks that move the picture in its frame: a window with a
    title bar (``screenshot``), a plain ``border``, a ``corner`` crop (70/55/40 %), a
    ``centre`` crop (90/80/60 %), small rotations (``rotate``: 3/8/20 degrees), the
-   random-offset ``crop``, and ``jpeg`` as a control; the held-out originals' own
+   random-offset ``crop``, and ``jpeg`` as a control (``--attacks global``: the edits that
+   keep the frame instead -- recompression, scaling, colour, brightness, contrast,
+   greyscale, blur, noise, a caption, a squeeze, a mirror); the held-out originals' own
    renditions (``variants/NAME__TAG.jpg`` of the distractors only, never of a source) are
    added to the references as further unrelated pictures;
 2. measures :func:`lookalike.evaluate.runner.engine_candidates`: the share of (query,
@@ -46,6 +49,8 @@ from lookalike.reports.text import table
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent / "shared" / "corpus" / "photos"
 ATTACKS = "screenshot,border,corner,centre,rotate,crop,jpeg"
+#: ``--attacks global``: the edits that keep the picture in its frame
+GLOBAL = "jpeg,scale,colour,brightness,contrast,greyscale,blur,noise,caption,aspect,flip"
 
 
 def _source(path: str) -> str:
@@ -53,12 +58,12 @@ def _source(path: str) -> str:
     return Path(path).stem.partition("__")[0]
 
 
-def build(photos: Path, variants: Path | None, out: Path) -> None:
+def build(photos: Path, variants: Path | None, out: Path, attacks: str = ATTACKS) -> None:
     """``lookalike eval make`` into ``out``, plus the distractors' variants as references."""
     if out.exists():
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "lookalike", "eval", "make", str(photos), "--out", str(out),
-           "--attacks", ATTACKS, "--distractors", "13", "--seed", "0"]  # fmt: skip
+           "--attacks", attacks, "--distractors", "13", "--seed", "0"]  # fmt: skip
     print("$", " ".join(cmd[1:]))
     subprocess.run(cmd, check=True)
     bench = load_benchmark(out)
@@ -119,11 +124,13 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/lookalike-candidate-recall"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-dupes", action="store_true", help="candidate recall only")
+    ap.add_argument("--attacks", default=ATTACKS, help=f"'global' ({GLOBAL}) or a list")
     args = ap.parse_args()
     if not args.photos.is_dir():
         print(f"no photos at {args.photos}", file=sys.stderr)
         return 2
-    build(args.photos, args.variants, args.out)
+    attacks = GLOBAL if args.attacks == "global" else args.attacks
+    build(args.photos, args.variants, args.out, attacks)
     bench = load_benchmark(args.out)
     ec = engine_candidates(bench, jobs=args.jobs)
     before, after = ec["without_regions"], ec["engine"]

@@ -18,10 +18,12 @@ from PIL import Image, ImageDraw, ImageFont
 from lookalike.errors import LookalikeError
 from lookalike.methods.local import (
     MIN_INLIERS,
+    RICH_KEYPOINTS,
     SIMILAR_AT,
     LocalFeatures,
     LocalMatch,
     extract_local,
+    geometry,
     local_similarity,
     match_local,
 )
@@ -213,6 +215,28 @@ def test_featureless_and_bad_input() -> None:
         extract_local(np.zeros((10, 10, 2), np.uint8))
     with pytest.raises(ValueError, match="unknown detector"):
         extract_local(flat, detector="surf")
+
+
+def test_pictures_rich_in_keypoints_that_share_nothing_say_so(small: dict[str, np.ndarray]) -> None:
+    """Two unrelated photos of one shape, each with hundreds of keypoints and no model
+    between them: "nothing shared", the keypoints' objection to a copy that only the
+    global layers see. Not said where the keypoints had no fair chance: a picture poor in
+    them, or shapes apart (a squeezed copy defeats the descriptors)."""
+    glow, landing = small["EveningGlow"], small["SafeLanding"]
+    same_shape = glow[16 : 16 + landing.shape[0]]  # both 288 x 512
+    fa, fb = extract_local(same_shape), extract_local(landing)
+    assert min(len(fa), len(fb)) >= RICH_KEYPOINTS
+    m = match_local(fa, fb)
+    assert m.searched and m.relation == "nothing shared" and not m.similar
+    assert geometry(m) == ""  # nothing verified, nothing measured
+    # the other shape (320 x 512 against 288 x 512: 11% apart)
+    assert match_local(extract_local(glow), fb).relation is None
+    # a picture poor in keypoints: a smooth gradient of the same shape
+    ramp = np.broadcast_to(np.linspace(0, 255, landing.shape[1], dtype=np.uint8), landing.shape[:2])
+    poor = extract_local(np.ascontiguousarray(ramp))
+    assert len(poor) < RICH_KEYPOINTS and match_local(poor, fb).relation is None
+    # a copy is still a copy
+    assert match_local(fb, extract_local(landing[:, ::-1].copy())).relation == "copy"
 
 
 # --- the shared corpus ---------------------------------------------------------------------

@@ -51,7 +51,8 @@ class Score:
     distance: float
     similarity: float
     verdict: str
-    #: What the method saw beyond a number: orb/sift "copy", "contains", "shares a region";
+    #: What the method saw beyond a number: orb/sift "copy", "contains", "shares a region",
+    #: "nothing shared";
     #: phash8 the rotation/mirror that matched ("" = as is); content "flat" (a mask with
     #: hardly any information). Empty when there is nothing to say.
     relation: str = ""
@@ -108,7 +109,7 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
             and not flat
             and color.verdict in ("identical", "similar")
             and content.verdict in ("identical", "similar")
-            and not _keypoints_object(scores)
+            and not _keypoints_object(scores, OBJECTIONS)
         ):
             return "similar", "content"
     for name in LOCAL_ORDER:
@@ -151,12 +152,23 @@ def weak_hash(score: Score) -> bool:
     return score.method in HASH_ORDER and score.similarity < STRONG_HASH_SIMILARITY
 
 
-def _keypoints_object(scores: Mapping[str, Score]) -> bool:
-    """Whether keypoint verification aligned the two images and found the pixels differ
-    (a shared template, logo or layout): then masks and colours alone prove nothing."""
+#: What keypoints say when they object to a weak hash: aligned, and the pixels differ (a
+#: shared template, logo or layout).
+ALIGNED_OBJECTION = ("shares a region",)
+#: ... and to colour + content: also nothing aligned although both pictures had the
+#: keypoints and the shape for it (distinct charts of one template). A weak hash outweighs
+#: that: a copy posterised to a few grey levels grows keypoints of its own (two of the
+#: corpus's 2-bit greyscale copies reach their group by weak hashes only).
+OBJECTIONS = ("shares a region", "nothing shared")
+
+
+def _keypoints_object(
+    scores: Mapping[str, Score], objections: tuple[str, ...] = ALIGNED_OBJECTION
+) -> bool:
+    """Whether keypoint verification objects (one of ``objections``): then the weaker
+    global layers alone prove nothing."""
     return any(
-        (s := scores.get(name)) is not None and s.relation == "shares a region"
-        for name in LOCAL_ORDER
+        (s := scores.get(name)) is not None and s.relation in objections for name in LOCAL_ORDER
     )
 
 

@@ -88,6 +88,7 @@ from lookalike.methods.rotated_frame import (
 
 __all__ = [
     "MIN_INLIERS",
+    "RICH_KEYPOINTS",
     "SIMILAR_AT",
     "LocalFeatures",
     "LocalMatch",
@@ -143,6 +144,14 @@ _MAX_SCALE = 8.0  # a homography scaling by more (or less than 1/x) is rejected
 _MAX_ANISOTROPY = 4.0  # ratio of the singular values of the linear part
 _MAX_PERSPECTIVE = 2e-3  # |h31|, |h32| in working pixels (a strong tilt)
 _FILL_EDGE = 12.0  # working pixels: keypoints this near a turned picture's edge are dropped
+#: Keypoints each picture needs for a match that finds no model to count as evidence that
+#: they share nothing ("nothing shared"), when their shapes agree within SAME_SHAPE (a
+#: squeezed or stretched copy defeats the descriptors). Measured on the hard negatives'
+#: charts (one template, other data: 362-1007 keypoints, no model) against the copies
+#: the keypoints miss held out (smooth designs, blurred or shrunk copies: at most 194 in
+#: the poorer picture).
+RICH_KEYPOINTS = 300
+SAME_SHAPE = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,6 +263,9 @@ class LocalMatch:
     local_edit: bool = False
     #: found by dense alignment (step 5 of the module docstring), not by keypoints
     dense: bool = False
+    #: both pictures have the shape and the keypoints (:data:`RICH_KEYPOINTS`) for a
+    #: shared frame to be found: when none is verified, that is evidence they differ
+    searched: bool = False
 
     @property
     def verified(self) -> bool:
@@ -271,10 +283,13 @@ class LocalMatch:
         one of them only (a crop, a pasted copy, a frame or caption added); ``shares a
         region``: the keypoints agree but the pixels do not, or only over a small part of
         both (a shared logo, widget, chart template or paragraph; two crops that overlap
-        little). Only the first two are copies (:attr:`similar`).
+        little); ``nothing shared``: nothing verified although both pictures were rich
+        enough in keypoints (:attr:`searched`): distinct charts of one template, whose
+        shared frame the cheap global layers take for a copy. Only the first two are copies
+        (:attr:`similar`).
         """
         if not self.verified:
-            return None
+            return "nothing shared" if self.searched else None
         full_frame = min(self.overlap_a, self.overlap_b) >= FULL_FRAME
         needed = AGREE_FULL_FRAME if full_frame and not self.local_edit else AGREE_PARTIAL
         if self.agreement < needed:
@@ -291,8 +306,7 @@ class LocalMatch:
         return self.relation in ("copy", "contains")
 
 
-_NO_MATCH = LocalMatch(0, 0, 0.0, False, None)
-Relation = Literal["copy", "contains", "shares a region"]
+Relation = Literal["copy", "contains", "shares a region", "nothing shared"]
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -943,8 +957,9 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         if found is not None:
             best, mirrored, dense = found, False, True
     h = best.homography
+    searched = _searched(a, b)
     if h is None:
-        return _NO_MATCH if best.matches == 0 else LocalMatch(best.matches, 0, 0.0, False, None)
+        return LocalMatch(best.matches, 0, 0.0, False, None, searched=searched)
     # Back to original pixels: a (x, y) -> [flip] -> working a -> H -> working b -> b.
     to_work_a = np.diag([a.scale, a.scale, 1.0])
     if mirrored:
@@ -965,7 +980,20 @@ def match_local(a: LocalFeatures, b: LocalFeatures, *, ratio: float = 0.75) -> L
         best.agreement,
         best.local_edit,
         dense,
+        searched,
     )
+
+
+def _searched(a: LocalFeatures, b: LocalFeatures) -> bool:
+    """Whether both pictures have :data:`RICH_KEYPOINTS` and shapes within
+    :data:`SAME_SHAPE` of each other (see :attr:`LocalMatch.searched`)."""
+    if min(len(a), len(b)) < RICH_KEYPOINTS:
+        return False
+    (ha, wa), (hb, wb) = a.work_shape, b.work_shape
+    if min(ha, wa, hb, wb) <= 0:
+        return False
+    ratio = (wa / ha) / (wb / hb)
+    return bool(abs(np.log(ratio)) <= np.log1p(SAME_SHAPE))
 
 
 def local_similarity(a: np.ndarray, b: np.ndarray, **kw: object) -> LocalMatch:
@@ -1057,7 +1085,7 @@ def geometry(m: LocalMatch, *, swapped: bool = False) -> str:
     pixels disagree in one block only). ``swapped``: the match ran from the second image
     to the first, so the fields are turned round. Empty when nothing is verified.
     """
-    if m.relation is None or m.homography is None:
+    if not m.verified or m.homography is None:
         return ""
     lin = m.homography[:2, :2].astype(np.float64)
     if m.mirrored:
