@@ -91,13 +91,16 @@ def test_distinct_charts_on_one_template_give_no_false_pair(outcomes) -> None:
 
 
 def test_dark_centre_weighted_designs(outcomes) -> None:
-    """Rotated / mirrored pHash matches need a witness; their copies are still found."""
+    """Rotated / mirrored pHash matches need a witness; their copies are still found.
+    A mostly dark mask ("flat") needs the same pixels, and two designs rich in keypoints
+    with none shared are not (content decided 6 pairs before that, 3 after)."""
     _, o = outcomes["dark"]
     assert _by(o, "phash8") == 0
+    assert _by(o, "content") <= 3
     assert o.copies_found == o.copies == 3
 
 
-@pytest.mark.xfail(strict=True, reason="content (about 6) and ORB on few detailed tiles (about 6)")
+@pytest.mark.xfail(strict=True, reason="content (about 3) and ORB on few detailed tiles (about 6)")
 def test_dark_designs_give_no_false_pair(outcomes) -> None:
     assert outcomes["dark"][1].false_pairs == []
 

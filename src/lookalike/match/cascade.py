@@ -97,7 +97,8 @@ def decide(scores: Mapping[str, Score]) -> tuple[OverallVerdict, str]:
             local = _local_copy(scores)
             if local is not None:
                 return "similar", local
-            if flat and _same_pixels(content, color):
+            # (two dark designs rich in keypoints, none of them shared, are not)
+            if flat and _same_pixels(content, color) and not _keypoints_object(scores, NOTHING):
                 return "similar", "content"
     if primary is None or any(h.verdict == "uncertain" for h in hashes):
         ssim = scores.get("ssim")
@@ -160,6 +161,7 @@ ALIGNED_OBJECTION = ("shares a region",)
 #: that: a copy posterised to a few grey levels grows keypoints of its own (two of the
 #: corpus's 2-bit greyscale copies reach their group by weak hashes only).
 OBJECTIONS = ("shares a region", "nothing shared")
+NOTHING = ("nothing shared",)
 
 
 def _keypoints_object(
