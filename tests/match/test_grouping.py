@@ -67,6 +67,28 @@ def test_a_reencoded_copy_joins_its_source_through_another_copy() -> None:
     assert "reencoded.jpg" not in {m.path for m in groups[0].members}
 
 
+def test_a_stretched_copy_that_wins_on_resolution_keeps_the_copies_of_its_source() -> None:
+    """A copy stretched to another aspect is a resize 4-8 pHash bits from its source
+    (calibrated 0.95-0.97). It wins the keeper rule on resolution; copies verified only
+    against the source (a brightened, a mirrored one) still belong to its group, as a
+    resize at any distance the hash calls similar is the same picture. A re-encode that
+    far (same size: a burst's next shot looks like that) is not."""
+    from lookalike.match.relation import PairRelation
+
+    paths = ["stretched.jpg", "source.jpg", "brighter.jpg", "mirror.jpg"]
+    facts = [FileFacts(1741, 1024, 900), FileFacts(1024, 1024, 500)]
+    facts += [FileFacts(1024, 1024, 400), FileFacts(1024, 1024, 450)]
+    i, j = np.array([0, 1, 1]), np.array([1, 2, 3])
+    rel = [PairRelation("resized"), PairRelation("edited"), PairRelation("mirrored")]
+    sims = np.array([0.96, 0.93, 0.93])
+    methods = ["phash8", "phash8", "orb"]
+    (group,) = group_pairs(paths, i, j, sims, methods, facts, relation=rel)
+    assert group.keep == "stretched.jpg" and {m.path for m in group.members} == set(paths)
+    same_size = [PairRelation("recompressed"), *rel[1:]]
+    (group,) = group_pairs(paths, i, j, sims, methods, facts, relation=same_size)
+    assert {m.path for m in group.members} == {"stretched.jpg", "source.jpg"}  # a star only
+
+
 def test_a_copy_merged_with_the_keeper_keeps_its_own_similarity() -> None:
     """A resize merged into the keeper's picture reads its own score (99%), not 100%:
     100% is for identical files only."""
