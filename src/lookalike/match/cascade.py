@@ -156,12 +156,14 @@ def weak_hash(score: Score) -> bool:
 #: What keypoints say when they object to a weak hash: aligned, and the pixels differ (a
 #: shared template, logo or layout).
 ALIGNED_OBJECTION = ("shares a region",)
-#: ... and to colour + content: also nothing aligned although both pictures had the
-#: keypoints and the shape for it (distinct charts of one template). A weak hash outweighs
-#: that: a copy posterised to a few grey levels grows keypoints of its own (two of the
-#: corpus's 2-bit greyscale copies reach their group by weak hashes only).
-OBJECTIONS = ("shares a region", "nothing shared")
+#: Nothing aligned although both pictures had the keypoints and the shape for it
+#: (distinct charts of one template). It objects to colour + content and to a flat mask's
+#: same pixels, not to a weak hash: a copy posterised to a few grey levels grows keypoints
+#: of its own (two of the corpus's 2-bit greyscale copies reach their group by weak hashes
+#: only).
 NOTHING = ("nothing shared",)
+#: What objects to colour + content.
+OBJECTIONS = (*ALIGNED_OBJECTION, *NOTHING)
 
 
 def _keypoints_object(

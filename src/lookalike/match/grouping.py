@@ -74,6 +74,7 @@ SAME_PICTURE_AT = 0.98
 #: corpus grouped with their source 0.927 -> 0.944, held out 0.859 -> 0.863 (centre crops
 #: 0.931 -> 0.966), no group took a member of another source in either.
 RESIZED_SAME_AT = 0.95
+_SAME_AT = dict.fromkeys(SAME_PICTURE, SAME_PICTURE_AT) | {"resized": RESIZED_SAME_AT}
 
 #: Keeper rules (``--keep``); "path:GLOB" takes a glob after the colon.
 RULES = ("original", "largest", "oldest", "newest", "path:GLOB")
@@ -245,12 +246,7 @@ def group_pairs(
         return []
     same = np.zeros(len(i), bool) if verdict is None else np.asarray(verdict) == "identical"
     if relation is not None:  # re-encoded or resized within a few bits: the same picture
-        at = [
-            (RESIZED_SAME_AT if r.kind == "resized" else SAME_PICTURE_AT)
-            if r is not None and r.kind in SAME_PICTURE
-            else np.inf
-            for r in relation
-        ]
+        at = [np.inf if r is None else _SAME_AT.get(r.kind, np.inf) for r in relation]
         same |= similarity >= np.array(at, np.float64)
     graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, cls = connected_components(graph, directed=False)  # copies of one picture

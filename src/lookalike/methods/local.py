@@ -79,6 +79,7 @@ from PIL import Image
 
 from lookalike.errors import LookalikeError
 from lookalike.methods.base import Kind, Method, Thresholds
+from lookalike.methods.geometry import aspect_similarity
 from lookalike.methods.rotated_frame import (
     RotatedFrame,
     find_rotated_frame,
@@ -992,8 +993,8 @@ def _searched(a: LocalFeatures, b: LocalFeatures) -> bool:
     (ha, wa), (hb, wb) = a.work_shape, b.work_shape
     if min(ha, wa, hb, wb) <= 0:
         return False
-    ratio = (wa / ha) / (wb / hb)
-    return bool(abs(np.log(ratio)) <= np.log1p(SAME_SHAPE))
+    same = aspect_similarity(np.array([wa, ha], float), np.array([wb, hb], float))
+    return bool(same >= 1.0 / (1.0 + SAME_SHAPE))
 
 
 def local_similarity(a: np.ndarray, b: np.ndarray, **kw: object) -> LocalMatch:

@@ -168,9 +168,10 @@ def trim(image: Image.Image) -> Image.Image:
     picture turned inside its canvas, corners filled
     (:func:`lookalike.methods.rotated_frame.find_rotated_frame`), straightened and cut out."""
     grey = image if image.mode == "L" else image.convert("L")
-    frame = find_rotated_frame(np.asarray(grey))
+    pixels = np.asarray(grey)
+    frame = find_rotated_frame(pixels)
     if frame is not None:
-        return Image.fromarray(straighten(np.asarray(grey), frame))
+        return Image.fromarray(straighten(pixels, frame))
     small = grey.copy()
     small.thumbnail((TRIM_SIDE, TRIM_SIDE), Image.Resampling.BOX)
     left, top, right, bottom = content_box(np.asarray(small))
