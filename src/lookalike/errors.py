@@ -6,7 +6,7 @@ A bad file in a batch never raises: it becomes a record with its reason instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from types import ModuleType
 
@@ -26,10 +26,16 @@ class LookalikeError(Exception):
 
 @dataclass(frozen=True)
 class Failure:
-    """A source that could not be processed, and why."""
+    """A source that could not be processed, and why.
+
+    ``lasting``: whether the reason belongs to the file (not an image, truncated) and may
+    be stored in a cache; False when it belongs to the moment (a worker process that died:
+    a decoder's crash, or the machine killing it), so a later run tries the file again.
+    """
 
     path: str
     reason: str
+    lasting: bool = field(default=True, compare=False)
 
     def to_dict(self) -> dict[str, str]:
         return {"path": self.path, "reason": self.reason}

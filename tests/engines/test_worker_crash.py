@@ -11,13 +11,13 @@ import pytest
 from crashing_decoder import POISON_SIZE, CrashingPHash
 from PIL import Image
 
-from lookalike.engines.local import LocalExecutor
-from lookalike.errors import WorkerDied
+from lookalike.engines.local import WORKER_DIED, LocalExecutor
+from lookalike.errors import Failure, WorkerDied
 from lookalike.features import _run_chunk, decode_plan, extract_features
-from lookalike.features.cache import cached_features
+from lookalike.features.cache import cached_features, method_key
 from lookalike.methods import get_method
 from lookalike.sources.folders import Entry, scan
-from lookalike.store.catalog import Catalog
+from lookalike.store.catalog import Catalog, Record
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGSEGV is POSIX")
 
@@ -65,10 +65,27 @@ def test_the_cache_stores_the_others_and_names_the_crash(folder: Path, tmp_path:
         assert sorted(Path(f.path).name for f in fs.failures) == ["坏0.png", "坏1.png"]
         assert stats.computed == len(_entries(folder))
         assert len(fs.paths) == len(_entries(folder)) - 2
-        # stored like any decode failure: the next run crashes nothing and decodes nothing
+        # not stored: a death may be the moment's (the machine killed the worker), so
+        # the next run tries those two again, and only those
         again, stats = cached_features(_entries(folder), [CrashingPHash()], cat, jobs=2)
-        assert stats.computed == 0 and stats.cached == len(_entries(folder))
+        assert stats.computed == 2 and stats.cached == len(_entries(folder)) - 2
         assert [f.reason for f in again.failures] == [f.reason for f in fs.failures]
+
+
+def test_a_death_stored_by_an_earlier_version_is_tried_again(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """A catalog that holds a worker's death for a good file (stored before deaths were
+    kept out) computes that file again instead of failing it forever."""
+    entries = _entries(sample_photos[0].parent)
+    method = get_method("phash")
+    with Catalog(tmp_path / "old.sqlite") as cat:
+        cached_features(entries, [method], cat, jobs=1)
+        key = method_key(method, plan=decode_plan([method]))
+        cat.store([Record(entries[0], {key: Failure(entries[0].path, WORKER_DIED)}, b"x", 1, 1)])
+        fs, stats = cached_features(entries, [method], cat, jobs=1)
+    assert fs.failures == [] and len(fs.paths) == len(entries)
+    assert stats.computed == 1
 
 
 def test_a_crashing_file_fails_alone_on_ray(folder: Path, tmp_path: Path) -> None:

@@ -203,7 +203,7 @@ class LocalExecutor:
                     return
                 except BrokenProcessPool:
                     if on_crash is None:
-                        raise WorkerDied(_DIED) from None
+                        raise WorkerDied(WORKER_DIED) from None
                     for i, fut in futures.items():  # keep what finished before the death
                         if fut.done() and not fut.cancelled() and fut.exception() is None:
                             results.setdefault(i, fut.result())
@@ -218,7 +218,7 @@ class LocalExecutor:
                     try:
                         results[i] = submit(alone, calls[i]).result()
                     except BrokenProcessPool:
-                        results[i] = on_crash(calls[i], _DIED)
+                        results[i] = on_crash(calls[i], WORKER_DIED)
                         alone.terminate()
                         alone = process_pool(1, **options)
             finally:
@@ -226,4 +226,4 @@ class LocalExecutor:
 
 
 #: Why a call has no result when its worker process died.
-_DIED = "the worker process died (a crash in a decoder or other native code)"
+WORKER_DIED = "the worker process died (a crash in a decoder or other native code)"

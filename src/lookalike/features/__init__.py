@@ -118,7 +118,7 @@ def extract_features(
         return ok, features, [f for _, _, one_failures in singles for f in one_failures]
 
     def failed(src: ImageSource, reason: str) -> tuple[list[int], dict[str, Any], list[Failure]]:
-        return [], {m.name: [] for m in methods}, [Failure(source_name(src), reason)]
+        return [], {m.name: [] for m in methods}, [Failure(source_name(src), reason, lasting=False)]
 
     # a chunk whose worker died runs again file by file: only the file that crashes the
     # decoder fails (named, with the reason), the others are computed

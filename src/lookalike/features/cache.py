@@ -21,6 +21,7 @@ import numpy as np
 
 from lookalike.decode import probe
 from lookalike.engines import Executor, consumed, one_by_one
+from lookalike.engines.local import WORKER_DIED
 from lookalike.errors import Failure, LookalikeError, UsageError
 from lookalike.features import CHUNK, FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
@@ -159,6 +160,11 @@ def _source(e: Entry, data: bytes | None) -> Any:
     return bio
 
 
+def _died(features: dict[str, Any]) -> bool:
+    """Whether stored features hold the failure of a worker that died (not the file's)."""
+    return any(isinstance(v, Failure) and v.reason == WORKER_DIED for v in features.values())
+
+
 def _records(
     fs: FeatureSet,
     facts: dict[str, tuple[Entry, bytes, int | None, int | None]],
@@ -171,7 +177,8 @@ def _records(
     for i, path in enumerate(fs.paths):
         results[path] = {k: fs.features[n][i] for k, n in zip(keys, names, strict=True)}
     for f in fs.failures:
-        results[f.path] = dict.fromkeys(keys, f)
+        if f.lasting:  # a worker's death is about the moment: a later run tries again
+            results[f.path] = dict.fromkeys(keys, f)
     return [
         Record(facts[p][0], feats, facts[p][1], facts[p][2], facts[p][3])
         for p, feats in results.items()
@@ -335,6 +342,11 @@ def cached_features(
     unique = list(first.values())
     stats = CacheStats(total=len(unique))
     cached, missing = catalog.lookup(unique, keys)
+    # a worker's death stored by an earlier version belongs to that run, not the file
+    died = [e for e in unique if e.path in cached and _died(cached[e.path])]
+    for e in died:
+        del cached[e.path]
+    missing = [*missing, *died]
     distributed = executor is not None and executor.distributed
     folder = None
     if distributed and missing:
@@ -375,6 +387,7 @@ def cached_features(
                 progress(stage, offset + n, len(unique))
 
         fs = extract_features(sources, methods, jobs=jobs, exact=exact, progress=tick)
+        read_failures.update((f.path, f) for f in fs.failures if not f.lasting)
         done += len(part)
         records = _records(fs, facts, keys, names)
         catalog.store(records)
