@@ -98,6 +98,28 @@ def test_original_is_kept_among_all_copies_at_once(
     assert report.groups[0].keep == str(tmp_path / photo.name)
 
 
+def test_a_black_and_white_photo_is_kept_over_its_copies_in_a_coloured_frame(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """A colour screenshot or page around a grey picture does not make the grey picture a
+    conversion: "colour over greyscale" counts only against a copy whose colour is its own."""
+    wrong = []
+    for photo in sample_photos:
+        folder = tmp_path / f"黑白-{photo.stem}"
+        folder.mkdir()
+        grey = Image.open(photo).convert("L")
+        original = folder / "黑白.jpg"
+        grey.save(original, quality=95)
+        _screenshot(grey.convert("RGB"), folder)
+        _pasted(grey.convert("RGB"), folder)
+        report = find_duplicates([folder], OPTIONS)
+        assert len(report.groups) == 1, f"{photo.name}: the framed copies were not found"
+        assert len(report.groups[0].members) == 3, photo.name
+        if report.groups[0].keep != str(original):
+            wrong.append((photo.name, report.groups[0].keep, report.groups[0].reason))
+    assert not wrong
+
+
 def test_largest_rule_keeps_the_upscaled_copy_and_keep_in_wins(
     sample_photos: list[Path], tmp_path: Path
 ) -> None:

@@ -440,7 +440,31 @@ def _facts(
     if relation is not None:
         for k in holders_of_smaller(i, j, relation, facts):
             facts[k] = replace(facts[k], holds_smaller=True)
+        greyed = grey_copies(i, j, relation, facts)
+        for k in linked:
+            if facts[k].grey and k not in greyed:
+                facts[k] = replace(facts[k], grey=False)
     return facts
+
+
+def grey_copies(
+    i: np.ndarray,
+    j: np.ndarray,
+    relation: Sequence[PairRelation | None],
+    facts: Sequence[FileFacts],
+) -> set[int]:
+    """The greyscale images with a copy in colour: a verified partner whose colour is its
+    own picture's. A partner that holds the grey one (a colour screenshot, frame or page
+    around it) does not count: the colour is the holder's, and a black-and-white photo in
+    a coloured frame is still the original. Only these lose the keeper rule's "colour"."""
+    out: set[int] = set()
+    for a, b, r in zip(i.tolist(), j.tolist(), relation, strict=True):
+        for grey, other, side in ((a, b, 2), (b, a, 1)):
+            if facts[grey].grey and not facts[other].grey:
+                if r is not None and r.holder == side:
+                    continue  # the colour one holds the grey one
+                out.add(grey)
+    return out
 
 
 #: A holder shows the other picture at under this size of the other file (linear): shrunk

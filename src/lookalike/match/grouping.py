@@ -42,7 +42,9 @@ class FileFacts:
     height: int = 0
     bytes: int = 0
     mtime: float = 0.0
-    #: greyscale: no colour in the decoded pixels (a colour copy of it exists, or not)
+    #: greyscale: no colour in the decoded pixels, and a copy in colour exists (``dupes``
+    #: clears it for a black-and-white picture whose only colour partners hold it in a
+    #: coloured frame or page: :func:`lookalike.dupes.find.grey_copies`)
     grey: bool = False
     #: rotated or mirrored against most of the copies it matched (phash8 needed a turn)
     turned: bool = False
