@@ -6,9 +6,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from lookalike.dupes.facts import filled_corners
 from lookalike.dupes.find import DupesOptions, find_duplicates
 from lookalike.evaluate.attacks import ATTACKS
 from lookalike.match.grouping import KeeperRule
@@ -149,16 +151,54 @@ def test_unknown_keeper_rule_is_refused() -> None:
 
 
 def test_a_copy_turned_by_a_few_degrees_has_filled_corners(sample_photos: list[Path]) -> None:
-    import numpy as np
-    from PIL import Image
-
-    from lookalike.dupes.facts import filled_corners
-
     for photo in sample_photos:
         im = Image.open(photo).convert("L")
         tilted = im.rotate(8, resample=Image.Resampling.BICUBIC, fillcolor=255)
         assert filled_corners(np.asarray(tilted)), photo.name
         assert not filled_corners(np.asarray(im)), photo.name
+        expanded = im.rotate(3, resample=Image.Resampling.BICUBIC, expand=True)  # black
+        assert filled_corners(np.asarray(expanded)), photo.name
+        framed = ImageOps.expand(im, border=im.width // 30, fill=200)
+        assert filled_corners(np.asarray(framed)), photo.name
+
+
+def _vignette(im: Image.Image, power: float) -> Image.Image:
+    """Corners darkened to black, fading smoothly into the picture (a lens or a design)."""
+    a = np.asarray(im.convert("RGB"), np.float32)
+    h, w = a.shape[:2]
+    y, x = np.mgrid[:h, :w]
+    r = np.hypot((x - w / 2) / (w / 2), (y - h / 2) / (h / 2)) / np.sqrt(2)
+    fade = np.clip(1 - r**2, 0, 1) ** power
+    return Image.fromarray((a * fade[..., None]).astype(np.uint8))
+
+
+@pytest.mark.parametrize("power", [2, 3, 4])
+def test_dark_corners_that_fade_into_the_picture_are_not_a_canvas(
+    power: float, sample_photos: list[Path]
+) -> None:
+    """Flat black corners of one colour, as a canvas has, but reached by a fade: the
+    picture's own. (The old test of four flat corners took 22 of these 24.)"""
+    for photo in sample_photos:
+        dark = _vignette(Image.open(photo), power)
+        assert not filled_corners(np.asarray(dark.convert("L"))), photo.name
+
+
+def test_an_original_with_dark_corners_is_kept_over_its_crop(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    wrong = []
+    for photo in sample_photos:
+        folder = tmp_path / f"暗角-{photo.stem}"
+        folder.mkdir()
+        original = folder / photo.name
+        dark = _vignette(Image.open(photo), 2)
+        dark.save(original, quality=95)
+        _cropped(dark, folder)
+        report = find_duplicates([folder], OPTIONS)
+        assert len(report.groups) == 1, f"{photo.name}: the crop was not found"
+        if report.groups[0].keep != str(original):
+            wrong.append((photo.name, report.groups[0].reason))
+    assert not wrong
 
 
 def test_the_original_is_kept_over_its_crop_mirror_and_turned_conversion(
