@@ -11,9 +11,10 @@ import pytest
 from PIL import Image, ImageOps
 
 from lookalike.dupes.facts import filled_corners
-from lookalike.dupes.find import DupesOptions, find_duplicates
+from lookalike.dupes.find import DupesOptions, find_duplicates, holders_of_smaller
 from lookalike.evaluate.attacks import ATTACKS
-from lookalike.match.grouping import KeeperRule
+from lookalike.match.grouping import FileFacts, KeeperRule, picture_classes, same_picture_pairs
+from lookalike.match.relation import PairRelation
 
 OPTIONS = DupesOptions(jobs=1, cache="")
 
@@ -269,3 +270,30 @@ def test_only_a_holder_whose_scale_explains_its_share_shows_a_copy_shrunk() -> N
         PairRelation("cropped", holder=1, kept=0.64, scale=0.8),  # holds the enlarged crop
     ]
     assert holders_of_smaller(i, j, relations, facts) == {1}
+
+
+def test_a_scale_the_other_copies_of_a_picture_contradict_does_not_demote_it() -> None:
+    """Sizes and scales as measured on the held-out `joy` design (few corners): the source
+    holds its 70% crop at 0.88 by one pair, its JPEG re-encodes hold the same crop at 1.0
+    and 0.99. Read alone the 0.88 demotes the source (its re-encode became the keeper);
+    read with the picture's other copies it does not. A screenshot whose copies all read
+    it shrunk stays demoted."""
+    source, jpeg1, jpeg2 = FileFacts(1024, 576), FileFacts(1024, 576), FileFacts(1024, 576)
+    crop, screenshot = FileFacts(717, 403), FileFacts(1024, 576)
+    facts = [source, jpeg1, jpeg2, crop, screenshot]
+    i, j = np.array([0, 1, 2, 0, 1, 2, 0, 1]), np.array([1, 2, 0, 3, 3, 3, 4, 4])
+    relations = [
+        PairRelation("recompressed"),
+        PairRelation("recompressed"),
+        PairRelation("recompressed"),
+        PairRelation("cropped", holder=1, kept=0.385, scale=0.88),
+        PairRelation("cropped", holder=1, kept=0.49, scale=1.0),
+        PairRelation("cropped", holder=1, kept=0.48, scale=0.99),
+        PairRelation("framed", holder=2, kept=0.56, scale=0.75),
+        PairRelation("framed", holder=2, kept=0.57, scale=0.76),
+    ]
+    similarity = np.array([0.999, 0.999, 0.999, 0.9, 0.9, 0.9, 0.9, 0.9])
+    classes = picture_classes(5, i, j, same_picture_pairs(similarity, None, relations))
+    assert classes[0] == classes[1] == classes[2] != classes[3]
+    assert holders_of_smaller(i, j, relations, facts) == {0, 4}  # the one pair alone
+    assert holders_of_smaller(i, j, relations, facts, classes) == {4}

@@ -47,6 +47,8 @@ from lookalike.match.grouping import (
     FileFacts,
     KeeperRule,
     group_pairs,
+    picture_classes,
+    same_picture_pairs,
     unlinked_reach,
 )
 from lookalike.match.relation import PairRelation
@@ -216,6 +218,7 @@ def detect(
             digests,
             verdicts,
             found.relation,
+            found.similarity,
         )
         groups = group_pairs(
             paths,
@@ -371,11 +374,14 @@ def _facts(
     digests: dict[str, str] | None = None,
     cache: VerdictCache | None = None,
     relation: Sequence[PairRelation | None] | None = None,
+    similarity: np.ndarray | None = None,
 ) -> list[FileFacts]:
     """What the keeper rule needs per image; the signs of processing are measured only
     for images in a pair, and only when the rule looks at them. ``cache`` keeps them by
     digest, so an unchanged file is not decoded again. ``relation``: each pair's, for the
-    files that show another one shrunk (:func:`holders_of_smaller`)."""
+    files that show another one shrunk (:func:`holders_of_smaller`) and the grey ones
+    with a colour copy (:func:`grey_copies`); ``similarity``: each pair's, to tell the
+    copies of one picture apart (the shrunk test then reads all of a picture's copies)."""
     paths = fs.paths
     n = len(paths)
     sizes = fs.features["aspect"] if n else np.zeros((0, 2))
@@ -438,7 +444,11 @@ def _facts(
     for k in np.flatnonzero(upscaled).tolist():
         facts[k] = replace(facts[k], upscaled=True)
     if relation is not None:
-        for k in holders_of_smaller(i, j, relation, facts):
+        classes = None
+        if similarity is not None:
+            same = same_picture_pairs(similarity, verdict, relation)
+            classes = picture_classes(n, i, j, same)
+        for k in holders_of_smaller(i, j, relation, facts, classes):
             facts[k] = replace(facts[k], holds_smaller=True)
         greyed = grey_copies(i, j, relation, facts)
         for k in linked:
@@ -480,19 +490,39 @@ def holders_of_smaller(
     j: np.ndarray,
     relation: Sequence[PairRelation | None],
     facts: Sequence[FileFacts],
+    classes: np.ndarray | None = None,
 ) -> set[int]:
     """The images that hold another one shrunk (:data:`SHRUNK_BELOW`): a screenshot of it,
     a frame around it, a picture it was pasted into. The other is the original, unless it
     is itself upscaled (a crop enlarged back to the full size also sits shrunk inside the
     picture it was cut from). The measured scale must explain the share of the holder
     the other covers (:data:`SHARE_SLACK`): keypoints on a repetitive design can fit a
-    wrong scale, and a wrong scale must not demote the original."""
+    wrong scale, and a wrong scale must not demote the original.
+
+    ``classes``: each image's picture (:func:`~lookalike.match.grouping.picture_classes`).
+    Given, a scale counts only where the median over the pairs between the holder's
+    copies and the other's is shrunk too: on a design with few corners one pair can read
+    0.88 where the re-encodes of the same picture read 1.0 (held out, 2 originals were
+    demoted that way, and their JPEG copies kept)."""
+    # (holder's picture, other's): the other's width inside the holder, as a share of the
+    # holder's width -- the same for every copy of either picture, whatever its size
+    held: dict[tuple[int, int], list[float]] = {}
+    if classes is not None:
+        for a, b, r in zip(i.tolist(), j.tolist(), relation, strict=True):
+            if r is not None and r.holder:
+                holder, other = (a, b) if r.holder == 1 else (b, a)
+                if facts[holder].width and facts[other].width:
+                    share = r.scale * facts[other].width / facts[holder].width
+                    held.setdefault((classes[holder], classes[other]), []).append(share)
     out: set[int] = set()
     for a, b, r in zip(i.tolist(), j.tolist(), relation, strict=True):
         if r is None or not r.holder or r.scale >= SHRUNK_BELOW:
             continue
         holder, other = (a, b) if r.holder == 1 else (b, a)
         fh, fo = facts[holder], facts[other]
+        shares = held.get((classes[holder], classes[other])) if classes is not None else None
+        if shares and fo.width and np.median(shares) * fh.width / fo.width >= SHRUNK_BELOW:
+            continue  # the copies of these two pictures mostly read the other at its size
         if fo.upscaled or fh.width * fh.height == 0:
             continue
         covered = fo.width * fo.height * r.scale**2 / (fh.width * fh.height)

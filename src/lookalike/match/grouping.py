@@ -217,6 +217,30 @@ def choose_keeper_reason(
     return best, why
 
 
+def same_picture_pairs(
+    similarity: np.ndarray,
+    verdict: Sequence[str] | None = None,
+    relation: Sequence[PairRelation | None] | None = None,
+) -> np.ndarray:
+    """Which pairs join copies of one picture: the cascade called them identical, or they
+    are re-encoded (:data:`SAME_PICTURE_AT`) or resized (:data:`RESIZED_SAME_AT`) copies."""
+    similarity = np.asarray(similarity, dtype=np.float64)
+    same = (
+        np.zeros(len(similarity), bool) if verdict is None else np.asarray(verdict) == "identical"
+    )
+    if relation is not None:  # re-encoded or resized within a few bits: the same picture
+        at = [np.inf if r is None else _SAME_AT.get(r.kind, np.inf) for r in relation]
+        same |= similarity >= np.array(at, np.float64)
+    return same
+
+
+def picture_classes(n: int, i: np.ndarray, j: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Each image's class (a label per image): the images joined by ``same`` pairs."""
+    i, j = np.asarray(i, np.int64), np.asarray(j, np.int64)
+    graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]  # type: ignore[no-any-return]
+
+
 def group_pairs(
     paths: Sequence[str],
     i: np.ndarray,
@@ -246,12 +270,8 @@ def group_pairs(
     similarity = np.asarray(similarity, dtype=np.float64)
     if len(i) == 0:
         return []
-    same = np.zeros(len(i), bool) if verdict is None else np.asarray(verdict) == "identical"
-    if relation is not None:  # re-encoded or resized within a few bits: the same picture
-        at = [np.inf if r is None else _SAME_AT.get(r.kind, np.inf) for r in relation]
-        same |= similarity >= np.array(at, np.float64)
-    graph = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
-    _, cls = connected_components(graph, directed=False)  # copies of one picture
+    same = same_picture_pairs(similarity, verdict, relation)
+    cls = picture_classes(n, i, j, same)
     rels: Sequence[PairRelation | None] = [None] * len(i) if relation is None else relation
     same_method: dict[int, tuple[float, str, PairRelation | None]] = {}
     edge: dict[tuple[int, int], tuple[float, str, PairRelation | None, int]] = {}
