@@ -297,3 +297,26 @@ def test_a_scale_the_other_copies_of_a_picture_contradict_does_not_demote_it() -
     assert classes[0] == classes[1] == classes[2] != classes[3]
     assert holders_of_smaller(i, j, relations, facts) == {0, 4}  # the one pair alone
     assert holders_of_smaller(i, j, relations, facts, classes) == {4}
+
+
+def test_a_copy_stretched_to_another_aspect_loses_to_the_original(
+    sample_photos: list[Path], tmp_path: Path
+) -> None:
+    """A photo, a re-encode, a half-size copy and a copy stretched by 1.7 along one axis:
+    the stretched copy has the most pixels, but the picture's other copies keep the
+    photo's aspect, so the photo is kept. (Two files alone stay a tie: resolution.)"""
+    wrong = []
+    for photo in sample_photos:
+        folder = tmp_path / f"拉伸-{photo.stem}"
+        folder.mkdir()
+        original = folder / photo.name
+        shutil.copy(photo, original)
+        im = Image.open(photo).convert("RGB")
+        im.save(folder / "q80.jpg", quality=80)
+        im.resize((im.width // 2, im.height // 2)).save(folder / "half.jpg", quality=90)
+        im.resize((round(im.width * 1.7), im.height)).save(folder / "stretched.jpg", quality=90)
+        report = find_duplicates([folder], OPTIONS)
+        assert len(report.groups) == 1 and len(report.groups[0].members) == 4, photo.name
+        if report.groups[0].keep != str(original):
+            wrong.append((photo.name, report.groups[0].keep, report.groups[0].reason))
+    assert not wrong

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lookalike.match.grouping import FileFacts
+from lookalike.match.relation import PairRelation
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -229,6 +230,42 @@ def turned_flags(
     votes_turn = np.bincount(np.r_[a[need], b[need]], minlength=n)
     votes_plain = np.bincount(np.r_[a[straight], b[straight]], minlength=n)
     return votes_turn > votes_plain
+
+
+#: Relations that keep the whole picture in its frame: an aspect that differs across one
+#: of them is a stretch (a crop, a frame or a turn changes the aspect legitimately).
+WHOLE_PICTURE = ("identical bytes", "recompressed", "resized", "greyscale", "recoloured",
+                 "mirrored", "edited")  # fmt: skip
+#: Aspect ratios within this (log) of each other are one aspect; beyond ASPECT_STRETCH,
+#: another.
+ASPECT_SAME = 0.02
+ASPECT_STRETCH = 0.05
+
+
+def stretched_flags(
+    sizes: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    relation: Sequence[PairRelation | None],
+) -> np.ndarray:
+    """Per image: stretched to another aspect than most of its copies have.
+
+    Among the pairs that keep the whole picture (:data:`WHOLE_PICTURE`), an image whose
+    copies of another aspect outnumber those of its own was the one stretched: the
+    re-encodes, recolourings and resizes of a picture keep the original's aspect. In a
+    pair alone neither wins (a tie). ``sizes``: (n, 2) width and height."""
+    n = len(sizes)
+    if n == 0 or len(i) == 0:
+        return np.zeros(n, bool)
+    wh = np.asarray(sizes, np.float64).reshape(n, 2)
+    ratio = np.log(np.maximum(wh[:, 0], 1) / np.maximum(wh[:, 1], 1))
+    whole = np.array([r is not None and r.kind in WHOLE_PICTURE for r in relation], bool)
+    a, b = np.asarray(i)[whole], np.asarray(j)[whole]
+    gap = np.abs(ratio[a] - ratio[b])
+    same, other = gap <= ASPECT_SAME, gap > ASPECT_STRETCH
+    votes_same = np.bincount(np.r_[a[same], b[same]], minlength=n)
+    votes_other = np.bincount(np.r_[a[other], b[other]], minlength=n)
+    return votes_other > votes_same
 
 
 #: The smaller copy of a pair is looked at with at most this long side (both copies are

@@ -30,6 +30,7 @@ from lookalike.dupes.facts import (
     FACTS_VERSION,
     MEASURED,
     measure,
+    stretched_flags,
     turned_flags,
     upscaled_flags,
 )
@@ -450,6 +451,8 @@ def _facts(
             classes = picture_classes(n, i, j, same)
         for k in holders_of_smaller(i, j, relation, facts, classes):
             facts[k] = replace(facts[k], holds_smaller=True)
+        for k in np.flatnonzero(stretched_flags(sizes, i, j, relation)).tolist():
+            facts[k] = replace(facts[k], stretched=True)
         greyed = grey_copies(i, j, relation, facts)
         for k in linked:
             if facts[k].grey and k not in greyed:

@@ -48,6 +48,9 @@ class FileFacts:
     grey: bool = False
     #: rotated or mirrored against most of the copies it matched (phash8 needed a turn)
     turned: bool = False
+    #: stretched: another aspect ratio than most of the copies it matched whole
+    #: (:func:`lookalike.dupes.facts.stretched_flags`)
+    stretched: bool = False
     #: upscaled: halving it loses almost nothing (see :mod:`lookalike.dupes.facts`)
     upscaled: bool = False
     #: a lossless file (PNG, BMP, TIFF) whose pixels carry a JPEG's 8x8 block grid
@@ -133,6 +136,7 @@ class KeeperRule:
             ("not_upscaled", f.upscaled),
             ("upright", f.filled_corners),  # a canvas around the picture: framed or tilted
             ("not_composite", f.holds_smaller),  # another copy shrunk into a new canvas
+            ("not_stretched", f.stretched),  # its copies mostly keep another aspect
             ("resolution", -area),
             ("upright", f.turned),
             ("original_format", f.converted),

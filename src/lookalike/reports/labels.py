@@ -73,6 +73,10 @@ KEEPER_REASONS: dict[str, tuple[str, str]] = {
         "the picture itself, not a screenshot, frame or paste showing it smaller",
         "图片本身，而非缩小后放入截图、边框或其他图片中的副本",
     ),
+    "not_stretched": (
+        "the aspect most of its copies share, not stretched",
+        "宽高比与多数副本一致，未被拉伸",
+    ),
     "original_format": ("original format ({fmt}), not a conversion", "原始格式（{fmt}），非转换"),
     "resolution": ("highest resolution ({w}x{h})", "分辨率最高（{w}x{h}）"),
     "camera": ("camera metadata (EXIF)", "含相机元数据（EXIF）"),
