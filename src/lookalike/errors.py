@@ -68,6 +68,11 @@ class CollectionError(LookalikeError):
     """A collection / index is missing, corrupt or incompatible."""
 
 
+#: Why a call has no result when its local worker process died. Not the file's failure (the
+#: machine may have killed the worker): never kept in a catalog.
+WORKER_DIED = "the worker process died (a crash in a decoder or other native code)"
+
+
 class WorkerDied(LookalikeError):
     """A worker process died while running a call (a crash in native code: a decoder's
     segfault); callers that can split their work name the file instead (see

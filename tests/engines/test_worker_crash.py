@@ -11,8 +11,8 @@ import pytest
 from crashing_decoder import POISON_SIZE, CrashingPHash
 from PIL import Image
 
-from lookalike.engines.local import WORKER_DIED, LocalExecutor
-from lookalike.errors import Failure, WorkerDied
+from lookalike.engines.local import LocalExecutor
+from lookalike.errors import WORKER_DIED, Failure, WorkerDied
 from lookalike.features import _run_chunk, decode_plan, extract_features
 from lookalike.features.cache import cached_features, method_key
 from lookalike.methods import get_method

@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from lookalike.errors import WorkerDied
+from lookalike.errors import WORKER_DIED, WorkerDied
 
 __all__ = ["LIFELINE_SECONDS", "LocalExecutor", "parent_alive", "process_pool"]
 
@@ -223,7 +223,3 @@ class LocalExecutor:
                         alone = process_pool(1, **options)
             finally:
                 alone.terminate()
-
-
-#: Why a call has no result when its worker process died.
-WORKER_DIED = "the worker process died (a crash in a decoder or other native code)"

@@ -21,7 +21,6 @@ import numpy as np
 
 from lookalike.decode import probe
 from lookalike.engines import Executor, consumed, one_by_one
-from lookalike.engines.local import WORKER_DIED
 from lookalike.errors import Failure, LookalikeError, UsageError
 from lookalike.features import CHUNK, FeatureSet, decode_plan, extract_features
 from lookalike.methods.base import Method
@@ -158,11 +157,6 @@ def _source(e: Entry, data: bytes | None) -> Any:
     bio = io.BytesIO(data)
     bio.name = e.path  # extract_features names results by source_name: the path
     return bio
-
-
-def _died(features: dict[str, Any]) -> bool:
-    """Whether stored features hold the failure of a worker that died (not the file's)."""
-    return any(isinstance(v, Failure) and v.reason == WORKER_DIED for v in features.values())
 
 
 def _records(
@@ -342,11 +336,6 @@ def cached_features(
     unique = list(first.values())
     stats = CacheStats(total=len(unique))
     cached, missing = catalog.lookup(unique, keys)
-    # a worker's death stored by an earlier version belongs to that run, not the file
-    died = [e for e in unique if e.path in cached and _died(cached[e.path])]
-    for e in died:
-        del cached[e.path]
-    missing = [*missing, *died]
     distributed = executor is not None and executor.distributed
     folder = None
     if distributed and missing:

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.errors import CollectionError, Failure, LookalikeError, UsageError
+from lookalike.errors import WORKER_DIED, CollectionError, Failure, LookalikeError, UsageError
 from lookalike.sources.folders import MEMBER_SEP, Entry
 
 __all__ = [
@@ -399,7 +399,8 @@ class Catalog:
 
         ``cached`` maps the path of each unchanged file holding every key to
         ``{method key: feature | Failure}``; ``missing`` lists, in order, the entries to
-        compute (new, changed, a key lacking, or a blob that no longer decodes).
+        compute (new, changed, a key lacking, a blob that no longer decodes, or a worker's
+        death that an earlier version stored as the file's failure).
         """
         current = self._current(entries)
         found: dict[int, dict[str, Any]] = {}
@@ -418,7 +419,9 @@ class Catalog:
         missing: list[Entry] = []
         for e in entries:
             stored = found.get(current.get(e.path, -1), {})
-            if len(stored) < len(method_keys):
+            if len(stored) < len(method_keys) or any(
+                error == WORKER_DIED for _, _, error in stored.values()
+            ):
                 missing.append(e)
                 continue
             try:
