@@ -144,15 +144,18 @@ class PostgresCatalog(Catalog):
     def _prepare(self) -> None:
         """Use (or create) the catalog's schema and tables; refuse a foreign or newer one."""
         db = self._db
-        search_path = db.execute("SHOW search_path").fetchone()[0]
-        if search_path.replace(" ", "") == '"$user",public':  # not set by the URI
-            db.execute(f"CREATE SCHEMA IF NOT EXISTS {DEFAULT_SCHEMA}")
-            db.execute(f"SET search_path TO {DEFAULT_SCHEMA}")
-        elif db.execute("SELECT current_schema()").fetchone()[0] is None:
-            first = search_path.split(",")[0].strip().strip('"')  # named, not made yet
-            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{first.replace(chr(34), chr(34) * 2)}"')
         with db:
+            # one creator at a time, the schema included: two processes opening a new
+            # catalog at once both ran CREATE SCHEMA IF NOT EXISTS, and the loser failed on
+            # pg_namespace's unique key (IF NOT EXISTS does not guard against a race)
             db.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK,))
+            search_path = db.execute("SHOW search_path").fetchone()[0]
+            if search_path.replace(" ", "") == '"$user",public':  # not set by the URI
+                db.execute(f"CREATE SCHEMA IF NOT EXISTS {DEFAULT_SCHEMA}")
+                db.execute(f"SET search_path TO {DEFAULT_SCHEMA}")
+            elif db.execute("SELECT current_schema()").fetchone()[0] is None:
+                first = search_path.split(",")[0].strip().strip('"')  # named, not made yet
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{first.replace(chr(34), chr(34) * 2)}"')
             tables = {
                 r[0]
                 for r in db.execute(
