@@ -146,19 +146,17 @@ def _framed(g: np.ndarray) -> bool:
     h, w = g.shape
     fill = float(np.median(np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])))
     off = np.abs(g - fill)
-    for near, exact in (
-        (off[: h // 4] <= FILL_TOLERANCE, off[: h // 4] <= FILL_EXACT),
-        (off[::-1][: h // 4] <= FILL_TOLERANCE, off[::-1][: h // 4] <= FILL_EXACT),
-        ((off[:, : w // 4] <= FILL_TOLERANCE).T, (off[:, : w // 4] <= FILL_EXACT).T),
-        (
-            (off[:, ::-1][:, : w // 4] <= FILL_TOLERANCE).T,
-            (off[:, ::-1][:, : w // 4] <= FILL_EXACT).T,
-        ),
+    # each side's outer quarter, one row per line from the edge inward
+    for side in (
+        off[: h // 4],
+        off[::-1][: h // 4],
+        off[:, : w // 4].T,
+        off[:, ::-1][:, : w // 4].T,
     ):
-        inside = np.flatnonzero(near.mean(axis=1) < FRAME_UNIFORM)
-        if len(inside) == 0 or inside[0] == 0 or inside[0] + 1 >= len(near):
+        inside = np.flatnonzero((side <= FILL_TOLERANCE).mean(axis=1) < FRAME_UNIFORM)
+        if len(inside) == 0 or inside[0] == 0 or inside[0] + 1 >= len(side):
             return False
-        if exact[inside[0] + 1].mean() >= 0.5:
+        if (side[inside[0] + 1] <= FILL_EXACT).mean() >= 0.5:
             return False
     return True
 

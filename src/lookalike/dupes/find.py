@@ -470,14 +470,12 @@ def grey_copies(
     own picture's. A partner that holds the grey one (a colour screenshot, frame or page
     around it) does not count: the colour is the holder's, and a black-and-white photo in
     a coloured frame is still the original. Only these lose the keeper rule's "colour"."""
-    out: set[int] = set()
-    for a, b, r in zip(i.tolist(), j.tolist(), relation, strict=True):
-        for grey, other, side in ((a, b, 2), (b, a, 1)):
-            if facts[grey].grey and not facts[other].grey:
-                if r is not None and r.holder == side:
-                    continue  # the colour one holds the grey one
-                out.add(grey)
-    return out
+    grey = np.array([f.grey for f in facts], bool)
+    holder = np.array([0 if r is None else r.holder for r in relation], np.int64)
+    a, b = np.asarray(i, np.int64), np.asarray(j, np.int64)
+    a_greyed = grey[a] & ~grey[b] & (holder != 2)  # b in colour, and not holding a
+    b_greyed = grey[b] & ~grey[a] & (holder != 1)
+    return set(a[a_greyed].tolist()) | set(b[b_greyed].tolist())
 
 
 #: A holder shows the other picture at under this size of the other file (linear): shrunk
